@@ -1,0 +1,384 @@
+import type { Amount, Currency } from "../core/money.js";
+import type { Db, Queryable } from "./db.js";
+
+export type BountyStatus = "open" | "awarded" | "paid" | "confirmed" | "cancelled";
+export type PledgeStatus = "open" | "withdrawn" | "cancelled" | "awarded";
+
+export interface IssueRef {
+  installationId: number;
+  repoId: number;
+  owner: string;
+  repo: string;
+  number: number;
+  title: string;
+}
+
+/** Who acted: a GitHub user, or the app itself (id null). */
+export interface Actor {
+  id: number | null;
+  login: string;
+}
+
+/** Who offers the money: a person ('user:<id>') or a label the app pledges for ('label:<name>'). */
+export interface Funder {
+  key: string;
+  id: number | null;
+  login: string;
+}
+
+export interface Bounty {
+  id: bigint;
+  installationId: number;
+  repoId: number;
+  owner: string;
+  repo: string;
+  issueNumber: number;
+  issueTitle: string;
+  status: BountyStatus;
+  statusReason: string | null;
+  cardCommentId: number | null;
+  cardVersion: bigint;
+  cardSyncedVersion: bigint;
+  labelApplied: boolean;
+}
+
+export interface Pledge {
+  id: bigint;
+  funderKey: string;
+  funderId: number | null;
+  funderLogin: string;
+  amount: Amount;
+  status: PledgeStatus;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** Where a change came from, for the audit log. */
+export interface Cause {
+  actor: Actor;
+  deliveryId: string | null;
+}
+
+export const userFunder = (u: { id: number; login: string }): Funder => ({ key: `user:${u.id}`, id: u.id, login: u.login });
+export const labelFunder = (label: string, appLogin: string): Funder => ({ key: `label:${label}`, id: null, login: appLogin });
+
+type BountyRow = {
+  id: bigint;
+  installation_id: bigint;
+  repo_id: bigint;
+  repo_owner: string;
+  repo_name: string;
+  issue_number: number;
+  issue_title: string;
+  status: BountyStatus;
+  status_reason: string | null;
+  card_comment_id: bigint | null;
+  card_version: bigint;
+  card_synced_version: bigint;
+  label_applied: boolean;
+};
+
+const toBounty = (r: BountyRow): Bounty => ({
+  id: BigInt(r.id),
+  installationId: Number(r.installation_id),
+  repoId: Number(r.repo_id),
+  owner: r.repo_owner,
+  repo: r.repo_name,
+  issueNumber: Number(r.issue_number),
+  issueTitle: r.issue_title,
+  status: r.status,
+  statusReason: r.status_reason,
+  cardCommentId: r.card_comment_id === null ? null : Number(r.card_comment_id),
+  cardVersion: BigInt(r.card_version),
+  cardSyncedVersion: BigInt(r.card_synced_version),
+  labelApplied: r.label_applied,
+});
+
+/** Bigints travel through JSON as decimal strings. */
+const amountJson = (a: Amount) => ({ currency: a.currency, minor: a.minor.toString() });
+
+export async function appendEvent(
+  tx: Queryable,
+  e: { bountyId?: bigint | null; userId?: number | null; kind: string; data: Record<string, unknown>; cause: Cause },
+): Promise<void> {
+  await tx.query(
+    `INSERT INTO events (bounty_id, user_id, actor_id, actor_login, kind, data, delivery_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [
+      e.bountyId ?? null,
+      e.userId ?? null,
+      e.cause.actor.id,
+      e.cause.actor.login,
+      e.kind,
+      JSON.stringify(e.data),
+      e.cause.deliveryId,
+    ],
+  );
+}
+
+export async function findBounty(db: Queryable, repoId: number, issueNumber: number): Promise<Bounty | null> {
+  const rows = await db.query<BountyRow>("SELECT * FROM bounties WHERE repo_id = $1 AND issue_number = $2", [
+    repoId,
+    issueNumber,
+  ]);
+  return rows[0] ? toBounty(rows[0]) : null;
+}
+
+export async function getBounty(db: Queryable, id: bigint): Promise<Bounty> {
+  const rows = await db.query<BountyRow>("SELECT * FROM bounties WHERE id = $1", [id]);
+  if (!rows[0]) throw new Error(`bounty ${id} not found`);
+  return toBounty(rows[0]);
+}
+
+/** The issue's bounty, created on first use; locked for the rest of the transaction. */
+export async function lockBounty(tx: Queryable, issue: IssueRef): Promise<Bounty> {
+  const rows = await tx.query<BountyRow>(
+    `INSERT INTO bounties (installation_id, repo_id, repo_owner, repo_name, issue_number, issue_title)
+     VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (repo_id, issue_number) DO UPDATE
+       SET installation_id = EXCLUDED.installation_id, repo_owner = EXCLUDED.repo_owner,
+           repo_name = EXCLUDED.repo_name, issue_title = EXCLUDED.issue_title
+     RETURNING *`,
+    [issue.installationId, issue.repoId, issue.owner, issue.repo, issue.number, issue.title],
+  );
+  return toBounty(rows[0]!);
+}
+
+export async function listPledges(db: Queryable, bountyId: bigint): Promise<Pledge[]> {
+  const rows = await db.query<{
+    id: bigint;
+    funder_key: string;
+    funder_id: bigint | null;
+    funder_login: string;
+    currency: Currency;
+    amount_minor: bigint;
+    status: PledgeStatus;
+    created_at: Date;
+    updated_at: Date;
+  }>("SELECT * FROM pledges WHERE bounty_id = $1 ORDER BY created_at, id", [bountyId]);
+  return rows.map((r) => ({
+    id: BigInt(r.id),
+    funderKey: r.funder_key,
+    funderId: r.funder_id === null ? null : Number(r.funder_id),
+    funderLogin: r.funder_login,
+    amount: { currency: r.currency, minor: BigInt(r.amount_minor) },
+    status: r.status,
+    createdAt: new Date(r.created_at),
+    updatedAt: new Date(r.updated_at),
+  }));
+}
+
+/** Something on the card changed: the card syncer will edit it. */
+async function touch(tx: Queryable, bountyId: bigint): Promise<void> {
+  await tx.query("UPDATE bounties SET card_version = card_version + 1, updated_at = now() WHERE id = $1", [bountyId]);
+}
+
+/** open while a pledge is open; cancelled when none is left (unless already awarded or later). */
+async function settleStatus(tx: Queryable, bounty: Bounty, reason: string | null, cause: Cause): Promise<void> {
+  if (bounty.status !== "open" && bounty.status !== "cancelled") return;
+  const open = await tx.query("SELECT 1 FROM pledges WHERE bounty_id = $1 AND status = 'open' LIMIT 1", [bounty.id]);
+  const next: BountyStatus = open.length > 0 ? "open" : "cancelled";
+  const nextReason = next === "open" ? null : reason;
+  if (next === bounty.status && nextReason === bounty.statusReason) return;
+  await tx.query("UPDATE bounties SET status = $2, status_reason = $3 WHERE id = $1", [bounty.id, next, nextReason]);
+  await appendEvent(tx, { bountyId: bounty.id, kind: "status", data: { status: next, reason: nextReason }, cause });
+}
+
+/**
+ * Records a funder's pledge; a second pledge by the same funder replaces the first.
+ * Returns the amount it replaced, if any.
+ */
+export async function pledge(
+  tx: Queryable,
+  bounty: Bounty,
+  funder: Funder,
+  amount: Amount,
+  cause: Cause,
+): Promise<{ replaced: Amount | null }> {
+  const before = await tx.query<{ currency: Currency; amount_minor: bigint; status: PledgeStatus }>(
+    "SELECT currency, amount_minor, status FROM pledges WHERE bounty_id = $1 AND funder_key = $2 FOR UPDATE",
+    [bounty.id, funder.key],
+  );
+  const prev = before[0];
+  if (prev && prev.status === "awarded") throw new Error("an awarded pledge cannot be changed");
+  await tx.query(
+    `INSERT INTO pledges (bounty_id, funder_key, funder_id, funder_login, currency, amount_minor)
+     VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (bounty_id, funder_key) DO UPDATE
+       SET funder_login = EXCLUDED.funder_login, currency = EXCLUDED.currency,
+           amount_minor = EXCLUDED.amount_minor, status = 'open', updated_at = now()`,
+    [bounty.id, funder.key, funder.id, funder.login, amount.currency, amount.minor],
+  );
+  const replaced =
+    prev && prev.status === "open" ? { currency: prev.currency, minor: BigInt(prev.amount_minor) } : null;
+  await appendEvent(tx, {
+    bountyId: bounty.id,
+    kind: "pledged",
+    data: {
+      funder: funder.key,
+      funder_id: funder.id,
+      funder_login: funder.login,
+      amount: amountJson(amount),
+      replaced: replaced ? amountJson(replaced) : null,
+    },
+    cause,
+  });
+  await settleStatus(tx, bounty, null, cause);
+  await touch(tx, bounty.id);
+  return { replaced };
+}
+
+/** Withdraws a funder's open pledge. Returns what was withdrawn, or null when there was none. */
+export async function withdraw(tx: Queryable, bounty: Bounty, funderKey: string, cause: Cause): Promise<Amount | null> {
+  const rows = await tx.query<{ currency: Currency; amount_minor: bigint }>(
+    `UPDATE pledges SET status = 'withdrawn', updated_at = now()
+     WHERE bounty_id = $1 AND funder_key = $2 AND status = 'open' RETURNING currency, amount_minor`,
+    [bounty.id, funderKey],
+  );
+  if (!rows[0]) return null;
+  const amount = { currency: rows[0].currency, minor: BigInt(rows[0].amount_minor) };
+  await appendEvent(tx, {
+    bountyId: bounty.id,
+    kind: "withdrawn",
+    data: { funder: funderKey, amount: amountJson(amount) },
+    cause,
+  });
+  await settleStatus(tx, bounty, "all pledges were withdrawn", cause);
+  await touch(tx, bounty.id);
+  return amount;
+}
+
+/** Cancels every open pledge (e.g. the issue was closed as not planned). Returns how many. */
+export async function cancelOpenPledges(tx: Queryable, bounty: Bounty, reason: string, cause: Cause): Promise<number> {
+  const rows = await tx.query<{ funder_key: string }>(
+    `UPDATE pledges SET status = 'cancelled', updated_at = now()
+     WHERE bounty_id = $1 AND status = 'open' RETURNING funder_key`,
+    [bounty.id],
+  );
+  if (rows.length === 0) return 0;
+  await appendEvent(tx, {
+    bountyId: bounty.id,
+    kind: "cancelled",
+    data: { funders: rows.map((r) => r.funder_key).sort(), reason },
+    cause,
+  });
+  await settleStatus(tx, bounty, reason, cause);
+  await touch(tx, bounty.id);
+  return rows.length;
+}
+
+export interface BountyEvent {
+  id: bigint;
+  at: Date;
+  kind: string;
+  actorLogin: string;
+  deliveryId: string | null;
+  data: Record<string, unknown>;
+}
+
+export async function bountyEvents(db: Queryable, bountyId: bigint): Promise<BountyEvent[]> {
+  const rows = await db.query<{
+    id: bigint;
+    at: Date;
+    kind: string;
+    actor_login: string;
+    delivery_id: string | null;
+    data: unknown;
+  }>("SELECT id, at, kind, actor_login, delivery_id, data FROM events WHERE bounty_id = $1 ORDER BY id", [bountyId]);
+  return rows.map((r) => ({
+    id: BigInt(r.id),
+    at: new Date(r.at),
+    kind: r.kind,
+    actorLogin: r.actor_login,
+    deliveryId: r.delivery_id,
+    data: (typeof r.data === "string" ? JSON.parse(r.data) : r.data) as Record<string, unknown>,
+  }));
+}
+
+/**
+ * Rebuilds pledges and status from the audit log alone. The tests hold it equal to the tables,
+ * which is what makes the log a faithful history.
+ */
+export function replay(events: BountyEvent[]): {
+  status: BountyStatus;
+  pledges: Map<string, { amount: Amount; status: PledgeStatus; login: string }>;
+} {
+  let status: BountyStatus = "open";
+  const pledges = new Map<string, { amount: Amount; status: PledgeStatus; login: string }>();
+  const amountOf = (j: unknown): Amount => {
+    const a = j as { currency: Currency; minor: string };
+    return { currency: a.currency, minor: BigInt(a.minor) };
+  };
+  for (const e of events) {
+    const d = e.data;
+    switch (e.kind) {
+      case "pledged":
+        pledges.set(String(d.funder), { amount: amountOf(d.amount), status: "open", login: String(d.funder_login) });
+        break;
+      case "withdrawn": {
+        const p = pledges.get(String(d.funder));
+        if (p) p.status = "withdrawn";
+        break;
+      }
+      case "cancelled":
+        for (const k of d.funders as string[]) {
+          const p = pledges.get(k);
+          if (p) p.status = "cancelled";
+        }
+        break;
+      case "status":
+        status = d.status as BountyStatus;
+        break;
+    }
+  }
+  return { status, pledges };
+}
+
+/** Card bookkeeping: lease so that one syncer at a time (across processes) edits a card. */
+export async function leaseCard(db: Db, bountyId: bigint, seconds: number): Promise<Bounty | null> {
+  const rows = await db.query<BountyRow>(
+    `UPDATE bounties SET card_lease_until = now() + make_interval(secs => $2)
+     WHERE id = $1 AND (card_lease_until IS NULL OR card_lease_until < now()) RETURNING *`,
+    [bountyId, seconds],
+  );
+  return rows[0] ? toBounty(rows[0]) : null;
+}
+
+export async function recordCardSynced(
+  db: Db,
+  bountyId: bigint,
+  v: { version: bigint; commentId: number; labelApplied: boolean },
+): Promise<void> {
+  await db.query(
+    `UPDATE bounties SET card_synced_version = greatest(card_synced_version, $2), card_comment_id = $3,
+       label_applied = $4 WHERE id = $1`,
+    [bountyId, v.version, v.commentId, v.labelApplied],
+  );
+}
+
+/**
+ * Gives the lease back only if nothing changed since the version just shown; otherwise keeps it
+ * and returns false so the holder edits again. No change is ever left unshown.
+ */
+export async function releaseCard(db: Db, bountyId: bigint): Promise<boolean> {
+  const rows = await db.query(
+    `UPDATE bounties SET card_lease_until = NULL
+     WHERE id = $1 AND card_synced_version >= card_version RETURNING id`,
+    [bountyId],
+  );
+  return rows.length === 1;
+}
+
+/** Drops the lease after a failure so that the sweeper can try again later. */
+export async function abandonCard(db: Db, bountyId: bigint): Promise<void> {
+  await db.query("UPDATE bounties SET card_lease_until = now() + interval '30 seconds' WHERE id = $1", [bountyId]);
+}
+
+export async function staleCards(db: Db, limit = 100): Promise<bigint[]> {
+  const rows = await db.query<{ id: bigint }>(
+    `SELECT id FROM bounties WHERE card_synced_version < card_version
+       AND (card_lease_until IS NULL OR card_lease_until < now()) ORDER BY updated_at LIMIT $1`,
+    [limit],
+  );
+  return rows.map((r) => BigInt(r.id));
+}
