@@ -39,6 +39,8 @@ export interface Bounty {
   cardCommentId: number | null;
   cardVersion: bigint;
   cardSyncedVersion: bigint;
+  /** The label kept on the issue while the bounty is open (config labels.bounty). */
+  labelName: string;
   labelApplied: boolean;
 }
 
@@ -75,6 +77,7 @@ type BountyRow = {
   card_comment_id: bigint | null;
   card_version: bigint;
   card_synced_version: bigint;
+  label_name: string;
   label_applied: boolean;
 };
 
@@ -91,6 +94,7 @@ const toBounty = (r: BountyRow): Bounty => ({
   cardCommentId: r.card_comment_id === null ? null : Number(r.card_comment_id),
   cardVersion: BigInt(r.card_version),
   cardSyncedVersion: BigInt(r.card_synced_version),
+  labelName: r.label_name,
   labelApplied: r.label_applied,
 });
 
@@ -131,15 +135,16 @@ export async function getBounty(db: Queryable, id: bigint): Promise<Bounty> {
 }
 
 /** The issue's bounty, created on first use; locked for the rest of the transaction. */
-export async function lockBounty(tx: Queryable, issue: IssueRef): Promise<Bounty> {
+export async function lockBounty(tx: Queryable, issue: IssueRef, labelName = "bounty"): Promise<Bounty> {
   const rows = await tx.query<BountyRow>(
-    `INSERT INTO bounties (installation_id, repo_id, repo_owner, repo_name, issue_number, issue_title)
-     VALUES ($1, $2, $3, $4, $5, $6)
+    `INSERT INTO bounties (installation_id, repo_id, repo_owner, repo_name, issue_number, issue_title, label_name)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)
      ON CONFLICT (repo_id, issue_number) DO UPDATE
        SET installation_id = EXCLUDED.installation_id, repo_owner = EXCLUDED.repo_owner,
-           repo_name = EXCLUDED.repo_name, issue_title = EXCLUDED.issue_title
+           repo_name = EXCLUDED.repo_name, issue_title = EXCLUDED.issue_title,
+           label_name = CASE WHEN bounties.label_applied THEN bounties.label_name ELSE EXCLUDED.label_name END
      RETURNING *`,
-    [issue.installationId, issue.repoId, issue.owner, issue.repo, issue.number, issue.title],
+    [issue.installationId, issue.repoId, issue.owner, issue.repo, issue.number, issue.title, labelName],
   );
   return toBounty(rows[0]!);
 }

@@ -42,6 +42,7 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
         card_version        bigint NOT NULL DEFAULT 1,
         card_synced_version bigint NOT NULL DEFAULT 0,
         card_lease_until    timestamptz,
+        label_name          text NOT NULL DEFAULT 'bounty',
         label_applied       boolean NOT NULL DEFAULT false,
         created_at          timestamptz NOT NULL DEFAULT now(),
         updated_at          timestamptz NOT NULL DEFAULT now(),

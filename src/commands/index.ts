@@ -1,0 +1,36 @@
+import { bounty } from "./bounty.js";
+import { help } from "./help.js";
+import type { Command, HelpEntry } from "./types.js";
+import { wallet } from "./wallet.js";
+
+/** Every command the bot answers to. The help table is built from these, so it cannot drift. */
+export const COMMANDS: Command[] = [bounty, wallet, help];
+
+export function findCommand(name: string): Command | undefined {
+  return COMMANDS.find((c) => c.names.includes(name));
+}
+
+export function allHelp(): HelpEntry[] {
+  return COMMANDS.flatMap((c) => c.help);
+}
+
+const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
+
+/** The command-help table, in the spirit of Prow's command-help page. */
+export function helpTable(): string {
+  const rows = allHelp().map(
+    (h) =>
+      `| \`${cell(h.usage)}\` | ${cell(h.description)} | ${cell(h.whoCanUse)} | ${h.examples
+        .map((e) => `\`${cell(e)}\``)
+        .join("<br>")} |`,
+  );
+  return [
+    "bounty-bot answers these commands, each on a line of its own in an issue comment:",
+    "",
+    "| Command | What it does | Who can use it | Example |",
+    "| --- | --- | --- | --- |",
+    ...rows,
+    "",
+    "Bounties are paid in bitcoin when a merged pull request that says `Fixes #<issue>` closes the issue.",
+  ].join("\n");
+}

@@ -1,0 +1,46 @@
+import type { CommandLine } from "../core/commands.js";
+import type { RepoConfig } from "../config/schema.js";
+import type { NetworkName } from "../bitcoin/network.js";
+import type { Queryable } from "../store/db.js";
+import type { IssueRef } from "../store/ledger.js";
+
+/** One row of the help table, in the spirit of Prow's pluginhelp.Command. */
+export interface HelpEntry {
+  usage: string;
+  description: string;
+  whoCanUse: string;
+  examples: string[];
+}
+
+export type FundCheck = { ok: true } | { ok: false; who: string };
+
+/** What a command sees of the comment that carried it; everything here is already read. */
+export interface CommandContext {
+  deliveryId: string;
+  issue: IssueRef & { isPullRequest: boolean; state: string };
+  commentId: number;
+  author: { id: number; login: string };
+  config: RepoConfig;
+  network: NetworkName;
+  /** Whether the author may fund here (asks GitHub at most once per comment). */
+  mayFund(): Promise<FundCheck>;
+}
+
+/** What a command answers: an error or information reply, a 👍, or a card change. */
+export interface Outcome {
+  reply?: string;
+  /** Reply with the table of every command. */
+  help?: boolean;
+  react?: boolean;
+  bountyId?: bigint;
+}
+
+/** Changes to record, run inside the delivery's transaction after every GitHub read is done. */
+export type Step = (tx: Queryable) => Promise<Outcome>;
+
+export interface Command {
+  /** Names it answers to, lowercase, without the slash. */
+  names: string[];
+  help: HelpEntry[];
+  run(line: CommandLine, ctx: CommandContext): Promise<Outcome | Step>;
+}

@@ -1,0 +1,107 @@
+import { mayFund } from "../github/funders.js";
+import { cancelOpenPledges, findBounty, labelFunder, lockBounty, pledge, withdraw, type IssueRef } from "../store/ledger.js";
+import { queueReply } from "../store/outbox.js";
+import { configErrorReply, loadRepoConfig } from "./config.js";
+import type { Apply, Deps } from "./types.js";
+
+/** The parts of GitHub's issues.* payloads that bounty-bot reads. */
+interface IssuesPayload {
+  action: string;
+  installation?: { id: number };
+  repository: { id: number; name: string; owner: { login: string } };
+  issue: { number: number; title: string; state: string; state_reason?: string | null; pull_request?: unknown };
+  label?: { name: string };
+  sender: { id: number; login: string; type: string };
+}
+
+function issueRef(p: IssuesPayload): IssueRef {
+  return {
+    installationId: p.installation!.id,
+    repoId: p.repository.id,
+    owner: p.repository.owner.login,
+    repo: p.repository.name,
+    number: p.issue.number,
+    title: p.issue.title ?? "",
+  };
+}
+
+/** issues.closed as not planned: every open pledge is cancelled and the card says so. */
+export async function onIssueClosed(deliveryId: string, payload: unknown): Promise<Apply | null> {
+  const p = payload as IssuesPayload;
+  if (p.action !== "closed" || !p.installation || p.issue.state_reason !== "not_planned") return null;
+  const issue = issueRef(p);
+  return async (tx) => {
+    const existing = await findBounty(tx, issue.repoId, issue.number);
+    if (!existing) return { bountyIds: [] };
+    const bounty = await lockBounty(tx, issue, existing.labelName);
+    const n = await cancelOpenPledges(tx, bounty, "the issue was closed as not planned", {
+      actor: { id: p.sender.id, login: p.sender.login },
+      deliveryId,
+    });
+    return { bountyIds: n > 0 ? [bounty.id] : [] };
+  };
+}
+
+/**
+ * issues.labeled / unlabeled with a `labels.auto` label: the app itself pledges the label's amount,
+ * but only when whoever added the label may fund (or is a trusted sender such as Prow's bot).
+ */
+export async function onIssueLabel(deliveryId: string, payload: unknown, deps: Deps): Promise<Apply | null> {
+  const p = payload as IssuesPayload;
+  if ((p.action !== "labeled" && p.action !== "unlabeled") || !p.installation || !p.label) return null;
+  if (p.issue.pull_request) return null;
+  const issue = issueRef(p);
+  const gh = await deps.github(issue.installationId, issue.owner, issue.repo);
+  const config = await loadRepoConfig(gh, deps);
+  const where = { installationId: issue.installationId, owner: issue.owner, repo: issue.repo, issueNumber: issue.number };
+  if (!config.ok) {
+    // Only labels could be ours; say so once per issue and config content, not on every label.
+    return async (tx) => {
+      await queueReply(
+        tx,
+        `config-error:${issue.repoId}:${issue.number}:${config.errors.join("|")}`,
+        where,
+        configErrorReply(config.errors),
+      );
+      return { bountyIds: [] };
+    };
+  }
+  const labelName = p.label.name;
+  const auto = config.config.labels.auto.find((a) => a.label.toLowerCase() === labelName.toLowerCase());
+  if (!auto) return null;
+  const funder = labelFunder(auto.label, deps.appLogin);
+  const cause = { actor: { id: p.sender.id, login: p.sender.login }, deliveryId };
+
+  if (p.action === "unlabeled") {
+    return async (tx) => {
+      const existing = await findBounty(tx, issue.repoId, issue.number);
+      if (!existing) return { bountyIds: [] };
+      const bounty = await lockBounty(tx, issue, existing.labelName);
+      const withdrawn = await withdraw(tx, bounty, funder.key, cause);
+      return { bountyIds: withdrawn ? [bounty.id] : [] };
+    };
+  }
+
+  if (p.issue.state !== "open") return null;
+  const sender = p.sender.login.toLowerCase();
+  const trusted = config.config.labels.trustedSenders.includes(sender);
+  const check = trusted ? { ok: true as const } : await mayFund(gh, config.config, p.sender.login);
+  if (!check.ok) {
+    return async (tx) => {
+      await queueReply(
+        tx,
+        `reply:${deliveryId}`,
+        where,
+        `@${p.sender.login}: the label \`${labelName}\` adds a bounty only when ${check.who} add it ` +
+          "(or a sender listed in `labels.trusted_senders`), so I recorded no pledge.",
+      );
+      return { bountyIds: [] };
+    };
+  }
+  return async (tx) => {
+    const bounty = await lockBounty(tx, issue, config.config.labels.bounty);
+    if (bounty.status !== "open" && bounty.status !== "cancelled") return { bountyIds: [] };
+    await pledge(tx, bounty, funder, auto.amount, cause);
+    return { bountyIds: [bounty.id] };
+  };
+}

@@ -1,0 +1,105 @@
+import { completeDelivery, failDelivery, pendingDeliveries, type Delivery } from "../store/inbox.js";
+import { onIssueComment } from "./comment.js";
+import { onIssueClosed, onIssueLabel } from "./issues.js";
+import type { Apply, Deps } from "./types.js";
+
+/** Routes a stored delivery to what handles it: reads GitHub, returns the effects to record. */
+export async function prepare(d: Delivery, deps: Deps): Promise<Apply | null> {
+  switch (d.event) {
+    case "issue_comment":
+      return onIssueComment(d.id, d.payload, deps);
+    case "issues":
+      if (d.action === "closed") return onIssueClosed(d.id, d.payload);
+      if (d.action === "labeled" || d.action === "unlabeled") return onIssueLabel(d.id, d.payload, deps);
+      return null;
+    default:
+      return null;
+  }
+}
+
+class AlreadyProcessed extends Error {}
+
+export interface InboxWorkerOptions {
+  /** Called after a delivery's effects commit, with the bounties whose card changed. */
+  onCommitted(bountyIds: bigint[]): void;
+  maxAttempts?: number;
+}
+
+/**
+ * Processes the inbox in arrival order, one delivery at a time per process. Each delivery's
+ * effects and its "processed" mark commit together, so after a crash nothing is lost and
+ * nothing is done twice; several processes may share the inbox.
+ */
+export class InboxWorker {
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+
+  constructor(
+    private readonly deps: Deps,
+    private readonly opts: InboxWorkerOptions,
+  ) {}
+
+  /** Asks for a drain soon; calls while one runs make it go round once more. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.drain().finally(() => {
+      this.running = null;
+      if (this.again) {
+        this.again = false;
+        this.kick();
+      }
+    });
+  }
+
+  /** Resolves when no drain is running. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.idle();
+  }
+
+  private async drain(): Promise<void> {
+    for (;;) {
+      if (this.stopped) return;
+      let batch: Delivery[];
+      try {
+        batch = await pendingDeliveries(this.deps.db, 50);
+      } catch (err) {
+        this.deps.log.error({ err }, "cannot read the webhook inbox");
+        return;
+      }
+      if (batch.length === 0) return;
+      for (const d of batch) {
+        if (this.stopped) return;
+        await this.processOne(d);
+      }
+    }
+  }
+
+  async processOne(d: Delivery): Promise<void> {
+    const log = this.deps.log.child({ delivery: d.id, event: d.event, action: d.action });
+    try {
+      const apply = await prepare(d, this.deps);
+      const result = await this.deps.db.transaction(async (tx) => {
+        const r = apply ? await apply(tx) : { bountyIds: [] };
+        if (!(await completeDelivery(tx, d.id, apply ? "done" : "ignored"))) throw new AlreadyProcessed();
+        return r;
+      });
+      if (apply) this.opts.onCommitted(result.bountyIds);
+    } catch (err) {
+      if (err instanceof AlreadyProcessed) return;
+      const outcome = await failDelivery(this.deps.db, d.id, String((err as Error)?.message ?? err), this.opts.maxAttempts ?? 8).catch(
+        () => "retry" as const,
+      );
+      log.warn({ err, outcome }, "processing a webhook failed");
+    }
+  }
+}

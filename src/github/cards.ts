@@ -1,0 +1,111 @@
+import type { Logger } from "pino";
+import type { Db } from "../store/db.js";
+import {
+  abandonCard,
+  getBounty,
+  leaseCard,
+  listPledges,
+  recordCardSynced,
+  releaseCard,
+  staleCards,
+} from "../store/ledger.js";
+import { CARD_MARKER, renderCard } from "./card.js";
+import type { RepoGitHub } from "./client.js";
+
+export interface CardSyncerOptions {
+  db: Db;
+  github(installationId: number, owner: string, repo: string): Promise<RepoGitHub>;
+  log: Logger;
+  /** Wait this long after a change before editing, so a burst of commands becomes one edit. */
+  debounceMs?: number;
+}
+
+/**
+ * Keeps each issue's card (one bot comment, edited in place) and its bounty label in step with the
+ * ledger. Changes bump a version; the syncer holding the bounty's lease edits until the version it
+ * showed is the latest. Commands arriving during an edit are all shown by the next one: that is the
+ * coalescing. The lease lives in the database, so several processes never create two cards.
+ */
+export class CardSyncer {
+  private readonly inFlight = new Map<bigint, Promise<void>>();
+  private readonly pending = new Set<bigint>();
+  private stopped = false;
+
+  constructor(private readonly opts: CardSyncerOptions) {}
+
+  kick(bountyIds: Iterable<bigint>): void {
+    for (const id of bountyIds) {
+      if (this.stopped) return;
+      if (this.inFlight.has(id)) {
+        this.pending.add(id);
+        continue;
+      }
+      const run = this.delay()
+        .then(() => this.sync(id))
+        .catch((err) => this.opts.log.error({ err, bounty: String(id) }, "card sync failed"))
+        .finally(() => {
+          this.inFlight.delete(id);
+          if (this.pending.delete(id)) this.kick([id]);
+        });
+      this.inFlight.set(id, run);
+    }
+  }
+
+  /** Picks up cards left stale by a crash or a failed edit. */
+  async sweep(): Promise<void> {
+    this.kick(await staleCards(this.opts.db));
+  }
+
+  async idle(): Promise<void> {
+    while (this.inFlight.size) await Promise.all([...this.inFlight.values()]);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.idle();
+  }
+
+  private delay(): Promise<void> {
+    const ms = this.opts.debounceMs ?? 0;
+    return ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve();
+  }
+
+  private async sync(id: bigint): Promise<void> {
+    const { db } = this.opts;
+    if (!(await leaseCard(db, id, 120))) return; // another syncer holds it and will show this change
+    try {
+      for (;;) {
+        const bounty = await getBounty(db, id);
+        if (bounty.cardSyncedVersion >= bounty.cardVersion) {
+          if (await releaseCard(db, id)) return;
+          continue;
+        }
+        const pledges = await listPledges(db, id);
+        const body = renderCard(bounty, pledges);
+        const gh = await this.opts.github(bounty.installationId, bounty.owner, bounty.repo);
+        let commentId = bounty.cardCommentId;
+        if (commentId === null) {
+          // A card created just before a crash is found again by its marker, never made twice.
+          const existing = (await gh.listComments(bounty.issueNumber)).find(
+            (c) => c.userType === "Bot" && c.body.startsWith(CARD_MARKER),
+          );
+          if (existing) {
+            commentId = existing.id;
+            if (existing.body !== body) await gh.updateComment(commentId, body);
+          } else {
+            commentId = await gh.createComment(bounty.issueNumber, body);
+          }
+        } else {
+          await gh.updateComment(commentId, body);
+        }
+        const wantLabel = bounty.status === "open";
+        if (wantLabel && !bounty.labelApplied) await gh.addLabel(bounty.issueNumber, bounty.labelName);
+        if (!wantLabel && bounty.labelApplied) await gh.removeLabel(bounty.issueNumber, bounty.labelName);
+        await recordCardSynced(db, id, { version: bounty.cardVersion, commentId, labelApplied: wantLabel });
+      }
+    } catch (err) {
+      await abandonCard(db, id).catch(() => undefined);
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,111 @@
+import type { ProbotOctokit } from "probot";
+
+type Octokit = InstanceType<typeof ProbotOctokit>;
+
+export interface IssueComment {
+  id: number;
+  body: string;
+  userLogin: string;
+  userType: string;
+}
+
+/** The GitHub calls bounty-bot makes for one repository; handlers depend on this, not on Octokit. */
+export interface RepoGitHub {
+  readonly owner: string;
+  readonly repo: string;
+  listComments(issueNumber: number): Promise<IssueComment[]>;
+  createComment(issueNumber: number, body: string): Promise<number>;
+  updateComment(commentId: number, body: string): Promise<void>;
+  addLabel(issueNumber: number, name: string): Promise<void>;
+  /** Removing a label that is not there is not an error. */
+  removeLabel(issueNumber: number, name: string): Promise<void>;
+  addReaction(commentId: number, content: "+1" | "eyes" | "confused"): Promise<void>;
+  /** "admin" | "maintain" | "write" | "triage" | "read" | "none" */
+  permission(login: string): Promise<string>;
+  isTeamMember(org: string, teamSlug: string, login: string): Promise<boolean>;
+  /** A file's text on the default branch, or null when there is none. */
+  readFile(path: string): Promise<string | null>;
+  /** .github/bounties.yml the way Probot's context.config reads it (_extends, the org's .github repo). */
+  loadConfig(): Promise<unknown>;
+}
+
+export const CONFIG_PATH = ".github/bounties.yml";
+
+const status = (err: unknown): number | undefined =>
+  typeof err === "object" && err !== null && "status" in err ? Number((err as { status: unknown }).status) : undefined;
+
+export function octokitRepo(octokit: Octokit, owner: string, repo: string): RepoGitHub {
+  return {
+    owner,
+    repo,
+    async listComments(issueNumber) {
+      const all = await octokit.paginate(octokit.rest.issues.listComments, {
+        owner,
+        repo,
+        issue_number: issueNumber,
+        per_page: 100,
+      });
+      return all.map((c) => ({
+        id: c.id,
+        body: c.body ?? "",
+        userLogin: c.user?.login ?? "",
+        userType: c.user?.type ?? "",
+      }));
+    },
+    async createComment(issueNumber, body) {
+      const res = await octokit.rest.issues.createComment({ owner, repo, issue_number: issueNumber, body });
+      return res.data.id;
+    },
+    async updateComment(commentId, body) {
+      await octokit.rest.issues.updateComment({ owner, repo, comment_id: commentId, body });
+    },
+    async addLabel(issueNumber, name) {
+      await octokit.rest.issues.addLabels({ owner, repo, issue_number: issueNumber, labels: [name] });
+    },
+    async removeLabel(issueNumber, name) {
+      try {
+        await octokit.rest.issues.removeLabel({ owner, repo, issue_number: issueNumber, name });
+      } catch (err) {
+        if (status(err) !== 404) throw err;
+      }
+    },
+    async addReaction(commentId, content) {
+      await octokit.rest.reactions.createForIssueComment({ owner, repo, comment_id: commentId, content });
+    },
+    async permission(login) {
+      try {
+        const res = await octokit.rest.repos.getCollaboratorPermissionLevel({ owner, repo, username: login });
+        // role_name tells "maintain" apart; the legacy permission field folds it into "write".
+        const role = (res.data as { role_name?: string }).role_name;
+        return role && role !== "" ? role : res.data.permission;
+      } catch (err) {
+        if (status(err) === 404) return "none";
+        throw err;
+      }
+    },
+    async isTeamMember(org, teamSlug, login) {
+      try {
+        const res = await octokit.rest.teams.getMembershipForUserInOrg({ org, team_slug: teamSlug, username: login });
+        return res.data.state === "active";
+      } catch (err) {
+        if (status(err) === 404) return false;
+        throw err;
+      }
+    },
+    async readFile(path) {
+      try {
+        const res = await octokit.rest.repos.getContent({ owner, repo, path });
+        const data = res.data as { type?: string; content?: string; encoding?: string };
+        if (Array.isArray(res.data) || data.type !== "file" || typeof data.content !== "string") return null;
+        return Buffer.from(data.content, (data.encoding as BufferEncoding) ?? "base64").toString("utf8");
+      } catch (err) {
+        if (status(err) === 404) return null;
+        throw err;
+      }
+    },
+    async loadConfig() {
+      const { config } = await octokit.config.get({ owner, repo, path: CONFIG_PATH });
+      return Object.keys(config).length === 0 ? null : config;
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import type { Logger } from "pino";
+import type { Db } from "../store/db.js";
+import { claimOutbox, markFailed, markSent, pendingOutbox } from "../store/outbox.js";
+import type { RepoGitHub } from "./client.js";
+
+/** Sends queued replies and reactions, each once; failures are retried with backoff. */
+export class OutboxSender {
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+
+  constructor(
+    private readonly opts: {
+      db: Db;
+      github(installationId: number, owner: string, repo: string): Promise<RepoGitHub>;
+      log: Logger;
+      maxAttempts?: number;
+    },
+  ) {}
+
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.drain()
+      .catch((err) => this.opts.log.error({ err }, "outbox drain failed"))
+      .finally(() => {
+        this.running = null;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.idle();
+  }
+
+  private async drain(): Promise<void> {
+    for (;;) {
+      const items = await pendingOutbox(this.opts.db, 20);
+      if (items.length === 0 || this.stopped) return;
+      let sent = 0;
+      for (const item of items) {
+        if (this.stopped) return;
+        if (!(await claimOutbox(this.opts.db, item.id))) continue;
+        try {
+          const gh = await this.opts.github(item.installationId, item.owner, item.repo);
+          if (item.kind === "reply") await gh.createComment(item.issueNumber, item.body);
+          else await gh.addReaction(item.commentId!, item.body as "+1");
+          await markSent(this.opts.db, item.id);
+          sent++;
+        } catch (err) {
+          this.opts.log.warn({ err, outbox: String(item.id) }, "sending a reply failed; will retry");
+          await markFailed(this.opts.db, item.id, String((err as Error)?.message ?? err), this.opts.maxAttempts ?? 8);
+        }
+      }
+      if (sent === 0) return;
+    }
+  }
+}
