@@ -46,10 +46,13 @@ export async function startBountyBot(settings: Settings, opts: StartOptions = {}
     secret: settings.webhookSecret,
     baseUrl: settings.baseUrl,
     log,
-    Octokit: ProbotOctokit.defaults({
-      throttle: { enabled: throttle },
-      retry: { enabled: throttle },
-    }),
+    // A function, not an object: object defaults are merged shallowly and Probot's own throttle
+    // options would replace ours.
+    Octokit: ProbotOctokit.defaults((o: Record<string, any>) => ({
+      ...o,
+      throttle: { ...o.throttle, enabled: throttle },
+      retry: { ...o.retry, enabled: throttle },
+    })),
   });
   const github = async (installationId: number, owner: string, repo: string): Promise<RepoGitHub> =>
     octokitRepo(await probot.auth(installationId), owner, repo);

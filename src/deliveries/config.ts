@@ -11,9 +11,11 @@ export async function loadRepoConfig(gh: RepoGitHub, deps: Pick<Deps, "network" 
   } catch (err) {
     const status = (err as { status?: number }).status;
     if (typeof status === "number" && status >= 500) throw err; // GitHub trouble: retry later
-    const name = (err as Error).name;
-    if (name === "YAMLException" || /yaml/i.test(String((err as Error).message))) {
-      return { ok: false, errors: [`.github/bounties.yml is not valid YAML: ${(err as Error).message.split("\n")[0]}`] };
+    // Probot's config plugin says so when the file is not YAML, not an object, or not a file.
+    const message = String((err as Error)?.message ?? err);
+    if (message.startsWith("[@probot/octokit-plugin-config]")) {
+      const why = message.replace("[@probot/octokit-plugin-config] ", "").replace(/^Configuration could not be parsed from \S+ /, "");
+      return { ok: false, errors: [`.github/bounties.yml could not be read: ${why}`] };
     }
     throw err;
   }

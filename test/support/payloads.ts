@@ -1,0 +1,104 @@
+import { createRequire } from "node:module";
+
+/** Real GitHub payloads from @octokit/webhooks-examples, with the fields a test cares about replaced. */
+const require = createRequire(import.meta.url);
+const examples = require("@octokit/webhooks-examples/api.github.com/index.json") as Array<{
+  name: string;
+  examples: Array<Record<string, unknown> & { action?: string }>;
+}>;
+
+/** The example for name.action; where the package has none (issues.closed), a sibling with the action set. */
+function example(name: string, action: string, sibling?: string): Record<string, any> {
+  const of = examples.find((e) => e.name === name)?.examples ?? [];
+  const found = of.find((x) => x.action === action) ?? of.find((x) => x.action === sibling);
+  if (!found) throw new Error(`no example for ${name}.${action}`);
+  return { ...(structuredClone(found) as Record<string, any>), action };
+}
+
+export interface Who {
+  login: string;
+  id: number;
+  type?: "User" | "Bot";
+}
+
+export const REPO = { id: 186853002, owner: "kubernetes", name: "website", installationId: 2 };
+
+function applyRepo(p: Record<string, any>, repo = REPO): void {
+  p.repository.id = repo.id;
+  p.repository.name = repo.name;
+  p.repository.full_name = `${repo.owner}/${repo.name}`;
+  p.repository.owner.login = repo.owner;
+  p.installation = { id: repo.installationId, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMg==" };
+  p.organization = { ...(p.organization ?? {}), login: repo.owner };
+}
+
+function applyUser(target: Record<string, any>, who: Who): void {
+  target.login = who.login;
+  target.id = who.id;
+  target.type = who.type ?? "User";
+}
+
+function applyIssue(p: Record<string, any>, issue: IssueSpec): void {
+  p.issue.number = issue.number;
+  p.issue.title = issue.title ?? `Issue ${issue.number}`;
+  p.issue.state = issue.state ?? "open";
+  p.issue.state_reason = issue.stateReason ?? null;
+  if (issue.pullRequest) {
+    p.issue.pull_request = {
+      url: `https://api.github.com/repos/${REPO.owner}/${REPO.name}/pulls/${issue.number}`,
+      html_url: `https://github.com/${REPO.owner}/${REPO.name}/pull/${issue.number}`,
+      diff_url: `https://github.com/${REPO.owner}/${REPO.name}/pull/${issue.number}.diff`,
+      patch_url: `https://github.com/${REPO.owner}/${REPO.name}/pull/${issue.number}.patch`,
+      merged_at: null,
+    };
+  } else {
+    delete p.issue.pull_request;
+  }
+}
+
+export interface IssueSpec {
+  number: number;
+  title?: string;
+  state?: "open" | "closed";
+  stateReason?: "completed" | "not_planned" | null;
+  pullRequest?: boolean;
+}
+
+export function commentCreated(o: { issue: IssueSpec; commentId: number; body: string; user: Who }): Record<string, any> {
+  const p = example("issue_comment", "created");
+  applyRepo(p);
+  applyIssue(p, o.issue);
+  p.comment.id = o.commentId;
+  p.comment.body = o.body;
+  applyUser(p.comment.user, o.user);
+  applyUser(p.sender, o.user);
+  return p;
+}
+
+export function commentEdited(o: { issue: IssueSpec; commentId: number; body: string; user: Who }): Record<string, any> {
+  const p = example("issue_comment", "edited");
+  applyRepo(p);
+  applyIssue(p, o.issue);
+  p.comment.id = o.commentId;
+  p.comment.body = o.body;
+  applyUser(p.comment.user, o.user);
+  applyUser(p.sender, o.user);
+  return p;
+}
+
+export function issueClosed(o: { issue: IssueSpec; sender: Who }): Record<string, any> {
+  const p = example("issues", "closed", "reopened");
+  applyRepo(p);
+  applyIssue(p, { state: "closed", ...o.issue });
+  applyUser(p.sender, o.sender);
+  return p;
+}
+
+export function issueLabeled(o: { issue: IssueSpec; label: string; sender: Who; action?: "labeled" | "unlabeled" }): Record<string, any> {
+  const p = example("issues", o.action ?? "labeled");
+  applyRepo(p);
+  applyIssue(p, o.issue);
+  p.label = { ...(p.label ?? {}), name: o.label };
+  applyUser(p.sender, o.sender);
+  return p;
+}
