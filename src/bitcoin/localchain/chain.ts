@@ -1,0 +1,325 @@
+import { createHash, randomBytes } from "node:crypto";
+import * as bitcoin from "bitcoinjs-lib";
+import * as ecc from "tiny-secp256k1";
+import { DUST_LIMIT, parseAddress, scriptType } from "../address.js";
+import type { NetworkName } from "../network.js";
+
+bitcoin.initEccLib(ecc);
+
+/**
+ * An in-memory Bitcoin chain for tests and demos: a UTXO set, a mempool and
+ * blocks. Every submitted transaction is checked for real — inputs exist and
+ * are unspent, every signature verifies against its prevout (segwit v0 and
+ * taproot key path), outputs are standard and above dust, the fee rate is at
+ * least 1 sat/vB. No proof of work and no coinbase maturity: "mine" just
+ * confirms the mempool.
+ */
+
+export interface Outpoint {
+  txid: string;
+  vout: number;
+}
+
+interface Coin {
+  txid: string;
+  vout: number;
+  value: bigint;
+  script: Uint8Array;
+}
+
+interface KnownTx {
+  tx: bitcoin.Transaction;
+  hex: string;
+  fee: bigint;
+  height?: number;
+  blockHash?: string;
+  blockTime?: number;
+}
+
+interface Block {
+  height: number;
+  hash: string;
+  time: number;
+  txids: string[];
+}
+
+export class TxValidationError extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = "TxValidationError";
+  }
+}
+
+const MAX_MONEY = 21_000_000n * 100_000_000n;
+const MIN_RELAY_SAT_PER_KVB = 1000n;
+const MAX_STANDARD_WEIGHT = 400_000;
+const SEQUENCE_FINAL = 0xffffffff;
+
+const key = (txid: string, vout: number) => `${txid}:${vout}`;
+const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+const prevTxid = (input: bitcoin.Transaction["ins"][number]) => hex(Uint8Array.from(input.hash).reverse());
+
+export class LocalChain {
+  readonly network: NetworkName;
+  /** Fee estimates served at /fee-estimates, in sat/vB by target. */
+  feeEstimates: Record<string, number> = { "1": 20, "3": 12, "6": 8, "12": 5, "25": 3, "144": 1.5, "504": 1, "1008": 1 };
+
+  #utxos = new Map<string, Coin & { height?: number }>();
+  #byScript = new Map<string, Set<string>>();
+  #touching = new Map<string, Set<string>>();
+  #spentBy = new Map<string, { txid: string; vin: number }>();
+  #txs = new Map<string, KnownTx>();
+  #mempool: string[] = [];
+  #blocks: Block[] = [];
+  #fundCounter = 0;
+
+  constructor(network: NetworkName = "regtest") {
+    this.network = network;
+    this.#blocks.push({ height: 0, hash: hex(randomBytes(32)), time: Math.floor(Date.now() / 1000), txids: [] });
+  }
+
+  get tipHeight(): number {
+    return this.#blocks.length - 1;
+  }
+
+  blockHash(height: number): string | undefined {
+    return this.#blocks[height]?.hash;
+  }
+
+  get mempoolTxids(): readonly string[] {
+    return this.#mempool;
+  }
+
+  /** Sends sats to an address from nowhere (like a faucet); the output waits in the mempool until mined. */
+  fund(address: string, sats: bigint): Outpoint {
+    return this.fundMany([{ address, sats }])[0]!;
+  }
+
+  /** One faucet transaction paying many outputs. */
+  fundMany(outputs: ReadonlyArray<{ address: string; sats: bigint }>): Outpoint[] {
+    if (outputs.length === 0) throw new Error("fundMany needs at least one output");
+    const tx = new bitcoin.Transaction();
+    tx.version = 2;
+    // A unique fake previous output keeps every faucet txid distinct.
+    const prev = createHash("sha256").update(`localchain-faucet-${++this.#fundCounter}-${Date.now()}`).digest();
+    tx.addInput(prev, 0);
+    for (const o of outputs) {
+      const parsed = parseAddress(o.address, this.network);
+      if (!parsed.ok) throw new Error(`Cannot fund ${o.address}: ${parsed.reason}`);
+      if (o.sats <= 0n || o.sats > MAX_MONEY) throw new Error(`Cannot fund ${o.sats} sats`);
+      tx.addOutput(parsed.script, o.sats);
+    }
+    const txid = tx.getId();
+    this.#accept(tx, 0n, []);
+    return outputs.map((_, vout) => ({ txid, vout }));
+  }
+
+  /** Confirms the whole mempool in the first new block; returns the new tip height. */
+  mine(blocks = 1): number {
+    for (let i = 0; i < blocks; i++) {
+      const height = this.#blocks.length;
+      const prev = this.#blocks[height - 1]!;
+      const hash = createHash("sha256").update(prev.hash).update(String(height)).update(randomBytes(8)).digest("hex");
+      const time = Math.max(prev.time + 1, Math.floor(Date.now() / 1000));
+      const txids = this.#mempool;
+      this.#mempool = [];
+      for (const txid of txids) {
+        const t = this.#txs.get(txid)!;
+        t.height = height;
+        t.blockHash = hash;
+        t.blockTime = time;
+        for (let vout = 0; vout < t.tx.outs.length; vout++) {
+          const u = this.#utxos.get(key(txid, vout));
+          if (u) u.height = height;
+        }
+      }
+      this.#blocks.push({ height, hash, time, txids });
+    }
+    return this.tipHeight;
+  }
+
+  /** Validates and accepts a raw transaction into the mempool; throws TxValidationError with a node-style reason. */
+  submit(rawHex: string): string {
+    let tx: bitcoin.Transaction;
+    try {
+      if (!/^([0-9a-fA-F]{2})+$/.test(rawHex.trim())) throw new Error("not hex");
+      tx = bitcoin.Transaction.fromHex(rawHex.trim());
+    } catch {
+      throw new TxValidationError("TX decode failed");
+    }
+    const txid = tx.getId();
+    const known = this.#txs.get(txid);
+    if (known) {
+      // Like Core: resubmitting a mempool transaction is fine, a confirmed one is not.
+      if (known.height === undefined) return txid;
+      throw new TxValidationError("Transaction already in block chain");
+    }
+    if (tx.ins.length === 0) throw new TxValidationError("bad-txns-vin-empty");
+    if (tx.outs.length === 0) throw new TxValidationError("bad-txns-vout-empty");
+    if (tx.version < 1 || tx.version > 3) throw new TxValidationError("version");
+    if (tx.weight() > MAX_STANDARD_WEIGHT) throw new TxValidationError("tx-size");
+
+    const prevouts: Coin[] = [];
+    const seen = new Set<string>();
+    for (const input of tx.ins) {
+      const k = key(prevTxid(input), input.index);
+      if (seen.has(k)) throw new TxValidationError("bad-txns-inputs-duplicate");
+      seen.add(k);
+      const coin = this.#utxos.get(k);
+      if (!coin) {
+        const spender = this.#spentBy.get(k);
+        if (spender && this.#txs.get(spender.txid)?.height === undefined)
+          throw new TxValidationError(`txn-mempool-conflict (input ${k} already spent by ${spender.txid})`);
+        throw new TxValidationError(`bad-txns-inputs-missingorspent (input ${k})`);
+      }
+      prevouts.push(coin);
+    }
+
+    let outValue = 0n;
+    for (const [vout, out] of tx.outs.entries()) {
+      const value = BigInt(out.value);
+      if (value < 0n || value > MAX_MONEY) throw new TxValidationError("bad-txns-vout-toolarge");
+      outValue += value;
+      const type = scriptType(out.script);
+      if (type === undefined) {
+        if (out.script[0] === bitcoin.opcodes.OP_RETURN && value === 0n && out.script.length <= 83) continue;
+        throw new TxValidationError(`scriptpubkey (output ${vout} is not a standard script)`);
+      }
+      if (value < DUST_LIMIT[type]) throw new TxValidationError(`dust (output ${vout}: ${value} sats < ${DUST_LIMIT[type]})`);
+    }
+    if (outValue > MAX_MONEY) throw new TxValidationError("bad-txns-txouttotal-toolarge");
+    const inValue = prevouts.reduce((s, c) => s + c.value, 0n);
+    if (inValue < outValue) throw new TxValidationError(`bad-txns-in-belowout, value in (${inValue}) < value out (${outValue})`);
+
+    if (!this.#isFinal(tx)) throw new TxValidationError("non-final");
+
+    for (let i = 0; i < tx.ins.length; i++) this.#verifyInput(tx, i, prevouts);
+
+    const fee = inValue - outValue;
+    const vsize = BigInt(tx.virtualSize());
+    const minFee = (vsize * MIN_RELAY_SAT_PER_KVB + 999n) / 1000n;
+    if (fee < minFee) throw new TxValidationError(`min relay fee not met, ${fee} < ${minFee}`);
+
+    this.#accept(tx, fee, prevouts);
+    return txid;
+  }
+
+  #isFinal(tx: bitcoin.Transaction): boolean {
+    if (tx.locktime === 0) return true;
+    if (tx.ins.every((i) => i.sequence === SEQUENCE_FINAL)) return true;
+    if (tx.locktime < 500_000_000) return tx.locktime < this.tipHeight + 1;
+    return tx.locktime < this.#blocks[this.tipHeight]!.time;
+  }
+
+  #verifyInput(tx: bitcoin.Transaction, i: number, prevouts: Coin[]): void {
+    const input = tx.ins[i]!;
+    const prev = prevouts[i]!;
+    const type = scriptType(prev.script);
+    const fail = (why: string) => {
+      throw new TxValidationError(`mandatory-script-verify-flag-failed (input ${i}: ${why})`);
+    };
+    if (input.script.length !== 0) fail("native segwit inputs must have an empty scriptSig");
+    const witness = input.witness;
+    if (type === "p2wpkh") {
+      if (witness.length !== 2) fail("P2WPKH witness must be [signature, pubkey]");
+      const [sigWithType, pubkey] = witness as [Uint8Array, Uint8Array];
+      if (pubkey.length !== 33 || !ecc.isPoint(pubkey)) fail("witness pubkey is not a compressed public key");
+      if (hex(bitcoin.crypto.hash160(pubkey)) !== hex(prev.script.subarray(2)))
+        fail("witness pubkey does not match the P2WPKH program");
+      let decoded: { signature: Uint8Array; hashType: number };
+      try {
+        decoded = bitcoin.script.signature.decode(sigWithType);
+      } catch {
+        return fail("signature is not strict DER");
+      }
+      const scriptCode = Uint8Array.from([0x76, 0xa9, 0x14, ...prev.script.subarray(2), 0x88, 0xac]);
+      const sighash = tx.hashForWitnessV0(i, scriptCode, prev.value, decoded.hashType);
+      if (!ecc.verify(sighash, pubkey, decoded.signature, true)) fail("Signature must be zero for failed CHECK(MULTI)SIG operation");
+      return;
+    }
+    if (type === "p2tr") {
+      if (witness.length === 0) fail("Witness program was passed an empty witness");
+      if (witness.length !== 1) fail("the local chain verifies taproot key-path spends only");
+      const sig = witness[0]!;
+      let hashType: number = bitcoin.Transaction.SIGHASH_DEFAULT;
+      if (sig.length === 65) {
+        hashType = sig[64]!;
+        if (hashType === bitcoin.Transaction.SIGHASH_DEFAULT) fail("Invalid Schnorr signature hash type");
+      } else if (sig.length !== 64) fail("Invalid Schnorr signature size");
+      const sighash = tx.hashForWitnessV1(
+        i,
+        prevouts.map((p) => p.script),
+        prevouts.map((p) => p.value),
+        hashType,
+      );
+      if (!ecc.verifySchnorr(sighash, prev.script.subarray(2), sig.subarray(0, 64))) fail("Invalid Schnorr signature");
+      return;
+    }
+    fail(`the local chain only spends P2WPKH and P2TR outputs, not ${type ?? "this script"}`);
+  }
+
+  #accept(tx: bitcoin.Transaction, fee: bigint, prevouts: Coin[]): void {
+    const txid = tx.getId();
+    for (const [vin, coin] of prevouts.entries()) {
+      const k = key(coin.txid, coin.vout);
+      this.#utxos.delete(k);
+      const sh = hex(coin.script);
+      this.#byScript.get(sh)?.delete(k);
+      this.#spentBy.set(k, { txid, vin });
+      this.#touch(sh, txid);
+    }
+    for (const [vout, out] of tx.outs.entries()) {
+      const k = key(txid, vout);
+      const coin = { txid, vout, value: BigInt(out.value), script: Uint8Array.from(out.script) };
+      this.#utxos.set(k, coin);
+      const sh = hex(out.script);
+      let set = this.#byScript.get(sh);
+      if (!set) this.#byScript.set(sh, (set = new Set()));
+      set.add(k);
+      this.#touch(sh, txid);
+    }
+    this.#txs.set(txid, { tx, hex: tx.toHex(), fee });
+    this.#mempool.push(txid);
+  }
+
+  #touch(scriptHex: string, txid: string): void {
+    let set = this.#touching.get(scriptHex);
+    if (!set) this.#touching.set(scriptHex, (set = new Set()));
+    set.add(txid);
+  }
+
+  // --- queries, in Esplora's shapes ------------------------------------------
+
+  utxosOf(script: Uint8Array) {
+    const out = [];
+    for (const k of this.#byScript.get(hex(script)) ?? []) {
+      const u = this.#utxos.get(k)!;
+      out.push({ txid: u.txid, vout: u.vout, value: u.value, height: u.height });
+    }
+    return out;
+  }
+
+  txCounts(script: Uint8Array): { chain: number; mempool: number } {
+    let chain = 0;
+    let mempool = 0;
+    for (const txid of this.#touching.get(hex(script)) ?? []) {
+      if (this.#txs.get(txid)!.height === undefined) mempool++;
+      else chain++;
+    }
+    return { chain, mempool };
+  }
+
+  tx(txid: string): Readonly<KnownTx> | undefined {
+    return this.#txs.get(txid);
+  }
+
+  outspend(txid: string, vout: number): { txid: string; vin: number; height?: number } | undefined {
+    const s = this.#spentBy.get(key(txid, vout));
+    if (!s) return undefined;
+    return { ...s, height: this.#txs.get(s.txid)?.height };
+  }
+
+  blockAt(height: number): Readonly<Block> | undefined {
+    return this.#blocks[height];
+  }
+}

@@ -1,0 +1,188 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { parseAddress } from "../address.js";
+import type { NetworkName } from "../network.js";
+import { LocalChain, TxValidationError, type Outpoint } from "./chain.js";
+
+/**
+ * Serves a LocalChain over loopback HTTP with the Esplora endpoints the
+ * payout engine uses, plus dev endpoints so another process can drive it:
+ *
+ *   POST /regtest/fund           {"address": "...", "sats": "100000"} → {"txid","vout"}
+ *   POST /regtest/mine           {"blocks": 1}                          → {"height"}
+ *   POST /regtest/fee-estimates  {"6": 12.5, ...}                       → 204
+ */
+
+export interface LocalChainServer {
+  url: string;
+  chain: LocalChain;
+  fund(address: string, sats: bigint): Outpoint;
+  mine(blocks?: number): number;
+  close(): Promise<void>;
+}
+
+export interface LocalChainOptions {
+  network?: NetworkName;
+  /** 0 (default) picks a free port. */
+  port?: number;
+  host?: string;
+}
+
+const MAX_BODY = 2_000_000;
+
+export async function startLocalChain(opts: LocalChainOptions = {}): Promise<LocalChainServer> {
+  const chain = new LocalChain(opts.network ?? "regtest");
+  const server = http.createServer((req, res) => {
+    handle(chain, req, res).catch((e: unknown) => {
+      send(res, 500, "text/plain", e instanceof Error ? e.message : "internal error");
+    });
+  });
+  // Keep-alive sockets would hold close() open; tests want a prompt exit.
+  server.keepAliveTimeout = 1000;
+  const host = opts.host ?? "127.0.0.1";
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port ?? 0, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${host}:${port}`,
+    chain,
+    fund: (address, sats) => chain.fund(address, sats),
+    mine: (blocks) => chain.mine(blocks),
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function handle(chain: LocalChain, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? "/", "http://localhost");
+  const path = url.pathname.replace(/\/+$/, "") || "/";
+  const method = req.method ?? "GET";
+  let m: RegExpMatchArray | null;
+
+  if (method === "GET") {
+    if (path === "/blocks/tip/height") return send(res, 200, "text/plain", String(chain.tipHeight));
+    if (path === "/blocks/tip/hash") return send(res, 200, "text/plain", chain.blockHash(chain.tipHeight)!);
+    if ((m = path.match(/^\/block-height\/(\d+)$/))) {
+      const h = chain.blockHash(Number(m[1]));
+      return h ? send(res, 200, "text/plain", h) : send(res, 404, "text/plain", "Block not found");
+    }
+    if (path === "/fee-estimates") return json(res, 200, chain.feeEstimates);
+    if ((m = path.match(/^\/address\/([^/]+)(\/utxo)?$/))) {
+      const address = decodeURIComponent(m[1]!);
+      const parsed = parseAddress(address, chain.network);
+      if (!parsed.ok) return send(res, 400, "text/plain", `Invalid Bitcoin address: ${parsed.reason}`);
+      if (m[2]) {
+        return json(
+          res,
+          200,
+          chain.utxosOf(parsed.script).map((u) => ({
+            txid: u.txid,
+            vout: u.vout,
+            value: Number(u.value),
+            status: statusJson(chain, u.height),
+          })),
+        );
+      }
+      const counts = chain.txCounts(parsed.script);
+      return json(res, 200, {
+        address: parsed.address,
+        chain_stats: { tx_count: counts.chain },
+        mempool_stats: { tx_count: counts.mempool },
+      });
+    }
+    if ((m = path.match(/^\/tx\/([0-9a-f]{64})(\/status|\/hex|\/outspend\/(\d+))?$/))) {
+      const txid = m[1]!;
+      const t = chain.tx(txid);
+      if (!t) return send(res, 404, "text/plain", "Transaction not found");
+      if (m[2] === "/status") return json(res, 200, statusJson(chain, t.height));
+      if (m[2] === "/hex") return send(res, 200, "text/plain", t.hex);
+      if (m[3] !== undefined) {
+        const vout = Number(m[3]);
+        if (vout >= t.tx.outs.length) return send(res, 400, "text/plain", "Output index out of range");
+        const s = chain.outspend(txid, vout);
+        return json(res, 200, s ? { spent: true, txid: s.txid, vin: s.vin, status: statusJson(chain, s.height) } : { spent: false });
+      }
+      return json(res, 200, {
+        txid,
+        version: t.tx.version,
+        locktime: t.tx.locktime,
+        size: t.tx.byteLength(),
+        weight: t.tx.weight(),
+        fee: Number(t.fee),
+        vout: t.tx.outs.map((o) => ({ scriptpubkey: Buffer.from(o.script).toString("hex"), value: Number(o.value) })),
+        status: statusJson(chain, t.height),
+      });
+    }
+  }
+
+  if (method === "POST") {
+    const body = await readBody(req);
+    if (path === "/tx") {
+      try {
+        return send(res, 200, "text/plain", chain.submit(body));
+      } catch (e) {
+        if (e instanceof TxValidationError) return send(res, 400, "text/plain", `sendrawtransaction RPC error: ${e.reason}`);
+        throw e;
+      }
+    }
+    if (path === "/regtest/fund") {
+      const { address, sats } = JSON.parse(body) as { address?: unknown; sats?: unknown };
+      if (typeof address !== "string" || !(typeof sats === "string" || typeof sats === "number") || !/^\d+$/.test(String(sats)))
+        return send(res, 400, "text/plain", 'expected {"address": string, "sats": integer}');
+      try {
+        return json(res, 200, chain.fund(address, BigInt(sats)));
+      } catch (e) {
+        return send(res, 400, "text/plain", e instanceof Error ? e.message : String(e));
+      }
+    }
+    if (path === "/regtest/mine") {
+      const { blocks } = (body ? JSON.parse(body) : {}) as { blocks?: unknown };
+      const n = blocks === undefined ? 1 : Number(blocks);
+      if (!Number.isInteger(n) || n < 1 || n > 1000) return send(res, 400, "text/plain", "blocks must be 1..1000");
+      return json(res, 200, { height: chain.mine(n) });
+    }
+    if (path === "/regtest/fee-estimates") {
+      const est = JSON.parse(body) as Record<string, number>;
+      chain.feeEstimates = est;
+      return send(res, 204, "text/plain", "");
+    }
+  }
+  send(res, 404, "text/plain", "Not found");
+}
+
+function statusJson(chain: LocalChain, height: number | undefined) {
+  if (height === undefined) return { confirmed: false };
+  const b = chain.blockAt(height)!;
+  return { confirmed: true, block_height: height, block_hash: b.hash, block_time: b.time };
+}
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new Error("body too large"));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+function json(res: http.ServerResponse, status: number, body: unknown): void {
+  send(res, status, "application/json", JSON.stringify(body));
+}
+
+function send(res: http.ServerResponse, status: number, type: string, body: string): void {
+  if (res.headersSent) return;
+  res.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(body) });
+  res.end(body);
+}

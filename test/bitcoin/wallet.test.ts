@@ -1,0 +1,265 @@
+import * as bitcoin from "bitcoinjs-lib";
+import { parseAddress } from "../../src/bitcoin/address.js";
+import { EsploraBackend } from "../../src/bitcoin/esplora.js";
+import { WalletKeys, RECEIVE, CHANGE } from "../../src/bitcoin/keys.js";
+import { startLocalChain, type LocalChainServer } from "../../src/bitcoin/localchain/server.js";
+import { MemorySpendLog, MemoryWalletState } from "../../src/bitcoin/state.js";
+import { PayoutWallet, PayoutError, type Payout } from "../../src/bitcoin/wallet.js";
+import { ALL_TYPES, LEGAL, randomAddress, testConfig } from "./helpers.js";
+import type { WalletConfig } from "../../src/bitcoin/config.js";
+import pino from "pino";
+
+const silent = pino({ level: "silent" });
+let node: LocalChainServer;
+
+beforeAll(async () => {
+  node = await startLocalChain({ network: "regtest" });
+});
+afterAll(async () => {
+  await node.close();
+});
+
+async function openWallet(overrides: Partial<WalletConfig> & { mnemonicText?: string } = {}) {
+  const config = testConfig({ esploraUrl: node.url, ...overrides });
+  const backend = new EsploraBackend({ url: node.url, retries: 1, backoffMs: 5 });
+  const state = new MemoryWalletState();
+  const spendLog = new MemorySpendLog();
+  const wallet = await PayoutWallet.open({ config, backend, state, spendLog, logger: silent });
+  return { wallet, state, spendLog, backend, config };
+}
+
+function scriptHex(address: string) {
+  const p = parseAddress(address, "regtest");
+  if (!p.ok) throw new Error(p.reason);
+  return Buffer.from(p.script).toString("hex");
+}
+
+describe.each(["p2wpkh", "p2tr"] as const)("PayoutWallet (%s) against the local chain over HTTP", (script) => {
+  // Each wallet type gets its own mnemonic-derived account; LEGAL keeps them apart from other suites.
+  const mnemonicText = LEGAL;
+
+  it("pays a batch to every address type, the chain accepts it and the change comes back", async () => {
+    const { wallet, spendLog } = await openWallet({ script, mnemonicText });
+    const funding = await wallet.receiveAddress();
+    node.fund(funding, 300_000n);
+    node.fund(await wallet.receiveAddress(), 150_000n);
+    node.mine(1);
+
+    const before = await wallet.sync();
+    expect(before.confirmedSats).toBe(450_000n);
+
+    const payouts: Payout[] = ALL_TYPES.flatMap((t, i) => [
+      { id: `pr-${t}-a`, address: randomAddress(t), sats: 10_000n + BigInt(i) },
+      { id: `pr-${t}-b`, address: randomAddress(t), sats: 20_000n + BigInt(i) },
+    ]);
+    const { plan, outcomes } = await wallet.payBatch(payouts, { feeRate: 5_000n });
+    expect(outcomes).toEqual([{ txid: plan.transactions[0]!.txid, status: "sent" }]);
+    expect(plan.transactions).toHaveLength(1);
+    const t = plan.transactions[0]!;
+
+    // The payout map points at the right outputs.
+    const tx = bitcoin.Transaction.fromHex(t.hex);
+    expect(tx.ins.every((i) => i.sequence === 0xfffffffd)).toBe(true); // RBF
+    for (const p of payouts) {
+      const vout = t.outputs.get(p.id)!;
+      expect(BigInt(tx.outs[vout]!.value)).toBe(p.sats);
+      expect(Buffer.from(tx.outs[vout]!.script).toString("hex")).toBe(scriptHex(p.address));
+    }
+    // Fee and size: the estimate holds and the rate is met.
+    expect(t.vsize).toBeLessThanOrEqual(t.estimatedVsize);
+    expect(t.estimatedVsize - t.vsize).toBeLessThanOrEqual(tx.ins.length);
+    expect(t.fee * 1000n).toBeGreaterThanOrEqual(5_000n * BigInt(t.vsize));
+    const inSum = t.inputs.reduce((s, i) => s + i.sats, 0n);
+    const outSum = tx.outs.reduce((s, o) => s + BigInt(o.value), 0n);
+    expect(inSum - outSum).toBe(t.fee);
+
+    // The node has it; mining confirms it.
+    expect(node.chain.mempoolTxids).toContain(t.txid);
+    node.mine(1);
+    const status = await new EsploraBackend({ url: node.url }).getTxStatus(t.txid);
+    expect(status?.confirmed).toBe(true);
+
+    // The change is back in the wallet, on a fresh change address.
+    expect(t.change).toBeDefined();
+    const keys = WalletKeys.fromMnemonic(mnemonicText, { network: "regtest", script });
+    expect(t.change!.address).toBe(keys.address({ chain: CHANGE, index: t.change!.index }));
+    const after = await wallet.sync();
+    const changeCoin = after.utxos.find((u) => u.txid === t.txid);
+    expect(changeCoin?.value).toBe(t.change!.sats);
+    expect(changeCoin?.ref).toEqual({ chain: CHANGE, index: t.change!.index });
+    expect(after.confirmedSats).toBe(before.confirmedSats - t.spentSats);
+    expect(await spendLog.spentOn(new Date().toISOString().slice(0, 10))).toBe(t.spentSats);
+
+    // A second batch uses another fresh change address, spending the change if needed.
+    const second = await wallet.payBatch(
+      [{ id: "again", address: randomAddress("p2wpkh"), sats: 250_000n }],
+      { feeRate: 2_000n },
+    );
+    expect(second.outcomes[0]!.status).toBe("sent");
+    const c2 = second.plan.transactions[0]!.change;
+    expect(c2).toBeDefined();
+    expect(c2!.index).toBeGreaterThan(t.change!.index);
+    node.mine(1);
+  });
+});
+
+describe("PayoutWallet rules", () => {
+  it("refuses invalid payouts and dust, with a reason per payout, and signs nothing", async () => {
+    const { wallet } = await openWallet({ mnemonicText: "zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo wrong" });
+    node.fund(await wallet.receiveAddress(), 100_000n);
+    node.mine(1);
+    const mempool = node.chain.mempoolTxids.length;
+    const err = await wallet
+      .buildBatch([
+        { id: "ok", address: randomAddress("p2wpkh"), sats: 5_000n },
+        { id: "mainnet", address: "bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu", sats: 5_000n },
+        { id: "dust", address: randomAddress("p2pkh"), sats: 545n },
+        { id: "dust-tr", address: randomAddress("p2tr"), sats: 329n },
+        { id: "ok", address: randomAddress("p2wpkh"), sats: 5_000n },
+      ])
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PayoutError);
+    const pe = err as PayoutError;
+    expect(pe.code).toBe("invalid-payout");
+    expect(pe.problems.map((p) => p.payoutId).sort()).toEqual(["dust", "dust-tr", "mainnet", "ok"]);
+    expect(pe.problems.find((p) => p.payoutId === "dust")!.reason).toMatch(/below the dust limit of 546/);
+    expect(pe.problems.find((p) => p.payoutId === "mainnet")!.reason).toMatch(/mainnet/);
+    expect(node.chain.mempoolTxids.length).toBe(mempool);
+  });
+
+  it("accepts payouts exactly at the dust limit of each type", async () => {
+    const { wallet } = await openWallet({ mnemonicText: "letter advice cage absurd amount doctor acoustic avoid letter advice cage above" });
+    node.fund(await wallet.receiveAddress(), 100_000n);
+    node.mine(1);
+    const { outcomes } = await wallet.payBatch(
+      [
+        { id: "a", address: randomAddress("p2pkh"), sats: 546n },
+        { id: "b", address: randomAddress("p2sh"), sats: 540n },
+        { id: "c", address: randomAddress("p2wpkh"), sats: 294n },
+        { id: "d", address: randomAddress("p2wsh"), sats: 330n },
+        { id: "e", address: randomAddress("p2tr"), sats: 330n },
+      ],
+      { feeRate: 1_000n },
+    );
+    expect(outcomes[0]!.status).toBe("sent");
+    node.mine(1);
+  });
+
+  it("enforces PAYOUT_MAX_TX_SATS and PAYOUT_DAILY_CAP_SATS inside the engine", async () => {
+    const mnemonicText = "all hour make first leader extend hole alien behind guard gospel lava path output census museum junior mass reopen famous sing advance salt reform";
+    const { wallet, spendLog } = await openWallet({ mnemonicText, maxTxSats: 60_000n, dailyCapSats: 100_000n });
+    node.fund(await wallet.receiveAddress(), 500_000n);
+    node.mine(1);
+    const mempool = node.chain.mempoolTxids.length;
+
+    const overTx = await wallet.buildBatch([{ id: "big", address: randomAddress("p2wpkh"), sats: 59_990n }], { feeRate: 2_000n }).catch((e: unknown) => e);
+    expect(overTx).toBeInstanceOf(PayoutError);
+    expect((overTx as PayoutError).code).toBe("over-tx-cap");
+    expect((overTx as PayoutError).message).toMatch(/PAYOUT_MAX_TX_SATS of 60000.*Nothing was signed/);
+
+    const first = await wallet.payBatch([{ id: "one", address: randomAddress("p2wpkh"), sats: 50_000n }], { feeRate: 2_000n });
+    expect(first.outcomes[0]!.status).toBe("sent");
+    const afterFirst = node.chain.mempoolTxids.length;
+    expect(afterFirst).toBe(mempool + 1);
+
+    const overDay = await wallet.buildBatch([{ id: "two", address: randomAddress("p2wpkh"), sats: 50_000n }], { feeRate: 2_000n }).catch((e: unknown) => e);
+    expect(overDay).toBeInstanceOf(PayoutError);
+    expect((overDay as PayoutError).code).toBe("over-daily-cap");
+    expect((overDay as PayoutError).message).toMatch(/PAYOUT_DAILY_CAP_SATS/);
+    expect(node.chain.mempoolTxids.length).toBe(afterFirst);
+    expect((spendLog as MemorySpendLog).entries()).toHaveLength(1);
+    node.mine(1);
+  });
+
+  it("splits a batch only past PAYOUT_MAX_OUTPUTS", async () => {
+    const { wallet } = await openWallet({
+      mnemonicText: "panda eyebrow bullet gorilla call smoke muffin taste mesh discover soft ostrich alcohol speed nation flash devote level hobby quick inner drive ghost inside",
+      maxOutputs: 4,
+    });
+    node.fund(await wallet.receiveAddress(), 200_000n);
+    node.fund(await wallet.receiveAddress(), 200_000n);
+    node.mine(1);
+    const payouts = Array.from({ length: 9 }, (_, i) => ({ id: `p${i}`, address: randomAddress(ALL_TYPES[i % 5]!), sats: 10_000n }));
+    const { plan, outcomes } = await wallet.payBatch(payouts, { feeRate: 1_000n });
+    expect(plan.transactions.map((t) => t.outputs.size)).toEqual([4, 4, 1]);
+    expect(outcomes.every((o) => o.status === "sent")).toBe(true);
+    const allIds = plan.transactions.flatMap((t) => [...t.outputs.keys()]);
+    expect(allIds.sort()).toEqual(payouts.map((p) => p.id).sort());
+    const changeIdx = plan.transactions.filter((t) => t.change).map((t) => t.change!.index);
+    expect(new Set(changeIdx).size).toBe(changeIdx.length);
+    node.mine(1);
+  });
+
+  it("reports insufficient funds clearly", async () => {
+    const { wallet } = await openWallet({ mnemonicText: "void come effort suffer camp survey warrior heavy shoot primary clutch crush open amazing screen patrol group space point ten exist slush involve unfold" });
+    node.fund(await wallet.receiveAddress(), 10_000n);
+    node.mine(1);
+    const err = await wallet.buildBatch([{ id: "x", address: randomAddress("p2wpkh"), sats: 20_000n }], { feeRate: 1_000n }).catch((e: unknown) => e);
+    expect((err as PayoutError).code).toBe("insufficient-funds");
+    expect((err as Error).message).toMatch(/cannot fund this batch/);
+  });
+
+  it("finds coins across the gap limit and never reuses a change address", async () => {
+    const mnemonicText = "scheme spot photo card baby mountain device kick cradle pact join borrow";
+    const keys = WalletKeys.fromMnemonic(mnemonicText, { network: "regtest", script: "p2wpkh" });
+    // Used addresses at 0 and 19, then one at 35: within 20 of the last used one each time.
+    node.fund(keys.address({ chain: RECEIVE, index: 0 }), 40_000n);
+    node.fund(keys.address({ chain: RECEIVE, index: 19 }), 50_000n);
+    node.fund(keys.address({ chain: RECEIVE, index: 35 }), 60_000n);
+    // Beyond the gap: a standard wallet would not see it either.
+    node.fund(keys.address({ chain: RECEIVE, index: 80 }), 70_000n);
+    node.mine(1);
+    const { wallet } = await openWallet({ mnemonicText });
+    const snap = await wallet.sync();
+    expect(snap.confirmedSats).toBe(150_000n);
+    expect(snap.firstUnused.receive).toBe(36);
+
+    const seen = new Set<string>();
+    for (let i = 0; i < 3; i++) {
+      const { plan } = await wallet.payBatch([{ id: `g${i}`, address: randomAddress("p2tr"), sats: 5_000n }], { feeRate: 1_000n });
+      const change = plan.transactions[0]!.change!;
+      expect(seen.has(change.address)).toBe(false);
+      seen.add(change.address);
+      node.mine(1);
+    }
+    // The receive address handed out next is fresh too.
+    const r = await wallet.receiveAddress();
+    expect(r).toBe(keys.address({ chain: RECEIVE, index: 36 }));
+    expect(await wallet.receiveAddress()).toBe(keys.address({ chain: RECEIVE, index: 37 }));
+  });
+
+  it("uses the backend's fee estimate for the target, clamped to FEE_MAX_SAT_VB", async () => {
+    const { wallet } = await openWallet({ feeTargetBlocks: 6, maxFeeRate: 50_000n });
+    node.chain.feeEstimates = { "1": 300, "3": 120, "6": 33.3, "144": 2 };
+    expect(await wallet.feeRate()).toBe(33_300n);
+    node.chain.feeEstimates = { "1": 900, "6": 400 };
+    expect(await wallet.feeRate()).toBe(50_000n);
+    node.chain.feeEstimates = { "6": 0.5 };
+    expect(await wallet.feeRate()).toBe(1_000n);
+    node.chain.feeEstimates = { "1": 20, "3": 12, "6": 8 };
+  });
+
+  it("refuses mainnet unless it was chosen explicitly", async () => {
+    const err = await PayoutWallet.open({
+      config: testConfig({ network: "bitcoin", mainnetConfirmed: false }),
+      backend: new EsploraBackend({ url: node.url }),
+      state: new MemoryWalletState(),
+      spendLog: new MemorySpendLog(),
+      logger: silent,
+    }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/BITCOIN_NETWORK=bitcoin/);
+  });
+
+  it("refuses a mnemonic with a bad checksum without echoing it", async () => {
+    const bad = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon";
+    const err = await PayoutWallet.open({
+      config: testConfig({ mnemonicText: bad }),
+      backend: new EsploraBackend({ url: node.url }),
+      state: new MemoryWalletState(),
+      spendLog: new MemorySpendLog(),
+      logger: silent,
+    }).catch((e: unknown) => e);
+    expect((err as Error).name).toBe("InvalidMnemonicError");
+    expect(String((err as Error).message)).not.toMatch(/abandon/);
+  });
+});
