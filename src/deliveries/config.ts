@@ -25,6 +25,7 @@ export async function loadRepoConfig(gh: RepoGitHub, deps: Pick<Deps, "network" 
       return p.ok ? null : p.reason;
     },
     defaults: deps.defaults,
+    org: gh.owner,
   });
 }
 

@@ -31,6 +31,27 @@ export interface RepoGitHub {
 
 export const CONFIG_PATH = ".github/bounties.yml";
 
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * Merges an `_extends` chain (base first, the repository's own file last): objects merge key by
+ * key, while lists and scalars from a later file replace earlier ones (two `max_bounty` lists
+ * must not be concatenated into duplicate currencies).
+ */
+export function mergeConfigs(configs: unknown[]): Record<string, unknown> {
+  const merge = (a: unknown, b: unknown): unknown => {
+    if (!isPlainObject(a) || !isPlainObject(b)) return b;
+    const out: Record<string, unknown> = { ...a };
+    for (const [k, v] of Object.entries(b)) out[k] = k in out ? merge(out[k], v) : v;
+    return out;
+  };
+  return configs.filter((c) => c !== null && c !== undefined).reduce<Record<string, unknown>>(
+    (acc, c) => merge(acc, c) as Record<string, unknown>,
+    {},
+  );
+}
+
 const status = (err: unknown): number | undefined =>
   typeof err === "object" && err !== null && "status" in err ? Number((err as { status: unknown }).status) : undefined;
 
@@ -104,8 +125,13 @@ export function octokitRepo(octokit: Octokit, owner: string, repo: string): Repo
       }
     },
     async loadConfig() {
-      const { config } = await octokit.config.get({ owner, repo, path: CONFIG_PATH });
-      return Object.keys(config).length === 0 ? null : config;
+      const { config, files } = await octokit.config.get({
+        owner,
+        repo,
+        path: CONFIG_PATH,
+        defaults: (configs: object[]) => mergeConfigs(configs),
+      });
+      return files.every((f) => f.config === null) ? null : config;
     },
   };
 }

@@ -255,4 +255,19 @@ describe.each(ENGINES)("/bounty on %s", (engine) => {
     expect(replies[0]).toContain("does not take bounties in USD");
     expect(replies[1]).toContain("maximum bounty of €50");
   });
+
+  test("_extends takes the org's .github config; lists in the repository's file replace the base's", async () => {
+    const n = issueNo();
+    mockToken();
+    mockConfig("_extends: .github\nmax_bounty: [40usd]\n");
+    github()
+      .get(`/repos/kubernetes/.github/contents/${encodeURIComponent(".github/bounties.yml")}`)
+      .reply(200, "max_bounty: [10usd, 10eur]\nfunders:\n  users: [zed]\n");
+    const replies = captureReplies(n);
+    await comment(n, "/bounty 5eur", { login: "zed", id: 4242 });
+    await bot.settled();
+    // EUR came only from the base list, which the repository's own list replaced.
+    expect(replies[0]).toContain("does not take bounties in EUR");
+    expect(await findBounty(t.db, REPO.id, n)).toBeNull();
+  });
 });
