@@ -19,7 +19,7 @@ export const DEFAULT_PLAUSIBLE: PlausibleRange = {
 export const DEFAULT_TIMEOUT_MS = 5000;
 /** A mempool timestamp this far ahead of our clock is refused; less is clamped to now. */
 export const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
-/** Larger response bodies are refused unread-further: a ticker answer is a few hundred bytes. */
+/** Larger response bodies are refused (by Content-Length before reading, else after): a ticker answer is a few hundred bytes. */
 export const MAX_BODY_CHARS = 64 * 1024;
 
 export interface FetchQuoteOptions {
@@ -129,6 +129,11 @@ async function getJsonText(url: string, opts: FetchQuoteOptions): Promise<{ json
     // Drain so the connection can be reused; the content is not trusted.
     await res.text().catch(() => undefined);
     throw new SourceError(`HTTP ${res.status}`);
+  }
+  const declared = Number(res.headers.get("content-length") ?? "0");
+  if (declared > MAX_BODY_CHARS) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new SourceError(`malformed answer: body of ${declared} bytes`);
   }
   const text = await res.text();
   if (text.length > MAX_BODY_CHARS) throw new SourceError(`malformed answer: body of ${text.length} characters`);

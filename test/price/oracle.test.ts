@@ -30,7 +30,7 @@ function sources(text: string): PriceSource[] {
 const ALL = "coinbase,kraken,mempool:https://mempool.space";
 
 function oracle(text = ALL, extra: Partial<ConstructorParameters<typeof PriceOracle>[0]> = {}) {
-  return new PriceOracle({ sources: sources(text), maxSpread: TWO_PERCENT, now, timeoutMs: 200, ...extra });
+  return new PriceOracle({ sources: sources(text), maxSpread: TWO_PERCENT, now, ...extra });
 }
 
 const cb = (amount: string) =>
@@ -49,7 +49,9 @@ const mp = (usd: string, timeSec = Math.floor(clock / 1000) - 30) =>
   nock("https://mempool.space")
     .get("/api/v1/prices")
     .reply(200, `{"time":${timeSec},"USD":${usd},"EUR":61800,"GBP":52700}`);
-const mpSlow = () => nock("https://mempool.space").get("/api/v1/prices").delay(3000).reply(200, { time: 1, USD: 1 });
+const mpDown = () => nock("https://mempool.space").get("/api/v1/prices").replyWithError("connect ECONNREFUSED");
+// Never answers within a test; the oracle in such tests has a short timeout and afterEach aborts the reply.
+const mpSlow = () => nock("https://mempool.space").get("/api/v1/prices").delay(60_000).reply(200, { time: 1, USD: 1 });
 
 function ok(r: PriceResult) {
   if (!r.ok) throw new Error(`refused: ${r.reason}`);
@@ -150,20 +152,22 @@ test("a slow source does not hold up the others", async () => {
   cb("60000");
   kr("60050");
   mpSlow();
-  const r = ok(await oracle().price("USD"));
+  const t0 = Date.now();
+  const r = ok(await oracle(ALL, { timeoutMs: 1500 }).price("USD"));
+  expect(Date.now() - t0).toBeLessThan(10_000);
   expect(r.rateText).toBe("60025");
-  expect(r.failures).toEqual([{ source: "mempool:https://mempool.space", error: "timed out after 200 ms" }]);
+  expect(r.failures).toEqual([{ source: "mempool:https://mempool.space", error: "timed out after 1500 ms" }]);
 });
 
 test("nothing answering is a refusal that says why per source", async () => {
   cbDown();
   krDown();
   mpSlow();
-  const r = refused(await oracle().price("USD"));
+  const r = refused(await oracle(ALL, { timeoutMs: 1500 }).price("USD"));
   expect(r.refusal).toBe("no-fresh-price");
   expect(r.reason).toBe(
     "no fresh USD price (none within 10 min): coinbase: HTTP 502; kraken: kraken error: EService:Unavailable; " +
-      "mempool:https://mempool.space: timed out after 200 ms",
+      "mempool:https://mempool.space: timed out after 1500 ms",
   );
 });
 
@@ -186,7 +190,7 @@ test("last good quotes are used while fresh, then the oracle refuses", async () 
   clock = T0 + 9 * MIN;
   cbDown();
   krDown();
-  mpSlow();
+  mpDown();
   const later = ok(await o.price("USD"));
   expect(later.rateText).toBe("60010");
   expect(later.failures).toHaveLength(3);
@@ -195,19 +199,19 @@ test("last good quotes are used while fresh, then the oracle refuses", async () 
   clock = T0 + 10 * MIN; // exactly 10 minutes old still counts
   cbDown();
   krDown();
-  mpSlow();
+  mpDown();
   ok(await o.price("USD"));
 
   clock = T0 + 11 * MIN;
   cbDown();
   krDown();
-  mpSlow();
+  mpDown();
   const r = refused(await o.price("USD"));
   expect(r.stale.map((q) => q.source)).toEqual(["coinbase", "kraken", "mempool:https://mempool.space"]);
   expect(r.reason).toBe(
     "no fresh USD price (none within 10 min): coinbase: HTTP 502 (last good quote 11 min old); " +
       "kraken: kraken error: EService:Unavailable (last good quote 11 min old); " +
-      "mempool:https://mempool.space: timed out after 200 ms (last good quote 11 min old)",
+      "mempool:https://mempool.space: request failed: connect ECONNREFUSED (last good quote 11 min old)",
   );
 });
 
@@ -224,7 +228,7 @@ test("a stale quote does not take part in the median or the spread", async () =>
   const o = oracle();
   cb("60000");
   krDown();
-  mpSlow();
+  mpDown();
   ok(await o.price("USD"));
 
   clock = T0 + 20 * MIN;
