@@ -112,24 +112,28 @@ export function selectCoins<C extends Coin>(req: SelectionRequest<C>): Selection
     };
   }
 
-  const finalize = (chosen: Pooled<C>[], algorithm: Selection<C>["algorithm"]): Selection<C> | undefined => {
+  // Turns a set of coins into a transaction shape: with change if the
+  // leftover is worth a change output, else the leftover goes to fee. Waste is
+  // scored on effective values like Core's, so every candidate compares alike.
+  const finalize = (chosen: Pooled<C>[], algorithm: Selection<C>["algorithm"], allowChange = true): Selection<C> | undefined => {
     const nIn = chosen.length;
     let inValue = 0n;
+    let inEffective = 0n;
     let inWeight = 0;
     let inputWaste = 0n;
     for (const p of chosen) {
       inValue += p.coin.value;
+      inEffective += p.effective;
       inWeight += p.weight;
       inputWaste += p.fee - p.longTermFee;
     }
     const noChangeWeight = overheadWeight(nIn, nPay) + payoutWeight + inWeight;
     const noChangeFee = txFeeFor(noChangeWeight, req.feeRate);
-    const excess = inValue - req.payoutTotal - noChangeFee;
-    if (excess < 0n || noChangeWeight > maxWeight) return undefined;
+    if (inValue - req.payoutTotal - noChangeFee < 0n || noChangeWeight > maxWeight) return undefined;
     const withChangeWeight = overheadWeight(nIn, nPay + 1) + payoutWeight + changeOutWeight + inWeight;
     const withChangeFee = txFeeFor(withChangeWeight, req.feeRate);
     const change = inValue - req.payoutTotal - withChangeFee;
-    if (change >= minChange && withChangeWeight <= maxWeight) {
+    if (allowChange && change >= minChange && withChangeWeight <= maxWeight) {
       return {
         inputs: chosen.map((p) => p.coin),
         change,
@@ -144,7 +148,7 @@ export function selectCoins<C extends Coin>(req: SelectionRequest<C>): Selection
       change: 0n,
       fee: inValue - req.payoutTotal,
       weight: noChangeWeight,
-      waste: inputWaste + excess,
+      waste: inputWaste + (inEffective - target),
       algorithm,
     };
   };
@@ -152,17 +156,26 @@ export function selectCoins<C extends Coin>(req: SelectionRequest<C>): Selection
   const candidates: Selection<C>[] = [];
   const bnb = branchAndBound(pool, target, costOfChange, req.feeRate > req.longTermFeeRate, req.maxTries ?? DEFAULT_MAX_TRIES);
   if (bnb) {
-    const s = finalize(bnb, "bnb");
+    // A BnB hit is within the cost of change of the target: changeless by design.
+    const s = finalize(bnb, "bnb", false);
     if (s) candidates.push(s);
   }
 
-  // Largest-first accumulation: the fewest inputs that fund the payouts and a change output.
+  // Largest-first accumulation: the fewest inputs that fund the payouts and a
+  // change output; the shorter prefix that only just funds the payouts is a
+  // candidate too (its small excess goes to fee).
   {
     const chosen: Pooled<C>[] = [];
     let sum = 0n;
+    let fundedPrefix = false;
     for (const p of pool) {
       chosen.push(p);
       sum += p.effective;
+      if (!fundedPrefix && sum >= target) {
+        fundedPrefix = true;
+        const s = finalize(chosen.slice(), "largest-first");
+        if (s) candidates.push(s);
+      }
       if (sum >= target + changeOutFee + minChange) break;
     }
     const s = finalize(chosen, "largest-first");

@@ -39,6 +39,7 @@ const TXID = /^[0-9a-f]{64}$/;
 export class EsploraBackend implements ChainBackend {
   readonly #base: string;
   readonly #display: string;
+  readonly #auth: string | undefined;
   readonly #retries: number;
   readonly #backoffMs: number;
   readonly #maxBackoffMs: number;
@@ -48,9 +49,14 @@ export class EsploraBackend implements ChainBackend {
 
   constructor(opts: EsploraOptions) {
     const url = new URL(opts.url);
-    this.#base = opts.url.replace(/\/+$/, "");
-    // Never print credentials that may sit in the URL.
+    // Credentials in ESPLORA_URL (a private instance) go in a header, never in messages.
+    if (url.username || url.password) {
+      const user = decodeURIComponent(url.username);
+      const pass = decodeURIComponent(url.password);
+      this.#auth = `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;
+    }
     this.#display = `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, "")}`;
+    this.#base = this.#display;
     this.#retries = opts.retries ?? 4;
     this.#backoffMs = opts.backoffMs ?? 250;
     this.#maxBackoffMs = opts.maxBackoffMs ?? 4000;
@@ -161,7 +167,10 @@ export class EsploraBackend implements ChainBackend {
         res = await this.#fetch(this.#base + path, {
           method,
           body,
-          headers: body === undefined ? undefined : { "content-type": "text/plain" },
+          headers: {
+            ...(body === undefined ? {} : { "content-type": "text/plain" }),
+            ...(this.#auth ? { authorization: this.#auth } : {}),
+          },
           signal: AbortSignal.timeout(this.#timeoutMs),
         });
       } catch (e) {

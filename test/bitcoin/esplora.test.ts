@@ -1,0 +1,137 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { EsploraBackend } from "../../src/bitcoin/esplora.js";
+import { ChainRequestError, ChainUnavailableError, TxRejectedError, estimateFor } from "../../src/bitcoin/backend.js";
+
+/** A loopback server answering from a queue of canned responses, recording what it was asked. */
+async function scripted(responses: Array<[number, string]>) {
+  const seen: Array<{ method: string; url: string; body: string }> = [];
+  const server = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => {
+      seen.push({ method: req.method!, url: req.url!, body });
+      const [status, text] = responses.shift() ?? [500, "out of script"];
+      res.writeHead(status, { "content-type": "text/plain" });
+      res.end(text);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    seen,
+    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  };
+}
+
+const TXID = "a".repeat(64);
+const fast = { retries: 3, backoffMs: 1, maxBackoffMs: 2 };
+
+describe("EsploraBackend", () => {
+  it("retries 5xx and 429 with backoff, then succeeds", async () => {
+    const s = await scripted([[503, "busy"], [429, "slow down"], [502, "bad gateway"], [200, "812345\n"]]);
+    const delays: number[] = [];
+    const b = new EsploraBackend({ url: s.url, retries: 3, backoffMs: 8, sleep: async (ms) => void delays.push(ms) });
+    expect(await b.getTipHeight()).toBe(812345);
+    expect(s.seen).toHaveLength(4);
+    // Exponential with jitter: each delay within [d/2, d] of 8, 16, 32.
+    expect(delays[0]).toBeGreaterThanOrEqual(4);
+    expect(delays[0]).toBeLessThanOrEqual(8);
+    expect(delays[2]).toBeGreaterThanOrEqual(16);
+    expect(delays[2]).toBeLessThanOrEqual(32);
+    await s.close();
+  });
+
+  it("gives up with ChainUnavailableError after the retries", async () => {
+    const s = await scripted([[500, "x"], [500, "x"], [500, "x"], [500, "x"], [200, "1"]]);
+    const b = new EsploraBackend({ url: s.url, ...fast });
+    const err = await b.getTipHeight().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ChainUnavailableError);
+    expect((err as ChainUnavailableError).status).toBe(500);
+    expect((err as Error).message).toMatch(/failed 4 times \(last: HTTP 500\)/);
+    expect(s.seen).toHaveLength(4);
+    await s.close();
+  });
+
+  it("turns connection failures into ChainUnavailableError", async () => {
+    const s = await scripted([]);
+    await s.close(); // nothing listens on this port any more
+    const b = new EsploraBackend({ url: s.url, ...fast });
+    await expect(b.getFeeEstimates()).rejects.toBeInstanceOf(ChainUnavailableError);
+  });
+
+  it("posts the raw hex and carries the node's reason on 400", async () => {
+    const s = await scripted([
+      [200, TXID],
+      [400, 'sendrawtransaction RPC error: {"code":-26,"message":"min relay fee not met, 100 < 141"}'],
+    ]);
+    const b = new EsploraBackend({ url: s.url, ...fast });
+    expect(await b.broadcast("0200beef")).toBe(TXID);
+    expect(s.seen[0]).toMatchObject({ method: "POST", url: "/tx", body: "0200beef" });
+    const err = await b.broadcast("0200beef").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TxRejectedError);
+    expect((err as TxRejectedError).reason).toBe("min relay fee not met, 100 < 141");
+    expect(s.seen).toHaveLength(2); // a rejection is not retried
+    await s.close();
+  });
+
+  it("parses the Esplora shapes", async () => {
+    const s = await scripted([
+      [200, JSON.stringify([{ txid: TXID, vout: 1, value: 12345, status: { confirmed: true, block_height: 7 } }])],
+      [200, JSON.stringify({ chain_stats: { tx_count: 2 }, mempool_stats: { tx_count: 1 } })],
+      [200, JSON.stringify({ confirmed: false })],
+      [404, "Transaction not found"],
+      [200, JSON.stringify({ spent: true, txid: TXID, vin: 0, status: { confirmed: true } })],
+      [200, JSON.stringify({ "1": 30.5, "6": 10.1, "144": 1 })],
+      [404, "Address not found"],
+    ]);
+    const b = new EsploraBackend({ url: `${s.url}/`, ...fast });
+    expect(await b.getUtxos("bcrt1qxyz")).toEqual([{ txid: TXID, vout: 1, value: 12345n, confirmed: true, blockHeight: 7 }]);
+    expect(await b.getAddressTxCount("bcrt1qxyz")).toBe(3);
+    expect(await b.getTxStatus(TXID)).toEqual({ confirmed: false });
+    expect(await b.getTxStatus(TXID)).toBeUndefined();
+    expect(await b.getOutspend(TXID, 0)).toEqual({ spent: true, txid: TXID, vin: 0, confirmed: true });
+    expect(await b.getFeeEstimates()).toEqual({ "1": 30.5, "6": 10.1, "144": 1 });
+    await expect(b.getUtxos("nope")).rejects.toBeInstanceOf(ChainRequestError);
+    expect(s.seen.map((x) => x.url)).toEqual([
+      "/address/bcrt1qxyz/utxo",
+      "/address/bcrt1qxyz",
+      `/tx/${TXID}/status`,
+      `/tx/${TXID}/status`,
+      `/tx/${TXID}/outspend/0`,
+      "/fee-estimates",
+      "/address/nope/utxo",
+    ]);
+    await s.close();
+  });
+
+  it("refuses malformed answers instead of guessing", async () => {
+    const s = await scripted([[200, "<html>"], [200, JSON.stringify([{ txid: "zz", vout: 0, value: 1 }])]]);
+    const b = new EsploraBackend({ url: s.url, ...fast });
+    await expect(b.getTipHeight()).rejects.toThrow(/unexpected answer/);
+    await expect(b.getUtxos("a")).rejects.toThrow(/unexpected answer/);
+    await s.close();
+  });
+
+  it("never prints credentials from the URL", async () => {
+    const b = new EsploraBackend({ url: "http://user:hunter2@127.0.0.1:1/api", retries: 0 });
+    const err = await b.getTipHeight().catch((e: unknown) => e);
+    expect((err as Error).message).not.toContain("hunter2");
+    expect(b.url).toBe("http://127.0.0.1:1/api");
+  });
+});
+
+describe("estimateFor", () => {
+  const est = { "1": 50, "2": 40, "3": 30, "6": 12.5, "12": 8, "144": 1.2 };
+  it.each([
+    [6, 12.5],
+    [5, 30],
+    [1, 50],
+    [1000, 1.2],
+  ])("target %i -> %f sat/vB", (target, want) => expect(estimateFor(est, target)).toBe(want));
+  it("falls back to the fastest when the target is below every key, and to nothing when empty", () => {
+    expect(estimateFor({ "3": 9, "6": 5 }, 1)).toBe(9);
+    expect(estimateFor({}, 6)).toBeUndefined();
+  });
+});
