@@ -131,7 +131,7 @@ async function handle(chain: LocalChain, req: http.IncomingMessage, res: http.Se
       }
     }
     if (path === "/regtest/fund") {
-      const { address, sats } = JSON.parse(body) as { address?: unknown; sats?: unknown };
+      const { address, sats } = (parseJson(body) ?? {}) as { address?: unknown; sats?: unknown };
       if (typeof address !== "string" || !(typeof sats === "string" || typeof sats === "number") || !/^\d+$/.test(String(sats)))
         return send(res, 400, "text/plain", 'expected {"address": string, "sats": integer}');
       try {
@@ -141,18 +141,28 @@ async function handle(chain: LocalChain, req: http.IncomingMessage, res: http.Se
       }
     }
     if (path === "/regtest/mine") {
-      const { blocks } = (body ? JSON.parse(body) : {}) as { blocks?: unknown };
+      const { blocks } = (parseJson(body || "{}") ?? { blocks: "invalid" }) as { blocks?: unknown };
       const n = blocks === undefined ? 1 : Number(blocks);
       if (!Number.isInteger(n) || n < 1 || n > 1000) return send(res, 400, "text/plain", "blocks must be 1..1000");
       return json(res, 200, { height: chain.mine(n) });
     }
     if (path === "/regtest/fee-estimates") {
-      const est = JSON.parse(body) as Record<string, number>;
-      chain.feeEstimates = est;
+      const est = parseJson(body);
+      if (est === null || typeof est !== "object" || Array.isArray(est) || !Object.values(est).every((v) => typeof v === "number"))
+        return send(res, 400, "text/plain", 'expected {"<blocks>": <sat/vB>, ...}');
+      chain.feeEstimates = est as Record<string, number>;
       return send(res, 204, "text/plain", "");
     }
   }
   send(res, 404, "text/plain", "Not found");
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 function statusJson(chain: LocalChain, height: number | undefined) {

@@ -1,0 +1,15 @@
+/**
+ * Runs the local chain as its own process for demos:
+ *   node dist/src/bitcoin/localchain/main.js [port]
+ * then point ESPLORA_URL at the printed URL and drive it with
+ *   curl -X POST $URL/regtest/fund -d '{"address":"bcrt1…","sats":"100000"}'
+ *   curl -X POST $URL/regtest/mine -d '{"blocks":1}'
+ */
+import { startLocalChain } from "./server.js";
+
+const port = Number(process.argv[2] ?? process.env.LOCALCHAIN_PORT ?? 3002);
+const node = await startLocalChain({ network: "regtest", port });
+process.stdout.write(`Local regtest chain (Esplora API) listening on ${node.url}\n`);
+const stop = () => void node.close().then(() => process.exit(0));
+process.on("SIGINT", stop);
+process.on("SIGTERM", stop);
