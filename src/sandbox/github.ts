@@ -1488,7 +1488,9 @@ export async function startGitHubStandIn(opts: StandInOptions = {}): Promise<Git
       const used = (rateCount.get(record.actor) ?? 0) + 1;
       rateCount.set(record.actor, used);
       extra["x-ratelimit-limit"] = "5000";
-      extra["x-ratelimit-remaining"] = String(Math.max(0, 5000 - used));
+      // The primary limit is not enforced, so never announce it as exhausted: plugin-throttling would
+      // read any later 403 carrying "remaining: 0" as a primary limit and wait for the reset.
+      extra["x-ratelimit-remaining"] = String(Math.max(1, 5000 - used));
       extra["x-ratelimit-used"] = String(Math.min(5000, used));
       extra["x-ratelimit-reset"] = String(Math.floor(at / 1000) + 3600);
       extra["x-ratelimit-resource"] = path === "/graphql" ? "graphql" : "core";
