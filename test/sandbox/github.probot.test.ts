@@ -260,7 +260,10 @@ describe("Probot's throttling against the stand-in", () => {
       const res = await deliver(`${url}/api/github/webhooks`, SECRET, "issue_comment", issueCommentCreated({ repo: REPO, installationId: 22, issue: { number: issue.number, author: "bob" }, comment: commentInputFrom(c) }));
       expect(res.status).toBe(200);
       expect(gh.writes()).toHaveLength(10);
-      expect(performance.now() - t0).toBeLessThan(2000);
+      // throttled, these 10 comment creations would take >= 27 s (3 s apart)
+      expect(performance.now() - t0).toBeLessThan(10_000);
+      const w = gh.writes();
+      expect(w.at(-1)!.at - w[0]!.at).toBeLessThan(10_000);
     } finally {
       await close(server);
       await gh.close();

@@ -343,9 +343,8 @@ describe("GitHub stand-in options", () => {
       expect(performance.now() - t0).toBeGreaterThanOrEqual(115);
       expect(gh.requests[0]!.durationMs).toBeGreaterThanOrEqual(115);
       gh.setLatency(0);
-      const t1 = performance.now();
       await new Octokit({ baseUrl: gh.url }).rest.repos.get({ owner: "k", repo: "k" });
-      expect(performance.now() - t1).toBeLessThan(115);
+      expect(gh.requests[1]!.durationMs).toBeLessThan(100); // server-side time, robust to a busy test machine
     } finally {
       await gh.close();
     }
