@@ -1,31 +1,22 @@
-import { randomInt } from "node:crypto";
-import * as bitcoin from "bitcoinjs-lib";
 import type { Logger } from "pino";
-import { DUST_LIMIT, parseAddress, type AddressType } from "./address.js";
 import { type ChainBackend, TxRejectedError, estimateFor } from "./backend.js";
-import { selectCoins, MAX_STANDARD_WEIGHT, type Coin } from "./coinselect.js";
+import {
+  PayoutError,
+  planBatch,
+  signPlanned,
+  validatePayouts,
+  type Payout,
+  type SignedBatchTx,
+  type WalletUtxo,
+} from "./batch.js";
 import type { WalletConfig } from "./config.js";
 import { CHANGE, RECEIVE, WalletKeys, type Chain, type KeyRef } from "./keys.js";
 import { walletLogger } from "./log.js";
 import { networkLabel } from "./network.js";
-import { OUTPUT_WEIGHT, feeRateFromSatPerVb, formatFeeRate, vsizeOf, type FeeRate } from "./sizes.js";
+import { feeRateFromSatPerVb, formatFeeRate, type FeeRate } from "./sizes.js";
 import { type SpendLog, type WalletState, utcDay } from "./state.js";
 
-/** One contributor payment. `id` is the caller's payout id (e.g. the bounty row). */
-export interface Payout {
-  id: string;
-  address: string;
-  sats: bigint;
-}
-
-/** A coin the wallet owns, with the key that spends it. */
-export interface WalletUtxo extends Coin {
-  txid: string;
-  vout: number;
-  ref: KeyRef;
-  address: string;
-  confirmed: boolean;
-}
+export { PayoutError, type Payout, type PayoutErrorCode, type SignedBatchTx, type WalletUtxo } from "./batch.js";
 
 export interface WalletSnapshot {
   utxos: WalletUtxo[];
@@ -33,23 +24,6 @@ export interface WalletSnapshot {
   unconfirmedSats: bigint;
   /** Lowest index per chain not seen used on the chain. */
   firstUnused: { receive: number; change: number };
-}
-
-export interface SignedBatchTx {
-  txid: string;
-  hex: string;
-  fee: bigint;
-  vsize: number;
-  /** The engine's pre-signing estimate; never below vsize. */
-  estimatedVsize: number;
-  feeRate: FeeRate;
-  /** Payout id → output index in this transaction. */
-  outputs: Map<string, number>;
-  change?: { vout: number; sats: bigint; address: string; index: number };
-  inputs: Array<{ txid: string; vout: number; sats: bigint }>;
-  /** What leaves the wallet: payouts + fee. */
-  spentSats: bigint;
-  payoutSats: bigint;
 }
 
 export interface BatchPlan {
@@ -63,26 +37,6 @@ export type BroadcastOutcome =
   /** The backend could not be reached; the transaction may or may not have arrived. Safe to resend. */
   | { txid: string; status: "unknown"; reason: string };
 
-export type PayoutErrorCode =
-  | "invalid-payout"
-  | "over-tx-cap"
-  | "over-daily-cap"
-  | "insufficient-funds"
-  | "too-large"
-  | "not-allowed";
-
-/** Why a batch was refused. Nothing was signed when this is thrown. */
-export class PayoutError extends Error {
-  constructor(
-    readonly code: PayoutErrorCode,
-    message: string,
-    readonly problems: Array<{ payoutId: string; reason: string }> = [],
-  ) {
-    super(message);
-    this.name = "PayoutError";
-  }
-}
-
 export interface PayoutWalletOptions {
   config: WalletConfig;
   backend: ChainBackend;
@@ -93,16 +47,6 @@ export interface PayoutWalletOptions {
   now?: () => Date;
 }
 
-/** An unsigned batch transaction and where its outputs went. */
-interface Assembled {
-  tx: bitcoin.Transaction;
-  outputs: Map<string, number>;
-  change: SignedBatchTx["change"];
-}
-
-const SEQUENCE_RBF = 0xfffffffd;
-/** Leave room for inputs when splitting by weight. */
-const OUTPUT_WEIGHT_BUDGET = 300_000;
 const DISCOVERY_CONCURRENCY = 8;
 
 /**
@@ -327,127 +271,30 @@ export class PayoutWallet {
     return { utxos, firstUnused: lastUsed + 1 };
   }
 
-  #validate(payouts: readonly Payout[]): Array<Payout & { type: AddressType; script: Uint8Array }> {
-    const problems: Array<{ payoutId: string; reason: string }> = [];
-    const out: Array<Payout & { type: AddressType; script: Uint8Array }> = [];
-    const ids = new Set<string>();
-    for (const p of payouts) {
-      const id = typeof p.id === "string" ? p.id : String(p.id);
-      if (id === "") problems.push({ payoutId: id, reason: "The payout has no id." });
-      else if (ids.has(id)) problems.push({ payoutId: id, reason: "The same payout id appears twice in the batch." });
-      ids.add(id);
-      if (typeof p.sats !== "bigint" || p.sats <= 0n) {
-        problems.push({ payoutId: id, reason: "The amount must be a positive whole number of sats." });
-        continue;
-      }
-      const parsed = parseAddress(p.address, this.#config.network);
-      if (!parsed.ok) {
-        problems.push({ payoutId: id, reason: parsed.reason });
-        continue;
-      }
-      if (p.sats < DUST_LIMIT[parsed.type]) {
-        problems.push({
-          payoutId: id,
-          reason: `${p.sats} sats is below the dust limit of ${DUST_LIMIT[parsed.type]} sats for a ${parsed.type.toUpperCase()} address; the network would not relay it.`,
-        });
-        continue;
-      }
-      out.push({ ...p, id, address: parsed.address, type: parsed.type, script: parsed.script });
-    }
-    if (payouts.length === 0) throw new PayoutError("invalid-payout", "The batch has no payouts.");
-    if (problems.length > 0) {
-      throw new PayoutError(
-        "invalid-payout",
-        `${problems.length} payout(s) cannot be paid: ${problems.map((p) => `${p.payoutId}: ${p.reason}`).join("; ")}`,
-        problems,
-      );
-    }
-    return out;
-  }
-
   async #buildBatch(payouts: readonly Payout[], opts: { feeRate?: FeeRate }): Promise<BatchPlan> {
-    const valid = this.#validate(payouts);
+    const valid = validatePayouts(payouts, this.#config.network);
     const feeRate = this.#clampFeeRate(opts.feeRate ?? (await this.feeRate()));
     const snap = await this.#sync();
-    const tip = await this.#backend.getTipHeight();
+    const tipHeight = await this.#backend.getTipHeight();
 
     // Spend confirmed coins, and our own unconfirmed change; never someone else's unconfirmed coins.
-    let coins = snap.utxos.filter((u) => (u.confirmed || u.ref.chain === CHANGE) && !this.#locked.has(u.id));
-
-    // Split only past the output count or weight limits.
-    const chunks: (typeof valid)[] = [];
-    let current: typeof valid = [];
-    let weight = 0;
-    for (const p of valid) {
-      const w = OUTPUT_WEIGHT[p.type];
-      if (current.length > 0 && (current.length >= this.#config.maxOutputs || weight + w > OUTPUT_WEIGHT_BUDGET)) {
-        chunks.push(current);
-        current = [];
-        weight = 0;
-      }
-      current.push(p);
-      weight += w;
-    }
-    chunks.push(current);
-
-    // Plan and assemble every transaction before signing any, so a cap or
-    // funding problem signs nothing. A segwit txid is fixed before signing,
-    // so later transactions of a split batch can spend earlier change.
-    type Planned = {
-      chunk: typeof valid;
-      inputs: WalletUtxo[];
-      fee: bigint;
-      weight: number;
-      payoutSats: bigint;
-      changeIndex?: number;
-      assembled: Assembled;
-    };
-    const planned: Planned[] = [];
-    let changeFloor = Math.max(await this.#state.nextIndex(CHANGE), snap.firstUnused.change);
-    for (const chunk of chunks) {
-      const payoutSats = chunk.reduce((s, p) => s + p.sats, 0n);
-      const result = selectCoins({
-        coins,
-        payoutOutputs: chunk.map((p) => p.type),
-        payoutTotal: payoutSats,
-        changeType: this.#keys.script,
-        feeRate,
-        longTermFeeRate: this.#config.longTermFeeRate,
-        maxWeight: MAX_STANDARD_WEIGHT,
-      });
-      if (!result.ok) throw new PayoutError(result.reason.includes("weight") ? "too-large" : "insufficient-funds", result.reason);
-      const s = result.selection;
-      const spent = payoutSats + s.fee;
-      if (spent > this.#config.maxTxSats) {
-        throw new PayoutError(
-          "over-tx-cap",
-          `This transaction would send ${spent} sats (${payoutSats} in payouts + ${s.fee} fee), over PAYOUT_MAX_TX_SATS of ${this.#config.maxTxSats}. Nothing was signed.`,
-        );
-      }
-      const used = new Set(s.inputs.map((c) => c.id));
-      coins = coins.filter((c) => !used.has(c.id));
-      let changeIndex: number | undefined;
-      if (s.change > 0n) {
-        changeIndex = changeFloor < snap.firstUnused.change + this.#config.gapLimit ? changeFloor : snap.firstUnused.change;
-        changeFloor = changeIndex + 1;
-      }
-      const assembled = this.#assemble(chunk, s.inputs, s.change, changeIndex, tip);
-      if (assembled.change) {
-        const txid = assembled.tx.getId();
-        const ref: KeyRef = { chain: CHANGE, index: assembled.change.index };
-        coins.push({
-          id: `${txid}:${assembled.change.vout}`,
-          txid,
-          vout: assembled.change.vout,
-          value: assembled.change.sats,
-          inputType: this.#keys.script,
-          ref,
-          address: assembled.change.address,
-          confirmed: false,
-        });
-      }
-      planned.push({ chunk, inputs: s.inputs, fee: s.fee, weight: s.weight, payoutSats, changeIndex, assembled });
-    }
+    const coins = snap.utxos.filter((u) => (u.confirmed || u.ref.chain === CHANGE) && !this.#locked.has(u.id));
+    let nextChange = Math.max(await this.#state.nextIndex(CHANGE), snap.firstUnused.change);
+    const planned = planBatch(valid, {
+      keys: this.#keys,
+      coins,
+      feeRate,
+      longTermFeeRate: this.#config.longTermFeeRate,
+      maxOutputs: this.#config.maxOutputs,
+      maxTxSats: this.#config.maxTxSats,
+      tipHeight,
+      // Fresh, but never past the gap limit a restoring wallet scans (see #freshIndex).
+      nextChangeIndex: () => {
+        const index = nextChange < snap.firstUnused.change + this.#config.gapLimit ? nextChange : snap.firstUnused.change;
+        nextChange = index + 1;
+        return index;
+      },
+    });
 
     const day = utcDay(this.#now());
     const total = planned.reduce((sum, p) => sum + p.fee + p.payoutSats, 0n);
@@ -458,11 +305,12 @@ export class PayoutWallet {
         `This batch would send ${total} sats, but ${already} of the ${this.#config.dailyCapSats} sats allowed today (UTC ${day}, PAYOUT_DAILY_CAP_SATS) are already spent. Nothing was signed.`,
       );
     }
+    // Reserve before signing: every signed transaction counts against the cap.
     const reserved: string[] = [];
     for (const p of planned) {
-      const txid = p.assembled.tx.getId();
+      const txid = p.tx.getId();
       const r = await this.#spendLog.reserve(
-        { txid, dayUtc: day, sats: p.fee + p.payoutSats, payoutIds: p.chunk.map((c) => c.id) },
+        { txid, dayUtc: day, sats: p.fee + p.payoutSats, payoutIds: p.payouts.map((c) => c.id) },
         this.#config.dailyCapSats,
       );
       if (!r.ok) {
@@ -477,39 +325,18 @@ export class PayoutWallet {
 
     const transactions: SignedBatchTx[] = [];
     for (const p of planned) {
-      const u = p.assembled;
-      this.#sign(u.tx, p.inputs);
-      const vsize = u.tx.virtualSize();
-      const estimatedVsize = vsizeOf(p.weight);
-      if (vsize > estimatedVsize) {
-        // Would mean paying below the intended fee rate; never expected, never broadcast.
-        throw new Error(`Internal error: signed size ${vsize} vB exceeds the estimate ${estimatedVsize} vB`);
-      }
-      if (p.changeIndex !== undefined) await this.#state.markUsed(CHANGE, p.changeIndex);
+      const signed = signPlanned(p, this.#keys, feeRate);
+      if (p.change) await this.#state.markUsed(CHANGE, p.change.index);
       for (const c of p.inputs) this.#locked.add(c.id);
-      const payoutSats = p.payoutSats;
-      const signed: SignedBatchTx = {
-        txid: u.tx.getId(),
-        hex: u.tx.toHex(),
-        fee: p.fee,
-        vsize,
-        estimatedVsize,
-        feeRate,
-        outputs: u.outputs,
-        change: u.change,
-        inputs: p.inputs.map((c) => ({ txid: c.txid, vout: c.vout, sats: c.value })),
-        spentSats: payoutSats + p.fee,
-        payoutSats,
-      };
       transactions.push(signed);
       this.#log.info(
         {
           txid: signed.txid,
-          payouts: p.chunk.length,
+          payouts: p.payouts.length,
           inputs: p.inputs.length,
-          payoutSats: payoutSats.toString(),
-          feeSats: p.fee.toString(),
-          vsize,
+          payoutSats: signed.payoutSats.toString(),
+          feeSats: signed.fee.toString(),
+          vsize: signed.vsize,
           feeRate: formatFeeRate(feeRate),
           change: signed.change ? { vout: signed.change.vout, sats: signed.change.sats.toString(), index: signed.change.index } : null,
         },
@@ -517,55 +344,6 @@ export class PayoutWallet {
       );
     }
     return { transactions, feeRate };
-  }
-
-  #assemble(
-    chunk: ReadonlyArray<Payout & { script: Uint8Array }>,
-    inputs: readonly WalletUtxo[],
-    change: bigint,
-    changeIndex: number | undefined,
-    tip: number,
-  ): Assembled {
-    const tx = new bitcoin.Transaction();
-    tx.version = 2;
-    // Anti-fee-sniping like Bitcoin Core: only valid in the next block or later.
-    tx.locktime = tip;
-    for (const c of inputs) tx.addInput(Uint8Array.from(Buffer.from(c.txid, "hex")).reverse(), c.vout, SEQUENCE_RBF);
-    const n = chunk.length + (change > 0n ? 1 : 0);
-    // Change at a random position, so it cannot be told apart by position.
-    const changeVout = change > 0n ? randomInt(n) : -1;
-    const outputs = new Map<string, number>();
-    let p = 0;
-    let changeInfo: SignedBatchTx["change"];
-    for (let vout = 0; vout < n; vout++) {
-      if (vout === changeVout) {
-        const ref = { chain: CHANGE, index: changeIndex! };
-        tx.addOutput(this.#keys.outputScript(ref), change);
-        changeInfo = { vout, sats: change, address: this.#keys.address(ref), index: changeIndex! };
-      } else {
-        const payout = chunk[p++]!;
-        tx.addOutput(payout.script, payout.sats);
-        outputs.set(payout.id, vout);
-      }
-    }
-    return { tx, outputs, change: changeInfo } satisfies Assembled;
-  }
-
-  #sign(tx: bitcoin.Transaction, inputs: readonly WalletUtxo[]): void {
-    const scripts = inputs.map((c) => this.#keys.outputScript(c.ref));
-    const values = inputs.map((c) => c.value);
-    for (let i = 0; i < inputs.length; i++) {
-      const c = inputs[i]!;
-      let sighash: Uint8Array;
-      if (c.inputType === "p2wpkh") {
-        const program = scripts[i]!.subarray(2);
-        const scriptCode = Uint8Array.from([0x76, 0xa9, 0x14, ...program, 0x88, 0xac]);
-        sighash = tx.hashForWitnessV0(i, scriptCode, c.value, bitcoin.Transaction.SIGHASH_ALL);
-      } else {
-        sighash = tx.hashForWitnessV1(i, scripts, values, bitcoin.Transaction.SIGHASH_DEFAULT);
-      }
-      tx.setWitness(i, this.#keys.witness(c.ref, sighash));
-    }
   }
 
   async #broadcast(plan: BatchPlan): Promise<BroadcastOutcome[]> {
