@@ -90,7 +90,7 @@ export class PayoutWallet {
     });
     const log = walletLogger({ parent: opts.logger });
     log.info(
-      { network: config.network, script: config.script, accountPath: keys.accountPath, esplora: config.esploraUrl },
+      { network: config.network, script: config.script, accountPath: keys.accountPath, esplora: withoutCredentials(config.esploraUrl) },
       `Bitcoin payout wallet ready on ${networkLabel(config.network)}`,
     );
     return new PayoutWallet(opts, keys, log);
@@ -155,6 +155,14 @@ export class PayoutWallet {
     const plan = await this.buildBatch(payouts, opts);
     const outcomes = await this.broadcast(plan);
     return { plan, outcomes };
+  }
+
+  /** How deep a payout transaction is: 0 in the mempool, undefined if the backend does not know it. */
+  async confirmations(txid: string): Promise<number | undefined> {
+    const status = await this.#backend.getTxStatus(txid);
+    if (!status) return undefined;
+    if (!status.confirmed || status.blockHeight === undefined) return 0;
+    return (await this.#backend.getTipHeight()) - status.blockHeight + 1;
   }
 
   /** Forgets a plan that will not be broadcast: its coins become spendable again and its cap reservation is released. */
@@ -383,4 +391,15 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
+}
+
+function withoutCredentials(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = "";
+    u.password = "";
+    return u.toString().replace(/\/$/, "");
+  } catch {
+    return "(invalid URL)";
+  }
 }

@@ -28,6 +28,19 @@ async function openWallet(overrides: Partial<WalletConfig> & { mnemonicText?: st
   return { wallet, state, spendLog, backend, config };
 }
 
+/** The backend's methods bound to it, so one can be swapped. */
+function bind(b: EsploraBackend) {
+  return {
+    getUtxos: b.getUtxos.bind(b),
+    getAddressTxCount: b.getAddressTxCount.bind(b),
+    getFeeEstimates: b.getFeeEstimates.bind(b),
+    broadcast: b.broadcast.bind(b),
+    getTxStatus: b.getTxStatus.bind(b),
+    getOutspend: b.getOutspend.bind(b),
+    getTipHeight: b.getTipHeight.bind(b),
+  };
+}
+
 function scriptHex(address: string) {
   const p = parseAddress(address, "regtest");
   if (!p.ok) throw new Error(p.reason);
@@ -75,7 +88,10 @@ describe.each(["p2wpkh", "p2tr"] as const)("PayoutWallet (%s) against the local 
 
     // The node has it; mining confirms it.
     expect(node.chain.mempoolTxids).toContain(t.txid);
+    expect(await wallet.confirmations(t.txid)).toBe(0);
     node.mine(1);
+    expect(await wallet.confirmations(t.txid)).toBe(1);
+    expect(await wallet.confirmations("ef".repeat(32))).toBeUndefined();
     const status = await new EsploraBackend({ url: node.url }).getTxStatus(t.txid);
     expect(status?.confirmed).toBe(true);
 
@@ -187,6 +203,62 @@ describe("PayoutWallet rules", () => {
     expect(allIds.sort()).toEqual(payouts.map((p) => p.id).sort());
     const changeIdx = plan.transactions.filter((t) => t.change).map((t) => t.change!.index);
     expect(new Set(changeIdx).size).toBe(changeIdx.length);
+    node.mine(1);
+  });
+
+  it("releases the daily cap and the coins when the network rejects a batch, or when a plan is abandoned", async () => {
+    const mnemonicText = "humor cement object similar used rich clinic fever huge ribbon catch hour";
+    const { wallet, spendLog } = await openWallet({ mnemonicText, dailyCapSats: 100_000n });
+    const keys = WalletKeys.fromMnemonic(mnemonicText, { network: "regtest", script: "p2wpkh" });
+    const addr = await wallet.receiveAddress();
+    const coin = node.fund(addr, 90_000n);
+    node.mine(1);
+    const log = spendLog as MemorySpendLog;
+
+    // Abandon: the reservation goes, and the same coin can be planned again.
+    const plan = await wallet.buildBatch([{ id: "a", address: randomAddress("p2wpkh"), sats: 80_000n }], { feeRate: 1_000n });
+    expect(log.entries()).toHaveLength(1);
+    await wallet.abandon(plan);
+    expect(log.entries()).toHaveLength(0);
+    const plan2 = await wallet.buildBatch([{ id: "a", address: randomAddress("p2wpkh"), sats: 80_000n }], { feeRate: 1_000n });
+    expect(plan2.transactions[0]!.inputs).toEqual([{ txid: coin.txid, vout: coin.vout, sats: 90_000n }]);
+
+    // Someone else spends the coin first (same key, as if the mnemonic were used elsewhere).
+    const other = new bitcoin.Transaction();
+    other.version = 2;
+    other.addInput(Uint8Array.from(Buffer.from(coin.txid, "hex")).reverse(), coin.vout);
+    other.addOutput(bitcoin.address.toOutputScript(randomAddress("p2wpkh"), bitcoin.networks.regtest), 89_000n);
+    const ref = { chain: 0 as const, index: 0 };
+    const program = keys.outputScript(ref).subarray(2);
+    const h = other.hashForWitnessV0(0, Uint8Array.from([0x76, 0xa9, 0x14, ...program, 0x88, 0xac]), 90_000n, 1);
+    other.setWitness(0, keys.witness(ref, h));
+    node.chain.submit(other.toHex());
+
+    const outcomes = await wallet.broadcast(plan2);
+    expect(outcomes).toEqual([{ txid: plan2.transactions[0]!.txid, status: "rejected", reason: expect.stringMatching(/txn-mempool-conflict/) }]);
+    expect(log.entries()).toHaveLength(0);
+    node.mine(1);
+  });
+
+  it("reports an unreachable node as 'unknown' and keeps the cap reserved (the batch may have gone out)", async () => {
+    const { wallet, spendLog, backend } = await openWallet({ mnemonicText: "kiwi acquire security left champion peasant royal sheriff absent calm alert letter" });
+    node.fund(await wallet.receiveAddress(), 50_000n);
+    node.mine(1);
+    const plan = await wallet.buildBatch([{ id: "u", address: randomAddress("p2tr"), sats: 10_000n }], { feeRate: 1_000n });
+    // Same engine, but the node goes away before the broadcast.
+    const down = new EsploraBackend({ url: "http://127.0.0.1:1", retries: 1, backoffMs: 1 });
+    const offline = await PayoutWallet.open({
+      config: testConfig({ esploraUrl: node.url, mnemonicText: "kiwi acquire security left champion peasant royal sheriff absent calm alert letter" }),
+      backend: { ...bind(backend), broadcast: (hex: string) => down.broadcast(hex) },
+      state: new MemoryWalletState(),
+      spendLog,
+      logger: silent,
+    });
+    const outcomes = await offline.broadcast(plan);
+    expect(outcomes[0]).toMatchObject({ status: "unknown", reason: expect.stringMatching(/unavailable/) });
+    expect((spendLog as MemorySpendLog).entries()).toHaveLength(1);
+    // Resending once the node is back is safe and succeeds.
+    expect((await wallet.broadcast(plan))[0]!.status).toBe("sent");
     node.mine(1);
   });
 
