@@ -187,6 +187,19 @@ describe("values", () => {
     expect(c.labels.trustedSenders).toEqual(["renovate[bot]"]);
   });
 
+  test("keys that name Object.prototype members are plain keys", () => {
+    expect(errors(fromYaml("__proto__: {currency: eur}"))).toEqual([
+      "__proto__: unknown setting; known settings here are currency, max_bounty, funders, labels, charities, claim, payout",
+    ]);
+    expect(errors(fromYaml("funders: {__proto__: {owners: true}}"))).toEqual([
+      "funders.__proto__: unknown setting; known settings here are users, teams, owners",
+    ]);
+    expect(ok(fromYaml("charities: {constructor: {name: C, address: " + GOOD + "}}")).charities).toEqual([
+      { id: "constructor", name: "C", address: GOOD },
+    ]);
+    expect(ok({}).funders.owners).toBe(false);
+  });
+
   test("_extends, if Probot left it, is ignored", () => {
     expect(ok({ _extends: ".github", currency: "eur" }).currency).toBe("EUR");
   });
