@@ -23,23 +23,13 @@ export async function createTestDb(engine: "pglite" | "postgres"): Promise<TestD
     const db = await openDatabase({ dataDir: "memory://" });
     return { db, close: () => db.close() };
   }
-  const base = process.env.DATABASE_URL!;
-  const name = `bounty_t_${randomBytes(6).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  const db = await openDatabase({ databaseUrl: url.toString() });
+  const server = await createServerDatabase();
+  const db = await openDatabase({ databaseUrl: server.url });
   return {
     db,
     async close() {
       await db.close();
-      const a = new pg.Client({ connectionString: base });
-      await a.connect();
-      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await a.end();
+      await server.drop();
     },
   };
 }
