@@ -60,7 +60,7 @@ export async function startBountyBot(settings: Settings, opts: StartOptions = {}
   const cards = new CardSyncer({ db, github, log, debounceMs: opts.cardDebounceMs ?? 100 });
   const outbox = new OutboxSender({ db, github, log });
   const inbox = new InboxWorker(
-    { db, github, network: settings.network, defaults: { currency: settings.defaultCurrency }, appLogin: "bounty-bot[bot]", log },
+    { db, github, network: settings.network, defaults: { currency: settings.defaultCurrency, holdMs: settings.payout.holdMs }, appLogin: "bounty-bot[bot]", log },
     {
       onCommitted(ids) {
         cards.kick(ids);

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parse as parseDotenv } from "dotenv";
 import { parseNetworkName, type NetworkName } from "./bitcoin/network.js";
+import { parseDuration } from "./core/duration.js";
 import { currencyFromName, type Currency } from "./core/money.js";
 
 /** The process's environment: variables set for real win over a .env file. */
@@ -26,7 +27,34 @@ export interface Settings {
   dataDir: string;
   network: NetworkName;
   defaultCurrency?: Currency;
+  payout: PayoutSettings;
 }
+
+/** How and when awards are paid (the PAYOUT_* variables). */
+export interface PayoutSettings {
+  /** PAYOUT_HOLD: how long an award waits for a revert before it is paid; a repository's payout.hold wins. */
+  holdMs: number;
+  /** PAYOUT_MIN_SATS: a balance is paid once it reaches this (and the address type's dust limit). */
+  minSats: bigint;
+  /** PAYOUT_UNCLAIMED_DAYS: after this long without a /wallet, an award goes to the unclaimed charity. */
+  unclaimedDays: number;
+  /** PAYOUT_INTERVAL: time between payout runs. */
+  intervalMs: number;
+  /** PAYOUT_CONFIRMATIONS: depth at which a payout counts as confirmed. */
+  confirmations: number;
+  /** PAYOUT_MODE: auto pays due balances; approve waits for `bounty-bot payouts approve`. */
+  mode: "auto" | "approve";
+  /** EXPLORER_URL: prefix a txid is appended to for links; null (regtest default) shows the txid alone. */
+  explorerUrl: string | null;
+}
+
+/** mempool.space's transaction pages per network; regtest has no public explorer. */
+export const DEFAULT_EXPLORER_URL: Record<NetworkName, string | null> = {
+  bitcoin: "https://mempool.space/tx/",
+  testnet: "https://mempool.space/testnet/tx/",
+  signet: "https://mempool.space/signet/tx/",
+  regtest: null,
+};
 
 /** Reads and checks every setting at once, so a bad environment fails at start with all its errors. */
 export function loadSettings(env: Record<string, string | undefined>): Settings {
@@ -81,6 +109,38 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
     if (!defaultCurrency) errors.push(`DEFAULT_CURRENCY must be usd, eur, gbp, btc or sats, not "${get("DEFAULT_CURRENCY")}"`);
   }
 
+  const duration = (key: string, fallback: string): number => {
+    const text = get(key) ?? fallback;
+    const parsed = parseDuration(text);
+    if (!parsed.ok) {
+      errors.push(`${key}: ${parsed.error}`);
+      return 0;
+    }
+    return parsed.value;
+  };
+  const integer = (key: string, fallback: number, min: number): number => {
+    const text = get(key) ?? String(fallback);
+    if (!/^\d+$/.test(text) || Number(text) < min || !Number.isSafeInteger(Number(text))) {
+      errors.push(`${key} must be a whole number of at least ${min}, not "${text}"`);
+      return fallback;
+    }
+    return Number(text);
+  };
+  const holdMs = duration("PAYOUT_HOLD", "24h");
+  const intervalMs = duration("PAYOUT_INTERVAL", "1h");
+  if (get("PAYOUT_INTERVAL") && intervalMs < 1000) errors.push("PAYOUT_INTERVAL must be at least 1s");
+  const minSats = BigInt(integer("PAYOUT_MIN_SATS", 10_000, 1));
+  const unclaimedDays = integer("PAYOUT_UNCLAIMED_DAYS", 30, 1);
+  const confirmations = integer("PAYOUT_CONFIRMATIONS", 1, 1);
+  const modeText = (get("PAYOUT_MODE") ?? "auto").toLowerCase();
+  if (modeText !== "auto" && modeText !== "approve") errors.push(`PAYOUT_MODE must be auto or approve, not "${get("PAYOUT_MODE")}"`);
+  let explorerUrl = DEFAULT_EXPLORER_URL[network];
+  const explorerText = get("EXPLORER_URL");
+  if (explorerText) {
+    if (!/^https?:\/\/\S+$/.test(explorerText)) errors.push(`EXPLORER_URL must be an http(s) URL prefix such as https://mempool.space/tx/, not "${explorerText}"`);
+    explorerUrl = explorerText;
+  }
+
   if (errors.length) throw new Error(`Invalid environment:\n- ${errors.join("\n- ")}`);
   return {
     appId,
@@ -95,5 +155,14 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
     dataDir: get("DATA_DIR") ?? "./data",
     network,
     defaultCurrency,
+    payout: {
+      holdMs,
+      minSats,
+      unclaimedDays,
+      intervalMs,
+      confirmations,
+      mode: modeText === "approve" ? "approve" : "auto",
+      explorerUrl,
+    },
   };
 }

@@ -10,7 +10,7 @@ export interface Deps {
   github(installationId: number, owner: string, repo: string): Promise<RepoGitHub>;
   network: NetworkName;
   /** Defaults from the environment; a repository's config wins over them. */
-  defaults: { currency?: Currency };
+  defaults: { currency?: Currency; holdMs?: number };
   /** The app's bot account, e.g. "bounty-bot[bot]": the funder shown for label pledges. */
   appLogin: string;
   log: Logger;
