@@ -90,6 +90,7 @@ describe.each(ENGINES)("webhook intake on %s", (engine) => {
       },
       exec: (sql) => t.db.exec(sql),
       transaction: (fn) => t.db.transaction(fn),
+      withLock: (key, fn) => t.db.withLock(key, fn),
       close: async () => undefined,
     };
     const bot = await startTestBot(failing);

@@ -12,6 +12,12 @@ export interface Db {
   exec(sql: string): Promise<void>;
   /** Runs fn in one transaction; rolled back if fn throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Runs fn while holding a lock named by `key` across processes (a PostgreSQL session advisory
+   * lock, released by the server if this process dies). Returns { locked: false } at once, without
+   * running fn, when someone else holds it.
+   */
+  withLock<T>(key: number, fn: () => Promise<T>): Promise<{ locked: true; value: T } | { locked: false }>;
   close(): Promise<void>;
 }
 export type Queryable = Pick<Db, "query" | "exec">;
@@ -22,7 +28,18 @@ pg.types.setTypeParser(INT8_OID, (v: string) => BigInt(v));
 
 class PGliteDb implements Db {
   readonly kind = "pglite" as const;
+  /** PGlite is one connection in one process: its advisory locks would be re-entrant here. */
+  readonly #held = new Set<number>();
   constructor(private readonly pg: PGlite) {}
+  async withLock<T>(key: number, fn: () => Promise<T>): Promise<{ locked: true; value: T } | { locked: false }> {
+    if (this.#held.has(key)) return { locked: false };
+    this.#held.add(key);
+    try {
+      return { locked: true, value: await fn() };
+    } finally {
+      this.#held.delete(key);
+    }
+  }
   async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
     return (await this.pg.query<T>(sql, params)).rows;
   }
@@ -47,6 +64,28 @@ class PGliteDb implements Db {
 class PostgresDb implements Db {
   readonly kind = "postgres" as const;
   constructor(private readonly pool: pg.Pool) {}
+  async withLock<T>(key: number, fn: () => Promise<T>): Promise<{ locked: true; value: T } | { locked: false }> {
+    // A connection of its own holds the lock for as long as fn runs; fn uses the pool as usual.
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      const [row] = (await client.query("SELECT pg_try_advisory_lock($1) AS ok", [key])).rows as Array<{ ok: boolean }>;
+      if (!row?.ok) return { locked: false };
+      try {
+        return { locked: true, value: await fn() };
+      } finally {
+        await client.query("SELECT pg_advisory_unlock($1)", [key]).catch(() => {
+          broken = true;
+        });
+      }
+    } catch (err) {
+      broken = true;
+      throw err;
+    } finally {
+      // A connection whose unlock failed is destroyed, which releases the lock on the server.
+      client.release(broken ? true : undefined);
+    }
+  }
   async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
     return (await this.pool.query(sql, params)).rows as T[];
   }
