@@ -9,6 +9,7 @@
  */
 
 import { z } from "zod";
+import { parseDuration } from "../core/duration.js";
 import {
   CURRENCIES,
   currencyFromName,
@@ -26,9 +27,25 @@ export interface RepoConfig {
   maxBounty: Amount[];
   funders: { users: string[]; teams: string[]; owners: boolean };
   labels: { bounty: string; auto: Array<{ label: string; amount: Amount }>; trustedSenders: string[] };
-  charities: Array<{ id: string; name: string; address: string }>;
-  /** The input as given (includes the not-yet-validated `claim` and `payout` sections). */
+  charities: Charity[];
+  claim: {
+    /** Whether people named in `Co-authored-by:` trailers of a merged PR's commits share its bounty. */
+    coauthors: boolean;
+  };
+  payout: {
+    /** How long an award waits (for a revert) before it is paid: the file's `payout.hold`, else the app's default. */
+    holdMs: number;
+    /** Where an award goes when its recipient links no wallet in time (`payout.unclaimed`), or null. */
+    unclaimed: Charity | null;
+  };
+  /** The input as given. */
   raw: unknown;
+}
+
+export interface Charity {
+  id: string;
+  name: string;
+  address: string;
 }
 
 export type ConfigResult = { ok: true; config: RepoConfig } | { ok: false; errors: string[] };
@@ -37,7 +54,7 @@ export interface ParseConfigOptions {
   /** Checks a payout address; returns null when valid, else the reason it is not. */
   validateAddress: (address: string) => string | null;
   /** Defaults from the environment; the repository's own settings win. */
-  defaults?: { currency?: Currency };
+  defaults?: { currency?: Currency; holdMs?: number };
   /**
    * The organization (or user) owning the repository. When given, a team
    * written as "other-org/slug" is refused, since teams are looked up in
@@ -70,14 +87,18 @@ function defaultMaxBounty(): Amount[] {
 }
 
 const DEFAULT_BOUNTY_LABEL = "bounty";
+/** `payout.hold` when neither the file nor the app's PAYOUT_HOLD sets it. */
+export const DEFAULT_HOLD_MS = 24 * 3_600_000;
 
-function defaultConfig(currency: Currency, raw: unknown): RepoConfig {
+function defaultConfig(currency: Currency, holdMs: number, raw: unknown): RepoConfig {
   return {
     currency,
     maxBounty: defaultMaxBounty(),
     funders: { users: [], teams: [], owners: false },
     labels: { bounty: DEFAULT_BOUNTY_LABEL, auto: [], trustedSenders: [] },
     charities: [],
+    claim: { coauthors: false },
+    payout: { holdMs, unclaimed: null },
     raw,
   };
 }
@@ -91,7 +112,7 @@ function deepFreeze<T>(o: T): T {
 }
 
 /** What `parseRepoConfig(null, …)` gives without environment defaults. Frozen: copy before changing. */
-export const DEFAULT_CONFIG: RepoConfig = deepFreeze(defaultConfig("USD", null));
+export const DEFAULT_CONFIG: RepoConfig = deepFreeze(defaultConfig("USD", DEFAULT_HOLD_MS, null));
 
 /** One line per key, to generate the README and `/bounty help` from one place. */
 export interface ConfigDocEntry {
@@ -165,16 +186,28 @@ export const CONFIG_DOC: readonly ConfigDocEntry[] = deepFreeze([
     example: "charities: { coin-center: { name: Coin Center, address: bc1q… } }",
   },
   {
-    key: "claim",
-    type: "mapping",
-    default: "unset",
-    description: "Reserved for claim settings (accepted, not validated yet).",
+    key: "claim.coauthors",
+    type: "true | false",
+    default: "false",
+    description:
+      "Whether each GitHub user named in a `Co-authored-by:` trailer of a merged pull request's commits gets an equal share of the bounty, beside the PR's author. Bots never get a share.",
+    example: "claim: { coauthors: true }",
   },
   {
-    key: "payout",
-    type: "mapping",
+    key: "payout.hold",
+    type: "duration (30s, 10m, 2h, 7d, 1h30m)",
+    default: "24h (or the PAYOUT_HOLD the app is run with)",
+    description:
+      "How long an award waits before it is paid. A revert of the merged pull request merged within this time cancels the award.",
+    example: "payout: { hold: 48h }",
+  },
+  {
+    key: "payout.unclaimed",
+    type: "charity id",
     default: "unset",
-    description: "Reserved for payout settings (accepted, not validated yet).",
+    description:
+      "One of `charities`: where an award goes when its recipient links no wallet with `/wallet` within the unclaimed period. Unset, the award waits for the recipient.",
+    example: "payout: { unclaimed: coin-center }",
   },
 ]);
 
@@ -523,10 +556,29 @@ function charitiesValue(validateAddress: (address: string) => string | null) {
   });
 }
 
-const reservedSection = z.unknown().superRefine((v, ctx) => {
-  if (v !== null && v !== undefined && !isMapping(v)) {
-    ctx.addIssue({ code: "custom", message: `expected a mapping, got ${show(v)}` });
+const durationValue = z.unknown().transform((v, ctx): number | undefined => {
+  if (v === null || v === undefined) return undefined;
+  if (typeof v !== "string") {
+    ctx.addIssue({ code: "custom", message: `expected a duration like "24h" or "0s", got ${show(v)}` });
+    return z.NEVER;
   }
+  const r = parseDuration(v);
+  if (!r.ok) {
+    ctx.addIssue({ code: "custom", message: r.error });
+    return z.NEVER;
+  }
+  return r.value;
+});
+
+/** A charity id; whether it names one of `charities` is checked across sections. */
+const charityIdValue = z.unknown().transform((v, ctx): string | undefined => {
+  if (v === null || v === undefined) return undefined;
+  const s = typeof v === "string" ? v.trim().toLowerCase() : null;
+  if (s === null || !CHARITY_ID_RE.test(s)) {
+    ctx.addIssue({ code: "custom", message: `${show(v)} is not a charity id like "coin-center"` });
+    return z.NEVER;
+  }
+  return s;
 });
 
 const currencyValue = z.unknown().transform((v, ctx): Currency | undefined => {
@@ -560,8 +612,8 @@ function buildSchema(currency: Currency, opts: ParseConfigOptions) {
       "bounty, auto and trusted_senders",
     ),
     charities: charitiesValue(opts.validateAddress),
-    claim: reservedSection,
-    payout: reservedSection,
+    claim: section({ coauthors: booleanValue }, "coauthors"),
+    payout: section({ hold: durationValue, unclaimed: charityIdValue }, "hold and unclaimed"),
   };
   return shape;
 }
@@ -587,7 +639,8 @@ export function formatPath(path: readonly PropertyKey[]): string {
  */
 export function parseRepoConfig(raw: unknown, opts: ParseConfigOptions): ConfigResult {
   const envCurrency = opts.defaults?.currency ?? "USD";
-  if (raw === null || raw === undefined) return { ok: true, config: defaultConfig(envCurrency, raw ?? null) };
+  const envHoldMs = opts.defaults?.holdMs ?? DEFAULT_HOLD_MS;
+  if (raw === null || raw === undefined) return { ok: true, config: defaultConfig(envCurrency, envHoldMs, raw ?? null) };
   if (!isMapping(raw)) {
     return {
       ok: false,
@@ -629,6 +682,8 @@ export function parseRepoConfig(raw: unknown, opts: ParseConfigOptions): ConfigR
       trustedSenders: data.labels?.trusted_senders ?? [],
     },
     charities: data.charities,
+    claim: { coauthors: data.claim?.coauthors ?? false },
+    payout: { holdMs: data.payout?.hold ?? envHoldMs, unclaimed: null },
     raw,
   };
 
@@ -652,6 +707,18 @@ export function parseRepoConfig(raw: unknown, opts: ParseConfigOptions): ConfigR
       errors.push(`${where}: ${formatAmount(amount)} is in ${amount.currency}, which max_bounty does not accept`);
     } else if (amount.minor > max.minor) {
       errors.push(`${where}: ${formatAmount(amount)} is more than max_bounty allows for ${amount.currency}, which is ${formatAmount(max)}`);
+    }
+  }
+  const unclaimed = data.payout?.unclaimed;
+  if (unclaimed !== undefined) {
+    const charity = config.charities.find((c) => c.id === unclaimed);
+    if (charity) config.payout.unclaimed = charity;
+    else {
+      const known = config.charities.map((c) => c.id);
+      errors.push(
+        `payout.unclaimed: "${unclaimed}" is not one of this repository's charities` +
+          (known.length ? ` (${known.join(", ")})` : "; add it under `charities` with a name and an address"),
+      );
     }
   }
   if (errors.length > 0) return { ok: false, errors };

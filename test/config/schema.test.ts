@@ -43,6 +43,8 @@ describe("defaults", () => {
       funders: { users: [], teams: [], owners: false },
       labels: { bounty: "bounty", auto: [], trustedSenders: [] },
       charities: [],
+      claim: { coauthors: false },
+      payout: { holdMs: 24 * 3_600_000, unclaimed: null },
       raw: null,
     };
     expect(parseRepoConfig(null, opts)).toEqual({ ok: true, config: expected });
@@ -108,9 +110,10 @@ charities:
     name: " Human Rights Foundation "
     address: " bc1qcharity2 "
 claim:
-  window: 14d
+  coauthors: true
 payout:
-  delay: 7d
+  hold: 1d12h
+  unclaimed: coin-center
 `;
 
   test("is read completely", () => {
@@ -133,10 +136,10 @@ payout:
         { id: "coin-center", name: "Coin Center", address: GOOD },
         { id: "hrf", name: "Human Rights Foundation", address: "bc1qcharity2" },
       ],
+      claim: { coauthors: true },
+      payout: { holdMs: 36 * 3_600_000, unclaimed: { id: "coin-center", name: "Coin Center", address: GOOD } },
       raw,
     } satisfies RepoConfig);
-    // The reserved sections pass through untouched in raw.
-    expect((c.raw as { claim: unknown }).claim).toEqual({ window: "14d" });
     expect(maxBountyFor(c, "EUR")).toEqual(eur(40_000n));
     expect(maxBountyFor(c, "GBP")).toBeUndefined();
   });
@@ -151,6 +154,19 @@ describe("values", () => {
     ["sats", "BTC"],
   ])("currency %j → %s", (value, currency) => {
     expect(ok({ currency: value }).currency).toBe(currency);
+  });
+
+  test("payout.hold: the file wins over the app's default, which wins over 24h; 0s is allowed", () => {
+    expect(ok({}).payout.holdMs).toBe(24 * 3_600_000);
+    expect(ok({}, { ...opts, defaults: { holdMs: 60_000 } }).payout.holdMs).toBe(60_000);
+    expect(ok(null, { ...opts, defaults: { holdMs: 60_000 } }).payout.holdMs).toBe(60_000);
+    expect(ok({ payout: { hold: "2h" } }, { ...opts, defaults: { holdMs: 60_000 } }).payout.holdMs).toBe(7_200_000);
+    expect(ok({ payout: { hold: "0s" } }).payout.holdMs).toBe(0);
+  });
+
+  test("payout.unclaimed names a charity, case-insensitively, and carries its name and address", () => {
+    const c = ok({ charities: { "coin-center": { name: "Coin Center", address: GOOD } }, payout: { unclaimed: "Coin-Center" } });
+    expect(c.payout.unclaimed).toEqual({ id: "coin-center", name: "Coin Center", address: GOOD });
   });
 
   test("max_bounty as a single amount replaces the whole default list", () => {
@@ -347,8 +363,41 @@ describe("errors name the YAML path and say what is wrong", () => {
       { charities: { cc: { name: "CC", address: GOOD, adress: "x" } } },
       ['charities.cc.adress: unknown setting (did you mean "address"?); known settings here are name, address'],
     ],
-    ["claim not a mapping", { claim: "14d" }, ['claim: expected a mapping, got "14d"']],
-    ["payout not a mapping", { payout: [1] }, ["payout: expected a mapping, got a list"]],
+    ["claim not a mapping", { claim: "14d" }, ['claim: expected a mapping with coauthors, got "14d"']],
+    ["payout not a mapping", { payout: [1] }, ["payout: expected a mapping with hold and unclaimed, got a list"]],
+    [
+      "claim unknown key",
+      { claim: { window: "14d" } },
+      ["claim.window: unknown setting; known settings here are coauthors"],
+    ],
+    ["claim.coauthors not a boolean", { claim: { coauthors: "yes" } }, ['claim.coauthors: expected true or false, got "yes"']],
+    ["payout.hold a bare number", { payout: { hold: 24 } }, ['payout.hold: expected a duration like "24h" or "0s", got 24']],
+    [
+      "payout.hold without a unit",
+      { payout: { hold: "24" } },
+      ['payout.hold: "24" is not a duration: "24" has no unit (s, m, h or d). Durations look like 30s, 10m, 2h, 7d or 1h30m; try 24m.'],
+    ],
+    [
+      "payout.hold too long",
+      { payout: { hold: "400d" } },
+      ['payout.hold: "400d" is not a duration: it is longer than 365 days. Durations look like 30s, 10m, 2h, 7d or 1h30m.'],
+    ],
+    [
+      "payout.hold a typo",
+      { payout: { hodl: "1h" } },
+      ['payout.hodl: unknown setting (did you mean "hold"?); known settings here are hold, unclaimed'],
+    ],
+    ["payout.unclaimed not an id", { payout: { unclaimed: "Coin Center!" } }, ['payout.unclaimed: "Coin Center!" is not a charity id like "coin-center"']],
+    [
+      "payout.unclaimed with no charities",
+      { payout: { unclaimed: "coin-center" } },
+      ['payout.unclaimed: "coin-center" is not one of this repository\'s charities; add it under `charities` with a name and an address'],
+    ],
+    [
+      "payout.unclaimed naming another charity",
+      { charities: { hrf: { name: "HRF", address: GOOD } }, payout: { unclaimed: "coin-center" } },
+      ['payout.unclaimed: "coin-center" is not one of this repository\'s charities (hrf)'],
+    ],
   ];
 
   // Rows carry their options explicitly: with a missing fourth element jest
@@ -416,8 +465,9 @@ describe("helpers", () => {
       "labels.auto",
       "labels.trusted_senders",
       "charities",
-      "claim",
-      "payout",
+      "claim.coauthors",
+      "payout.hold",
+      "payout.unclaimed",
     ]);
     // Each documented key is accepted by the parser ...
     for (const key of documented) {
