@@ -1,3 +1,5 @@
+import type { Amount } from "../core/money.js";
+
 /** One recipient's share of an award, in basis points (1/100 of a percent). */
 export interface AwardShare {
   login: string;
@@ -84,13 +86,8 @@ export function parseAward(args: string): AwardParse {
 
   const withPct = entries.filter((e) => e.percent !== undefined).length;
   if (withPct === 0) {
-    const n = entries.length;
-    const each = Math.floor(TOTAL_BASIS_POINTS / n);
-    const extra = TOTAL_BASIS_POINTS % n;
-    return {
-      ok: true,
-      shares: entries.map((e, i) => ({ login: e.login, basisPoints: each + (i < extra ? 1 : 0) })),
-    };
+    const bps = equalShares(entries.length);
+    return { ok: true, shares: entries.map((e, i) => ({ login: e.login, basisPoints: bps[i]! })) };
   }
   if (withPct !== entries.length) {
     const missing = entries.filter((e) => e.percent === undefined).map((e) => `@${e.login}`);
@@ -133,4 +130,30 @@ export function splitAmount(total: bigint, weights: readonly number[]): bigint[]
     left -= 1n;
   }
   return parts;
+}
+
+/**
+ * Equal shares of 10000 basis points for n recipients (1 ≤ n ≤ 10000): 10000 / n each, and the
+ * remainder one basis point each to the first ones, so the order given decides, deterministically.
+ */
+export function equalShares(n: number): number[] {
+  if (!Number.isSafeInteger(n) || n < 1 || n > TOTAL_BASIS_POINTS) throw new RangeError(`equalShares: ${n} recipients`);
+  const each = Math.floor(TOTAL_BASIS_POINTS / n);
+  const extra = TOTAL_BASIS_POINTS % n;
+  return Array.from({ length: n }, (_, i) => each + (i < extra ? 1 : 0));
+}
+
+/**
+ * Each recipient's part of every pledged total, split by `weights` (basis points) with
+ * splitAmount, so each currency's parts add up to its total exactly. Element i holds recipient
+ * i's amounts, in the order of `totals`; a part that rounds to nothing is left out.
+ */
+export function splitTotals(totals: readonly Amount[], weights: readonly number[]): Amount[][] {
+  const out: Amount[][] = weights.map(() => []);
+  for (const total of totals) {
+    splitAmount(total.minor, weights).forEach((minor, i) => {
+      if (minor > 0n) out[i]!.push({ currency: total.currency, minor });
+    });
+  }
+  return out;
 }

@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { parseAward, splitAmount, type AwardShare } from "../../src/claims/award.js";
+import { equalShares, parseAward, splitAmount, splitTotals, type AwardShare } from "../../src/claims/award.js";
 
 describe("parseAward", () => {
   test.each<[string, AwardShare[]]>([
@@ -155,5 +155,30 @@ describe("splitAmount", () => {
         expect(max - min <= total / 10_000n + 1n).toBe(true);
       }),
     );
+  });
+});
+
+describe("equalShares", () => {
+  test("sums to 10000; the remainder goes to the first", () => {
+    expect(equalShares(1)).toEqual([10000]);
+    expect(equalShares(3)).toEqual([3334, 3333, 3333]);
+    expect(equalShares(7).reduce((a, b) => a + b, 0)).toBe(10000);
+    expect(() => equalShares(0)).toThrow(RangeError);
+  });
+});
+
+describe("splitTotals", () => {
+  test("splits each currency by the weights; parts that round to nothing are left out", () => {
+    const totals = [
+      { currency: "USD" as const, minor: 1001n },
+      { currency: "BTC" as const, minor: 1n },
+    ];
+    expect(splitTotals(totals, [5000, 5000])).toEqual([
+      [
+        { currency: "USD", minor: 501n },
+        { currency: "BTC", minor: 1n },
+      ],
+      [{ currency: "USD", minor: 500n }],
+    ]);
   });
 });
