@@ -7,6 +7,8 @@ import { InboxWorker } from "./deliveries/worker.js";
 import { CardSyncer } from "./github/cards.js";
 import { octokitRepo, type RepoGitHub } from "./github/client.js";
 import { OutboxSender } from "./github/outbox.js";
+import { PayoutScheduler } from "./payouts/scheduler.js";
+import type { PayoutEngine, PriceSource } from "./payouts/run.js";
 import type { Settings } from "./settings.js";
 import { openDatabase, type Db } from "./store/db.js";
 
@@ -18,6 +20,8 @@ export interface BountyBot {
   inbox: InboxWorker;
   cards: CardSyncer;
   outbox: OutboxSender;
+  /** Undefined when no payout wallet is configured. */
+  payouts?: PayoutScheduler;
   /** Resolves when every stored delivery, card edit and reply has been handled. */
   settled(): Promise<void>;
   close(): Promise<void>;
@@ -32,6 +36,8 @@ export interface StartOptions {
   /** How often stale cards, retried deliveries and replies are swept up. */
   sweepMs?: number;
   cardDebounceMs?: number;
+  /** The payout wallet and price source; without them awards are recorded but nothing is paid. */
+  payouts?: { wallet: PayoutEngine; prices: PriceSource; schedule?: boolean };
 }
 
 /** Starts the app: database, Probot with its webhook endpoint, and the background workers. */
@@ -69,6 +75,23 @@ export async function startBountyBot(settings: Settings, opts: StartOptions = {}
     },
   );
 
+  let payouts: PayoutScheduler | undefined;
+  if (opts.payouts) {
+    payouts = new PayoutScheduler({
+      db,
+      wallet: opts.payouts.wallet,
+      prices: opts.payouts.prices,
+      settings: settings.payout,
+      log: log.child({ name: "payouts" }),
+      onQueued: () => {
+        outbox.kick();
+        cards.sweep().catch((err) => log.error({ err }, "card sweep failed"));
+      },
+    });
+  } else {
+    log.warn("No payout wallet configured (WALLET_MNEMONIC): awards are recorded, nothing is paid");
+  }
+
   const middleware = await createNodeMiddleware(bountyBotApp({ db, onStored: () => inbox.kick() }), {
     probot,
     webhooksPath: settings.webhookPath,
@@ -97,10 +120,12 @@ export async function startBountyBot(settings: Settings, opts: StartOptions = {}
   sweep();
   const timer = setInterval(sweep, opts.sweepMs ?? 30_000);
   timer.unref();
+  if (payouts && opts.payouts?.schedule !== false) payouts.start(settings.payout.intervalMs);
 
   const settled = async () => {
     for (let i = 0; i < 100; i++) {
       await inbox.idle();
+      await payouts?.idle();
       await cards.idle();
       await outbox.idle();
       const [busy] = await db.query<{ n: bigint }>(
@@ -124,9 +149,11 @@ export async function startBountyBot(settings: Settings, opts: StartOptions = {}
     inbox,
     cards,
     outbox,
+    payouts,
     settled,
     async close() {
       clearInterval(timer);
+      await payouts?.stop();
       await new Promise<void>((r) => server.close(() => r()));
       await inbox.stop();
       await cards.stop();

@@ -1,0 +1,78 @@
+import { formatAmount, type Amount } from "../core/money.js";
+import type { AwardRates, PaidAward } from "../store/payouts.js";
+
+/** The text of the bot's payout comments. Pure. */
+
+export function satsText(sats: bigint): string {
+  const s = sats.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  return `${s} ${sats === 1n ? "sat" : "sats"}`;
+}
+
+export function txLink(txid: string, explorerUrl: string | null): string {
+  return explorerUrl ? `[\`${txid}\`](${explorerUrl}${txid})` : `\`${txid}\``;
+}
+
+function fiatText(amounts: readonly Amount[], rates: AwardRates): string | null {
+  const fiat = amounts.filter((a) => a.currency !== "BTC");
+  if (fiat.length === 0) return null;
+  return fiat
+    .map((a) => {
+      const r = rates[a.currency];
+      return r ? `${formatAmount(a)} at ${a.currency} ${groupRate(r.price)}/BTC` : formatAmount(a);
+    })
+    .join(" + ");
+}
+
+/** "60000.5" → "60,000.50" */
+function groupRate(price: string): string {
+  const [int, frac = ""] = price.split(".");
+  const grouped = int!.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  return `${grouped}.${(frac + "00").slice(0, 2)}`;
+}
+
+/** Posted on the issue and on the pull request once the payout transaction is on the network. */
+export function paidComment(p: PaidAward, tx: { txid: string; feeSats: bigint; payouts: number }, explorerUrl: string | null): string {
+  const who =
+    p.payout.kind === "charity"
+      ? `**${p.payout.charityName ?? "a charity"}** (on behalf of @${p.recipientLogin})`
+      : `@${p.recipientLogin}`;
+  const fiat = fiatText(p.amounts, p.rates);
+  const lines = [
+    `💸 **Bounty paid:** ${satsText(p.sats)} to ${who}${fiat ? ` (${fiat})` : ""}.`,
+    "",
+    `Transaction ${txLink(tx.txid, explorerUrl)}, output ${p.payout.vout} to \`${p.payout.address}\`.`,
+  ];
+  if (p.payout.sats !== p.sats) {
+    lines.push("", `That output pays ${satsText(p.payout.sats)} in all: this bounty together with earlier ones on the same balance.`);
+  }
+  lines.push(
+    "",
+    `<sub>The network fee (${satsText(tx.feeSats)} for ${tx.payouts} ${tx.payouts === 1 ? "payout" : "payouts"} in this transaction) was paid by the bounty wallet, not taken from the bounty.</sub>`,
+  );
+  return lines.join("\n");
+}
+
+/** Asked once when an award is credited to someone who has not linked a wallet. */
+export function askWalletComment(opts: {
+  login: string;
+  sats: bigint;
+  unclaimedDays: number;
+  charityName: string | null;
+}): string {
+  const lines = [
+    `@${opts.login}, ${satsText(opts.sats)} from this bounty are waiting for you. Tell me where to send them with a comment:`,
+    "",
+    "```",
+    "/wallet <your bitcoin address>",
+    "```",
+    "",
+    "or `/wallet donate <charity>` to give it away.",
+  ];
+  if (opts.charityName) {
+    lines.push(
+      "",
+      `Without a wallet within ${opts.unclaimedDays} days, the amount goes to **${opts.charityName}**, as this repository's bounty settings say.`,
+    );
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,363 @@
+import type { Logger } from "pino";
+import type { BatchPlan, BroadcastOutcome, Payout } from "../bitcoin/wallet.js";
+import { PayoutError } from "../bitcoin/batch.js";
+import { utcDay } from "../bitcoin/state.js";
+import type { PriceResult } from "../price/oracle.js";
+import type { Currency as FiatCurrency } from "../price/sources.js";
+import type { PayoutSettings } from "../settings.js";
+import type { Db } from "../store/db.js";
+import { queueReply } from "../store/outbox.js";
+import {
+  awardsDueForPricing,
+  createPayout,
+  creditAward,
+  listPayouts,
+  listPayoutTxs,
+  liveInputs,
+  markBroadcast,
+  markConfirmed,
+  markReplaced,
+  markWalletAsked,
+  paidAwards,
+  recordTxError,
+  releaseOrphanReservations,
+  setWaitReason,
+  storeSignedTx,
+  unpaidCredits,
+  type AwardRates,
+  type PayoutTx,
+} from "../store/payouts.js";
+import { askWalletComment, paidComment } from "./comments.js";
+import { awardSats, destinationOf, dueBalances } from "./plan.js";
+
+/** What a payout run needs from the wallet (src/bitcoin/wallet.ts PayoutWallet provides it). */
+export interface PayoutEngine {
+  readonly network: string;
+  buildBatch(payouts: readonly Payout[], opts?: { exclude?: Iterable<string> }): Promise<BatchPlan>;
+  /** Sends a signed transaction unchanged; "already known" answers count as sent. */
+  rebroadcast(hex: string): Promise<BroadcastOutcome>;
+  inspect(txid: string, inputs: string[]): Promise<TxInspection>;
+  /** Gives back the coins and cap reservation of a plan that will not be broadcast. */
+  abandon(plan: BatchPlan): Promise<void>;
+}
+
+export type TxInspection =
+  | { state: "confirmed"; confirmations: number; blockHeight: number }
+  | { state: "mempool" }
+  | { state: "conflicted"; by: string; confirmed: boolean; confirmations: number }
+  | { state: "unknown" };
+
+export interface PriceSource {
+  price(currency: FiatCurrency): Promise<PriceResult>;
+}
+
+/** Steps after which a test may kill the process, to prove a restart pays exactly once. */
+export type Checkpoint = "signed" | "stored" | "broadcast" | "marked";
+
+export interface PayoutRunOptions {
+  db: Db;
+  wallet: PayoutEngine;
+  prices: PriceSource;
+  settings: PayoutSettings;
+  log: Logger;
+  now?: () => Date;
+  /** Called after each step of sending; tests use it to crash the process there. */
+  checkpoint?: (step: Checkpoint, detail: { txids: string[] }) => void | Promise<void>;
+  /** Woken when comments were queued, so they are sent without waiting for a sweep. */
+  onQueued?: () => void;
+}
+
+export interface RunReport {
+  /** False when another process was running payouts: this run did nothing. */
+  ran: boolean;
+  credited: number;
+  priceWaits: string[];
+  queued: number;
+  signed: string[];
+  broadcast: string[];
+  confirmed: string[];
+  replaced: string[];
+  /** Why queued payouts are still waiting, if they are. */
+  waiting: string | null;
+}
+
+/** The payout run's lock: one run at a time across every process on the database. */
+export const PAYOUT_LOCK = 724200202;
+
+const FIAT: readonly FiatCurrency[] = ["USD", "EUR", "GBP"];
+
+/**
+ * One payout run. Order matters for exactly-once:
+ *  1. transactions already signed are settled first (rebroadcast unchanged, confirmed, or — only on
+ *     a confirmed conflict — their payouts requeued), so no payout is ever in two live transactions;
+ *  2. awards past their hold are priced and credited;
+ *  3. balances that are due become payouts;
+ *  4. queued payouts are signed, stored with their transaction in one database transaction, and
+ *     only then broadcast.
+ */
+export async function runPayouts(o: PayoutRunOptions): Promise<RunReport> {
+  const report: RunReport = {
+    ran: false,
+    credited: 0,
+    priceWaits: [],
+    queued: 0,
+    signed: [],
+    broadcast: [],
+    confirmed: [],
+    replaced: [],
+    waiting: null,
+  };
+  const result = await o.db.withLock(PAYOUT_LOCK, async () => {
+    report.ran = true;
+    const now = o.now?.() ?? new Date();
+    const orphans = await releaseOrphanReservations(o.db);
+    if (orphans) o.log.warn({ orphans }, "Released spending-cap reservations of transactions that were signed but never stored");
+    await settleSent(o, report);
+    await priceAwards(o, report, now);
+    await formPayouts(o, report, now);
+    await sendQueued(o, report, now);
+  });
+  if (!result.locked) o.log.info("Another process is running payouts; skipping this run");
+  return report;
+}
+
+async function settleSent(o: PayoutRunOptions, report: RunReport): Promise<void> {
+  for (const t of await listPayoutTxs(o.db, ["signed", "broadcast"])) {
+    let seen: TxInspection;
+    try {
+      seen = await o.wallet.inspect(t.txid, t.inputs);
+    } catch (err) {
+      await noteTxError(o, t, `could not check the transaction: ${message(err)}`);
+      continue;
+    }
+    if (seen.state === "confirmed") {
+      if (seen.confirmations >= o.settings.confirmations) {
+        if (t.state === "signed") await announce(o, t, report);
+        if (await o.db.transaction((tx) => markConfirmed(tx, t.id, seen.blockHeight))) {
+          report.confirmed.push(t.txid);
+          o.log.info({ txid: t.txid, confirmations: seen.confirmations }, "Payout transaction confirmed");
+        }
+      } else if (t.state === "signed") {
+        await announce(o, t, report);
+      }
+      continue;
+    }
+    if (seen.state === "mempool") {
+      if (t.state === "signed") await announce(o, t, report);
+      continue;
+    }
+    if (seen.state === "conflicted") {
+      if (seen.confirmed) {
+        const reason = `its coins were spent by ${seen.by}, confirmed`;
+        if (await o.db.transaction((tx) => markReplaced(tx, t.id, reason))) {
+          report.replaced.push(t.txid);
+          o.log.warn({ txid: t.txid, by: seen.by }, "A confirmed transaction conflicts with a payout transaction; its payouts are queued again");
+        }
+      } else {
+        // Not final: the conflicting spend may still be dropped. Wait; never pay twice.
+        await noteTxError(o, t, `a conflicting transaction ${seen.by} is in the mempool; waiting for one of them to confirm`);
+      }
+      continue;
+    }
+    // Unknown to the backend: signed before a crash, or dropped from mempools. Send it again, unchanged.
+    await send(o, t, report);
+  }
+}
+
+async function send(o: PayoutRunOptions, t: PayoutTx, report: RunReport): Promise<void> {
+  let outcome: BroadcastOutcome;
+  try {
+    outcome = await o.wallet.rebroadcast(t.hex);
+  } catch (err) {
+    outcome = { txid: t.txid, status: "unknown", reason: message(err) };
+  }
+  if (outcome.status === "sent") {
+    await o.checkpoint?.("broadcast", { txids: [t.txid] });
+    await announce(o, t, report);
+    await o.checkpoint?.("marked", { txids: [t.txid] });
+    return;
+  }
+  // Refused or unreachable: the payouts stay with this transaction (its coins are still ours, or it
+  // may yet arrive); the next run tries again. An operator sees the reason in `payouts list`.
+  await noteTxError(o, t, outcome.status === "rejected" ? `the network refused it: ${outcome.reason}` : `could not send it: ${outcome.reason}`);
+}
+
+/** Marks a transaction broadcast and queues the payout comments, once. */
+async function announce(o: PayoutRunOptions, t: PayoutTx, report: RunReport): Promise<void> {
+  const done = await o.db.transaction(async (tx) => {
+    if (!(await markBroadcast(tx, t.id))) return false;
+    const paid = await paidAwards(tx, t.id);
+    const payouts = t.outputs.length;
+    for (const p of paid) {
+      const body = paidComment(p, { txid: t.txid, feeSats: t.feeSats, payouts }, o.settings.explorerUrl);
+      const where = { installationId: p.installationId, owner: p.owner, repo: p.repo };
+      await queueReply(tx, `paid:${p.awardId}:${t.txid}:issue`, { ...where, issueNumber: p.issueNumber }, body);
+      if (p.pr && !(p.pr.owner === p.owner && p.pr.repo === p.repo && p.pr.number === p.issueNumber)) {
+        await queueReply(tx, `paid:${p.awardId}:${t.txid}:pr`, { installationId: p.installationId, ...p.pr, issueNumber: p.pr.number }, body);
+      }
+    }
+    return true;
+  });
+  if (done) {
+    report.broadcast.push(t.txid);
+    o.log.info({ txid: t.txid, feeSats: t.feeSats.toString(), payouts: t.outputs.length }, "Payout transaction broadcast");
+    o.onQueued?.();
+  }
+}
+
+async function noteTxError(o: PayoutRunOptions, t: PayoutTx, reason: string): Promise<void> {
+  o.log.warn({ txid: t.txid, reason }, "Payout transaction not settled yet");
+  await recordTxError(o.db, t.id, reason);
+}
+
+async function priceAwards(o: PayoutRunOptions, report: RunReport, now: Date): Promise<void> {
+  const due = await awardsDueForPricing(o.db, now);
+  if (due.length === 0) return;
+  const needed = new Set(due.flatMap((a) => a.amounts.map((x) => x.currency)));
+  const rates = new Map<string, string>();
+  const stored: AwardRates = {};
+  for (const c of FIAT) {
+    if (!needed.has(c)) continue;
+    let r: PriceResult;
+    try {
+      r = await o.prices.price(c);
+    } catch (err) {
+      report.priceWaits.push(`${c}: ${message(err)}`);
+      continue;
+    }
+    if (!r.ok) {
+      // Never pay on a stale or disputed price: awards in this currency wait for the next run.
+      report.priceWaits.push(r.reason);
+      o.log.warn({ currency: c, reason: r.reason }, "No reliable BTC price; awards in this currency wait");
+      continue;
+    }
+    rates.set(c, r.rateText);
+    stored[c] = { price: r.rateText, sources: r.fresh.map((q) => q.source), at: r.at.toISOString() };
+  }
+  for (const award of due) {
+    if (award.amounts.some((a) => a.currency !== "BTC" && !rates.has(a.currency))) continue;
+    const sats = awardSats(award.amounts, rates);
+    if (sats <= 0n) {
+      o.log.warn({ award: award.id.toString() }, "Award is worth less than one sat; left unpaid");
+      continue;
+    }
+    const used: AwardRates = {};
+    for (const a of award.amounts) if (stored[a.currency]) used[a.currency] = stored[a.currency]!;
+    if (await o.db.transaction((tx) => creditAward(tx, award, sats, used))) report.credited++;
+  }
+}
+
+async function formPayouts(o: PayoutRunOptions, report: RunReport, now: Date): Promise<void> {
+  const credits = await unpaidCredits(o.db);
+  const payable = [];
+  for (const award of credits) {
+    const d = destinationOf(award, { now, unclaimedDays: o.settings.unclaimedDays, network: o.wallet.network });
+    if (d.kind === "pay") {
+      payable.push({ award, payee: d.payee });
+      continue;
+    }
+    if (d.askWallet) {
+      await o.db.transaction(async (tx) => {
+        if (!(await markWalletAsked(tx, award.id))) return;
+        await queueReply(
+          tx,
+          `ask-wallet:${award.id}`,
+          { installationId: award.installationId, owner: award.owner, repo: award.repo, issueNumber: award.issueNumber },
+          askWalletComment({
+            login: award.recipientLogin,
+            sats: award.sats,
+            unclaimedDays: o.settings.unclaimedDays,
+            charityName: award.unclaimedCharity?.name ?? null,
+          }),
+        );
+      });
+      o.onQueued?.();
+    }
+  }
+  const { due } = dueBalances(payable, o.settings.minSats);
+  const state = o.settings.mode === "approve" ? "awaiting_approval" : "queued";
+  for (const b of due) {
+    await o.db.transaction((tx) => createPayout(tx, b.payee, b.awards, state));
+    report.queued++;
+  }
+}
+
+async function sendQueued(o: PayoutRunOptions, report: RunReport, now: Date): Promise<void> {
+  let queued = await listPayouts(o.db, { state: "queued" });
+  if (queued.length === 0) return;
+  const exclude = await liveInputs(o.db);
+  // Pay as many as the wallet can: all at once, else the oldest half, quarter, … (funds or a cap may not cover all).
+  let take = queued.length;
+  let plan: BatchPlan | undefined;
+  let lastError = "";
+  while (take > 0 && !plan) {
+    const batch = queued.slice(0, take);
+    try {
+      plan = await o.wallet.buildBatch(
+        batch.map((p) => ({ id: p.id.toString(), address: p.address, sats: p.sats })),
+        { exclude },
+      );
+    } catch (err) {
+      if (err instanceof PayoutError && err.code === "invalid-payout" && err.problems.length) {
+        // A payout the engine will never accept (e.g. its address is for another network): set it aside, say why.
+        for (const pr of err.problems) await setWaitReason(o.db, [BigInt(pr.payoutId)], pr.reason);
+        const bad = new Set(err.problems.map((pr) => pr.payoutId));
+        queued = queued.filter((p) => !bad.has(p.id.toString()));
+        take = Math.min(take, queued.length);
+        lastError = err.message;
+        continue;
+      }
+      lastError = message(err);
+      const retriable = err instanceof PayoutError && ["insufficient-funds", "over-tx-cap", "over-daily-cap", "too-large"].includes(err.code);
+      if (!retriable) break;
+      take = Math.floor(take / 2);
+    }
+  }
+  if (!plan) {
+    report.waiting = lastError || "nothing to pay";
+    await setWaitReason(o.db, queued.map((p) => p.id), report.waiting);
+    o.log.warn({ payouts: queued.length, reason: report.waiting }, "Queued payouts could not be paid now; they stay queued");
+    return;
+  }
+  const txids = plan.transactions.map((t) => t.txid);
+  await o.checkpoint?.("signed", { txids });
+
+  let stored: PayoutTx[];
+  try {
+    await o.db.transaction(async (tx) => {
+      for (const t of plan.transactions) {
+        await storeSignedTx(tx, {
+          txid: t.txid,
+          hex: t.hex,
+          network: o.wallet.network,
+          feeSats: t.fee,
+          feeRateSatKvb: t.feeRate,
+          vsize: t.vsize,
+          payoutSats: t.payoutSats,
+          inputs: t.inputs.map((i) => `${i.txid}:${i.vout}`),
+          change: t.change,
+          dayUtc: utcDay(now),
+          outputs: new Map([...t.outputs].map(([id, vout]) => [BigInt(id), vout])),
+        });
+      }
+    });
+    stored = (await listPayoutTxs(o.db, ["signed"])).filter((t) => txids.includes(t.txid));
+  } catch (err) {
+    // Nothing was stored, so nothing may be broadcast: give the coins and the cap back.
+    await o.wallet.abandon(plan).catch(() => undefined);
+    throw err;
+  }
+  report.signed.push(...txids);
+  await o.checkpoint?.("stored", { txids });
+  const remaining = queued.length - plan.transactions.reduce((n, t) => n + t.outputs.size, 0);
+  if (remaining > 0) {
+    report.waiting = lastError;
+    const left = await listPayouts(o.db, { state: "queued" });
+    await setWaitReason(o.db, left.map((p) => p.id), lastError || null);
+  }
+  for (const t of stored) await send(o, t, report);
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

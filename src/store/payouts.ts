@@ -1,0 +1,646 @@
+import type { Amount, Currency } from "../core/money.js";
+import type { Db, Queryable } from "./db.js";
+import { appendEvent, type Cause } from "./ledger.js";
+
+/**
+ * Awards on their way to becoming money, payouts and the transactions that carry them.
+ *
+ *   award:  held → credited (priced in sats; on the recipient's balance) → in a payout
+ *   payout: awaiting_approval → queued → signed → broadcast → confirmed
+ *           (back to queued only when a confirmed transaction conflicting with its own is seen)
+ *   tx:     signed → broadcast → confirmed, or replaced
+ */
+
+export type PayoutState = "awaiting_approval" | "queued" | "signed" | "broadcast" | "confirmed";
+export const PAYOUT_STATES: readonly PayoutState[] = ["awaiting_approval", "queued", "signed", "broadcast", "confirmed"];
+export type PayoutTxState = "signed" | "broadcast" | "confirmed" | "replaced";
+
+/** The app's own changes (payout runs, pricing) appear in the audit log as this actor. */
+export const SYSTEM_CAUSE: Cause = { actor: { id: null, login: "bounty-bot" }, deliveryId: null };
+
+export interface AwardRates {
+  [currency: string]: { price: string; sources: string[]; at: string };
+}
+
+export interface DueAward {
+  id: bigint;
+  bountyId: bigint;
+  recipientId: number;
+  recipientLogin: string;
+  amounts: Amount[];
+}
+
+export interface CreditedAward {
+  id: bigint;
+  bountyId: bigint;
+  recipientId: number;
+  recipientLogin: string;
+  sats: bigint;
+  pricedAt: Date;
+  walletAskedAt: Date | null;
+  unclaimedCharity: { id: string; name: string; address: string } | null;
+  installationId: number;
+  owner: string;
+  repo: string;
+  issueNumber: number;
+  /** The recipient's linked wallet, if any. */
+  wallet: { kind: "address" | "charity"; address: string; addressType: string; network: string; charityId: string | null; charityName: string | null } | null;
+}
+
+export interface Payee {
+  kind: "user" | "charity";
+  userId: number | null;
+  login: string | null;
+  charityId: string | null;
+  charityName: string | null;
+  address: string;
+  addressType: string;
+  network: string;
+}
+
+export interface PayoutRecord extends Payee {
+  id: bigint;
+  sats: bigint;
+  state: PayoutState;
+  txId: bigint | null;
+  txid: string | null;
+  vout: number | null;
+  waitReason: string | null;
+  approvedBy: string | null;
+  createdAt: Date;
+}
+
+export interface PayoutTxOutput {
+  payoutId: string;
+  vout: number;
+  sats: string;
+  address: string;
+}
+
+export interface PayoutTx {
+  id: bigint;
+  txid: string;
+  hex: string;
+  network: string;
+  feeSats: bigint;
+  feeRateSatKvb: bigint;
+  vsize: number;
+  payoutSats: bigint;
+  inputs: string[];
+  outputs: PayoutTxOutput[];
+  dayUtc: string;
+  state: PayoutTxState;
+  stateReason: string | null;
+  signedAt: Date;
+  broadcastAt: Date | null;
+  confirmedAt: Date | null;
+  blockHeight: number | null;
+  lastError: string | null;
+}
+
+const json = <T>(v: unknown): T => (typeof v === "string" ? JSON.parse(v) : v) as T;
+const amountsFrom = (v: unknown): Amount[] =>
+  json<Array<{ currency: Currency; minor: string }>>(v).map((a) => ({ currency: a.currency, minor: BigInt(a.minor) }));
+
+// ---------------------------------------------------------------------------- awards
+
+/** Held awards whose hold has passed: ready to be priced. */
+export async function awardsDueForPricing(db: Queryable, now: Date): Promise<DueAward[]> {
+  const rows = await db.query<{ id: bigint; bounty_id: bigint; recipient_id: bigint; recipient_login: string; amounts: unknown }>(
+    `SELECT a.id, a.bounty_id, a.recipient_id, a.recipient_login, a.amounts FROM awards a
+     WHERE a.state = 'held' AND a.hold_until <= $1 ORDER BY a.id`,
+    [now],
+  );
+  return rows.map((r) => ({
+    id: BigInt(r.id),
+    bountyId: BigInt(r.bounty_id),
+    recipientId: Number(r.recipient_id),
+    recipientLogin: r.recipient_login,
+    amounts: amountsFrom(r.amounts),
+  }));
+}
+
+/** Prices a held award: it moves to the recipient's balance. False if it is no longer held (e.g. a revert won the race). */
+export async function creditAward(tx: Queryable, award: DueAward, sats: bigint, rates: AwardRates): Promise<boolean> {
+  const rows = await tx.query(
+    `UPDATE awards SET state = 'credited', sats = $2, rates = $3, priced_at = now(), updated_at = now()
+     WHERE id = $1 AND state = 'held' RETURNING id`,
+    [award.id, sats, JSON.stringify(rates)],
+  );
+  if (rows.length === 0) return false;
+  await appendEvent(tx, {
+    bountyId: award.bountyId,
+    userId: award.recipientId,
+    kind: "award_credited",
+    data: { award_id: award.id.toString(), sats: sats.toString(), rates },
+    cause: SYSTEM_CAUSE,
+  });
+  await touchBounties(tx, [award.bountyId]);
+  return true;
+}
+
+/** Credited awards not yet in a payout, with where the recipient wants the money. */
+export async function unpaidCredits(db: Queryable): Promise<CreditedAward[]> {
+  const rows = await db.query<{
+    id: bigint;
+    bounty_id: bigint;
+    recipient_id: bigint;
+    recipient_login: string;
+    sats: bigint;
+    priced_at: Date;
+    wallet_asked_at: Date | null;
+    unclaimed_charity: unknown;
+    installation_id: bigint;
+    repo_owner: string;
+    repo_name: string;
+    issue_number: number;
+    w_kind: "address" | "charity" | null;
+    w_address: string | null;
+    w_address_type: string | null;
+    w_network: string | null;
+    w_charity_id: string | null;
+    w_charity_name: string | null;
+  }>(
+    `SELECT a.id, a.bounty_id, a.recipient_id, a.recipient_login, a.sats, a.priced_at, a.wallet_asked_at,
+            a.unclaimed_charity, b.installation_id, b.repo_owner, b.repo_name, b.issue_number,
+            w.kind AS w_kind, w.address AS w_address, w.address_type AS w_address_type, w.network AS w_network,
+            w.charity_id AS w_charity_id, w.charity_name AS w_charity_name
+     FROM awards a JOIN bounties b ON b.id = a.bounty_id LEFT JOIN wallets w ON w.user_id = a.recipient_id
+     WHERE a.state = 'credited' AND a.payout_id IS NULL ORDER BY a.id`,
+  );
+  return rows.map((r) => ({
+    id: BigInt(r.id),
+    bountyId: BigInt(r.bounty_id),
+    recipientId: Number(r.recipient_id),
+    recipientLogin: r.recipient_login,
+    sats: BigInt(r.sats),
+    pricedAt: new Date(r.priced_at),
+    walletAskedAt: r.wallet_asked_at ? new Date(r.wallet_asked_at) : null,
+    unclaimedCharity: r.unclaimed_charity ? json(r.unclaimed_charity) : null,
+    installationId: Number(r.installation_id),
+    owner: r.repo_owner,
+    repo: r.repo_name,
+    issueNumber: Number(r.issue_number),
+    wallet: r.w_kind
+      ? {
+          kind: r.w_kind,
+          address: r.w_address!,
+          addressType: r.w_address_type!,
+          network: r.w_network!,
+          charityId: r.w_charity_id,
+          charityName: r.w_charity_name,
+        }
+      : null,
+  }));
+}
+
+export async function markWalletAsked(tx: Queryable, awardId: bigint): Promise<boolean> {
+  const rows = await tx.query(
+    "UPDATE awards SET wallet_asked_at = now(), updated_at = now() WHERE id = $1 AND wallet_asked_at IS NULL RETURNING id",
+    [awardId],
+  );
+  return rows.length === 1;
+}
+
+// ---------------------------------------------------------------------------- payouts
+
+/**
+ * Turns credited awards into one payout to one payee. Fails (throws) if any award was taken by
+ * someone else meanwhile, so the caller's transaction rolls back and nothing is paid twice.
+ */
+export async function createPayout(
+  tx: Queryable,
+  payee: Payee,
+  awards: Array<{ id: bigint; bountyId: bigint; sats: bigint }>,
+  state: "awaiting_approval" | "queued",
+): Promise<bigint> {
+  const sats = awards.reduce((s, a) => s + a.sats, 0n);
+  const [row] = await tx.query<{ id: bigint }>(
+    `INSERT INTO payouts (payee_kind, user_id, login, charity_id, charity_name, address, address_type, network, sats, state)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+    [payee.kind, payee.userId, payee.login, payee.charityId, payee.charityName, payee.address, payee.addressType, payee.network, sats, state],
+  );
+  const id = BigInt(row!.id);
+  const ids = awards.map((a) => a.id.toString());
+  const taken = await tx.query(
+    `UPDATE awards SET payout_id = $1, updated_at = now()
+     WHERE id = ANY($2::bigint[]) AND state = 'credited' AND payout_id IS NULL RETURNING id`,
+    [id, ids],
+  );
+  if (taken.length !== awards.length) throw new Error(`awards ${ids.join(", ")} changed while payout ${id} was formed`);
+  for (const bountyId of new Set(awards.map((a) => a.bountyId))) {
+    await appendEvent(tx, {
+      bountyId,
+      userId: payee.userId,
+      kind: "payout_queued",
+      data: {
+        payout_id: id.toString(),
+        state,
+        sats: sats.toString(),
+        awards: ids,
+        payee: payee.kind === "charity" ? `charity:${payee.charityId}` : `user:${payee.userId}`,
+        address: payee.address,
+      },
+      cause: SYSTEM_CAUSE,
+    });
+  }
+  await touchBounties(tx, awards.map((a) => a.bountyId));
+  return id;
+}
+
+type PayoutRow = {
+  id: bigint;
+  payee_kind: "user" | "charity";
+  user_id: bigint | null;
+  login: string | null;
+  charity_id: string | null;
+  charity_name: string | null;
+  address: string;
+  address_type: string;
+  network: string;
+  sats: bigint;
+  state: PayoutState;
+  tx_id: bigint | null;
+  txid: string | null;
+  vout: number | null;
+  wait_reason: string | null;
+  approved_by: string | null;
+  created_at: Date;
+};
+
+const toPayout = (r: PayoutRow): PayoutRecord => ({
+  id: BigInt(r.id),
+  kind: r.payee_kind,
+  userId: r.user_id === null ? null : Number(r.user_id),
+  login: r.login,
+  charityId: r.charity_id,
+  charityName: r.charity_name,
+  address: r.address,
+  addressType: r.address_type,
+  network: r.network,
+  sats: BigInt(r.sats),
+  state: r.state,
+  txId: r.tx_id === null ? null : BigInt(r.tx_id),
+  txid: r.txid,
+  vout: r.vout === null ? null : Number(r.vout),
+  waitReason: r.wait_reason,
+  approvedBy: r.approved_by,
+  createdAt: new Date(r.created_at),
+});
+
+export async function listPayouts(db: Queryable, opts: { state?: PayoutState; ids?: bigint[] } = {}): Promise<PayoutRecord[]> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (opts.state) {
+    params.push(opts.state);
+    where.push(`p.state = $${params.length}`);
+  }
+  if (opts.ids) {
+    params.push(opts.ids.map(String));
+    where.push(`p.id = ANY($${params.length}::bigint[])`);
+  }
+  const rows = await db.query<PayoutRow>(
+    `SELECT p.*, t.txid FROM payouts p LEFT JOIN payout_txs t ON t.id = p.tx_id
+     ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY p.id`,
+    params,
+  );
+  return rows.map(toPayout);
+}
+
+/** Says why queued payouts are still waiting (shown by `payouts list`). */
+export async function setWaitReason(db: Queryable, ids: bigint[], reason: string | null): Promise<void> {
+  if (ids.length === 0) return;
+  await db.query("UPDATE payouts SET wait_reason = $2, updated_at = now() WHERE id = ANY($1::bigint[]) AND state = 'queued'", [
+    ids.map(String),
+    reason,
+  ]);
+}
+
+/** PAYOUT_MODE=approve: an operator releases waiting payouts. Returns the ids that moved. */
+export async function approvePayouts(db: Db, ids: bigint[] | "all", by: string): Promise<bigint[]> {
+  return db.transaction(async (tx) => {
+    const rows =
+      ids === "all"
+        ? await tx.query<{ id: bigint; user_id: bigint | null }>(
+            `UPDATE payouts SET state = 'queued', approved_by = $1, approved_at = now(), updated_at = now()
+             WHERE state = 'awaiting_approval' RETURNING id, user_id`,
+            [by],
+          )
+        : await tx.query<{ id: bigint; user_id: bigint | null }>(
+            `UPDATE payouts SET state = 'queued', approved_by = $1, approved_at = now(), updated_at = now()
+             WHERE state = 'awaiting_approval' AND id = ANY($2::bigint[]) RETURNING id, user_id`,
+            [by, ids.map(String)],
+          );
+    for (const r of rows) {
+      await appendEvent(tx, {
+        userId: r.user_id === null ? null : Number(r.user_id),
+        kind: "payout_approved",
+        data: { payout_id: String(r.id) },
+        cause: { actor: { id: null, login: by }, deliveryId: null },
+      });
+    }
+    return rows.map((r) => BigInt(r.id)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  });
+}
+
+// ---------------------------------------------------------------------------- transactions
+
+type TxRow = {
+  id: bigint;
+  txid: string;
+  hex: string;
+  network: string;
+  fee_sats: bigint;
+  fee_rate_sat_kvb: bigint;
+  vsize: number;
+  payout_sats: bigint;
+  inputs: unknown;
+  outputs: unknown;
+  day_utc: string;
+  state: PayoutTxState;
+  state_reason: string | null;
+  signed_at: Date;
+  broadcast_at: Date | null;
+  confirmed_at: Date | null;
+  block_height: number | null;
+  last_error: string | null;
+};
+
+const toTx = (r: TxRow): PayoutTx => ({
+  id: BigInt(r.id),
+  txid: r.txid,
+  hex: r.hex,
+  network: r.network,
+  feeSats: BigInt(r.fee_sats),
+  feeRateSatKvb: BigInt(r.fee_rate_sat_kvb),
+  vsize: Number(r.vsize),
+  payoutSats: BigInt(r.payout_sats),
+  inputs: json<string[]>(r.inputs),
+  outputs: json<PayoutTxOutput[]>(r.outputs),
+  dayUtc: r.day_utc,
+  state: r.state,
+  stateReason: r.state_reason,
+  signedAt: new Date(r.signed_at),
+  broadcastAt: r.broadcast_at ? new Date(r.broadcast_at) : null,
+  confirmedAt: r.confirmed_at ? new Date(r.confirmed_at) : null,
+  blockHeight: r.block_height === null ? null : Number(r.block_height),
+  lastError: r.last_error,
+});
+
+export async function listPayoutTxs(db: Queryable, states?: PayoutTxState[]): Promise<PayoutTx[]> {
+  const rows = states
+    ? await db.query<TxRow>("SELECT * FROM payout_txs WHERE state = ANY($1::text[]) ORDER BY id", [states])
+    : await db.query<TxRow>("SELECT * FROM payout_txs ORDER BY id");
+  return rows.map(toTx);
+}
+
+/** Coins spent by transactions that may still confirm: never offered to coin selection. */
+export async function liveInputs(db: Queryable): Promise<Set<string>> {
+  const txs = await listPayoutTxs(db, ["signed", "broadcast"]);
+  return new Set(txs.flatMap((t) => t.inputs));
+}
+
+export interface SignedTxRecord {
+  txid: string;
+  hex: string;
+  network: string;
+  feeSats: bigint;
+  feeRateSatKvb: bigint;
+  vsize: number;
+  payoutSats: bigint;
+  inputs: string[];
+  change: { vout: number; sats: bigint; address: string; index: number } | undefined;
+  dayUtc: string;
+  /** payout id → vout */
+  outputs: Map<bigint, number>;
+}
+
+/**
+ * Stores a signed transaction and moves its payouts from queued to signed, in the caller's
+ * database transaction, before anything is broadcast. Throws if a payout is no longer queued.
+ */
+export async function storeSignedTx(tx: Queryable, t: SignedTxRecord): Promise<bigint> {
+  const payouts = await tx.query<{ id: bigint; sats: bigint; address: string; user_id: bigint | null }>(
+    "SELECT id, sats, address, user_id FROM payouts WHERE id = ANY($1::bigint[]) AND state = 'queued' FOR UPDATE",
+    [[...t.outputs.keys()].map(String)],
+  );
+  if (payouts.length !== t.outputs.size) throw new Error(`payouts of ${t.txid} are no longer all queued; not storing it`);
+  const outputs: PayoutTxOutput[] = payouts.map((p) => ({
+    payoutId: String(p.id),
+    vout: t.outputs.get(BigInt(p.id))!,
+    sats: String(p.sats),
+    address: p.address,
+  }));
+  outputs.sort((a, b) => a.vout - b.vout);
+  const [row] = await tx.query<{ id: bigint }>(
+    `INSERT INTO payout_txs (txid, hex, network, fee_sats, fee_rate_sat_kvb, vsize, payout_sats, inputs, outputs, change, day_utc)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+    [
+      t.txid,
+      t.hex,
+      t.network,
+      t.feeSats,
+      t.feeRateSatKvb,
+      t.vsize,
+      t.payoutSats,
+      JSON.stringify(t.inputs),
+      JSON.stringify(outputs),
+      t.change ? JSON.stringify({ ...t.change, sats: t.change.sats.toString() }) : null,
+      t.dayUtc,
+    ],
+  );
+  const txId = BigInt(row!.id);
+  for (const o of outputs) {
+    await tx.query(
+      "UPDATE payouts SET state = 'signed', tx_id = $2, vout = $3, wait_reason = NULL, updated_at = now() WHERE id = $1",
+      [o.payoutId, txId, o.vout],
+    );
+  }
+  await payoutEvents(tx, txId, "payout_signed", { txid: t.txid, fee_sats: t.feeSats.toString(), vsize: t.vsize });
+  return txId;
+}
+
+/** The transaction reached the network (or the network already had it). */
+export async function markBroadcast(tx: Queryable, txId: bigint): Promise<boolean> {
+  const rows = await tx.query<{ txid: string }>(
+    `UPDATE payout_txs SET state = 'broadcast', broadcast_at = coalesce(broadcast_at, now()), last_error = NULL
+     WHERE id = $1 AND state = 'signed' RETURNING txid`,
+    [txId],
+  );
+  if (rows.length === 0) return false;
+  await tx.query("UPDATE payouts SET state = 'broadcast', updated_at = now() WHERE tx_id = $1 AND state = 'signed'", [txId]);
+  await payoutEvents(tx, txId, "payout_broadcast", { txid: rows[0]!.txid });
+  await settleBounties(tx, txId);
+  return true;
+}
+
+export async function markConfirmed(tx: Queryable, txId: bigint, blockHeight: number): Promise<boolean> {
+  const rows = await tx.query<{ txid: string }>(
+    `UPDATE payout_txs SET state = 'confirmed', broadcast_at = coalesce(broadcast_at, now()), confirmed_at = now(),
+       block_height = $2, last_error = NULL
+     WHERE id = $1 AND state IN ('signed', 'broadcast') RETURNING txid`,
+    [txId, blockHeight],
+  );
+  if (rows.length === 0) return false;
+  await tx.query("UPDATE payouts SET state = 'confirmed', updated_at = now() WHERE tx_id = $1", [txId]);
+  await payoutEvents(tx, txId, "payout_confirmed", { txid: rows[0]!.txid, block_height: blockHeight });
+  await settleBounties(tx, txId);
+  return true;
+}
+
+/**
+ * A confirmed transaction spent this one's coins: it can never confirm, so its payouts go back to
+ * the queue (the only way a payout is ever queued again).
+ */
+export async function markReplaced(tx: Queryable, txId: bigint, reason: string): Promise<boolean> {
+  const rows = await tx.query<{ txid: string }>(
+    `UPDATE payout_txs SET state = 'replaced', state_reason = $2 WHERE id = $1 AND state IN ('signed', 'broadcast') RETURNING txid`,
+    [txId, reason],
+  );
+  if (rows.length === 0) return false;
+  await payoutEvents(tx, txId, "payout_requeued", { txid: rows[0]!.txid, reason });
+  await tx.query(
+    `UPDATE payouts SET state = 'queued', tx_id = NULL, vout = NULL, wait_reason = $2, updated_at = now()
+     WHERE tx_id = $1`,
+    [txId, `transaction ${rows[0]!.txid} was replaced: ${reason}`],
+  );
+  await tx.query("DELETE FROM spend_reservations WHERE txid = $1", [rows[0]!.txid]);
+  return true;
+}
+
+export async function recordTxError(db: Queryable, txId: bigint, error: string): Promise<void> {
+  await db.query("UPDATE payout_txs SET last_error = $2 WHERE id = $1", [txId, error]);
+}
+
+/**
+ * Cap reservations whose transaction was never stored (the process died between signing and
+ * storing): nothing with that txid can reach the network, so the reservation is released.
+ * Call only while holding the payout-run lock.
+ */
+export async function releaseOrphanReservations(db: Queryable): Promise<number> {
+  const rows = await db.query(
+    `DELETE FROM spend_reservations r WHERE NOT EXISTS (SELECT 1 FROM payout_txs t WHERE t.txid = r.txid) RETURNING txid`,
+  );
+  return rows.length;
+}
+
+async function payoutEvents(tx: Queryable, txId: bigint, kind: string, data: Record<string, unknown>): Promise<void> {
+  const rows = await tx.query<{ payout_id: bigint; user_id: bigint | null; bounty_id: bigint; vout: number | null; sats: bigint }>(
+    `SELECT p.id AS payout_id, p.user_id, a.bounty_id, p.vout, p.sats FROM payouts p JOIN awards a ON a.payout_id = p.id
+     WHERE p.tx_id = $1 ORDER BY p.id, a.bounty_id`,
+    [txId],
+  );
+  const seen = new Set<string>();
+  for (const r of rows) {
+    const k = `${r.payout_id}/${r.bounty_id}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    await appendEvent(tx, {
+      bountyId: BigInt(r.bounty_id),
+      userId: r.user_id === null ? null : Number(r.user_id),
+      kind,
+      data: { ...data, payout_id: String(r.payout_id), vout: r.vout, sats: String(r.sats) },
+      cause: SYSTEM_CAUSE,
+    });
+  }
+}
+
+/** Bounty status follows its awards' payouts: paid once all are on the network, confirmed once all confirm. */
+async function settleBounties(tx: Queryable, txId: bigint): Promise<void> {
+  const bounties = await tx.query<{ bounty_id: bigint }>(
+    "SELECT DISTINCT a.bounty_id FROM awards a JOIN payouts p ON p.id = a.payout_id WHERE p.tx_id = $1",
+    [txId],
+  );
+  for (const { bounty_id } of bounties) {
+    const [s] = await tx.query<{ total: bigint; sent: bigint; confirmed: bigint; status: string }>(
+      `SELECT count(*) AS total,
+              count(*) FILTER (WHERE p.state IN ('broadcast', 'confirmed')) AS sent,
+              count(*) FILTER (WHERE p.state = 'confirmed') AS confirmed,
+              (SELECT status FROM bounties WHERE id = $1) AS status
+       FROM awards a LEFT JOIN payouts p ON p.id = a.payout_id
+       WHERE a.bounty_id = $1 AND a.state <> 'cancelled'`,
+      [bounty_id],
+    );
+    if (!s || Number(s.total) === 0) continue;
+    const next = Number(s.confirmed) === Number(s.total) ? "confirmed" : Number(s.sent) === Number(s.total) ? "paid" : "awarded";
+    if (next === s.status || !["awarded", "paid", "confirmed"].includes(s.status)) continue;
+    await tx.query("UPDATE bounties SET status = $2, status_reason = NULL WHERE id = $1", [bounty_id, next]);
+    await appendEvent(tx, { bountyId: BigInt(bounty_id), kind: "status", data: { status: next, reason: null }, cause: SYSTEM_CAUSE });
+  }
+  await touchBounties(tx, bounties.map((b) => BigInt(b.bounty_id)));
+}
+
+/** The cards of these bounties show something new. */
+export async function touchBounties(tx: Queryable, ids: bigint[]): Promise<void> {
+  const unique = [...new Set(ids.map(String))];
+  if (unique.length === 0) return;
+  await tx.query("UPDATE bounties SET card_version = card_version + 1, updated_at = now() WHERE id = ANY($1::bigint[])", [unique]);
+}
+
+/** What the payout comments say about one award paid in a transaction. */
+export interface PaidAward {
+  awardId: bigint;
+  bountyId: bigint;
+  installationId: number;
+  owner: string;
+  repo: string;
+  issueNumber: number;
+  pr: { owner: string; repo: string; number: number } | null;
+  recipientLogin: string;
+  sats: bigint;
+  amounts: Amount[];
+  rates: AwardRates;
+  payout: { id: bigint; sats: bigint; kind: "user" | "charity"; charityName: string | null; address: string; vout: number };
+}
+
+export async function paidAwards(db: Queryable, txId: bigint): Promise<PaidAward[]> {
+  const rows = await db.query<{
+    award_id: bigint;
+    bounty_id: bigint;
+    installation_id: bigint;
+    repo_owner: string;
+    repo_name: string;
+    issue_number: number;
+    pr_owner: string | null;
+    pr_repo: string | null;
+    pr_number: number | null;
+    recipient_login: string;
+    sats: bigint;
+    amounts: unknown;
+    rates: unknown;
+    payout_id: bigint;
+    payout_sats: bigint;
+    payee_kind: "user" | "charity";
+    charity_name: string | null;
+    address: string;
+    vout: number;
+  }>(
+    `SELECT a.id AS award_id, a.bounty_id, b.installation_id, b.repo_owner, b.repo_name, b.issue_number,
+            a.pr_owner, a.pr_repo, a.pr_number, a.recipient_login, a.sats, a.amounts, a.rates,
+            p.id AS payout_id, p.sats AS payout_sats, p.payee_kind, p.charity_name, p.address, p.vout
+     FROM awards a JOIN payouts p ON p.id = a.payout_id JOIN bounties b ON b.id = a.bounty_id
+     WHERE p.tx_id = $1 ORDER BY a.id`,
+    [txId],
+  );
+  return rows.map((r) => ({
+    awardId: BigInt(r.award_id),
+    bountyId: BigInt(r.bounty_id),
+    installationId: Number(r.installation_id),
+    owner: r.repo_owner,
+    repo: r.repo_name,
+    issueNumber: Number(r.issue_number),
+    pr: r.pr_owner && r.pr_repo && r.pr_number !== null ? { owner: r.pr_owner, repo: r.pr_repo, number: Number(r.pr_number) } : null,
+    recipientLogin: r.recipient_login,
+    sats: BigInt(r.sats),
+    amounts: amountsFrom(r.amounts),
+    rates: r.rates ? json<AwardRates>(r.rates) : {},
+    payout: {
+      id: BigInt(r.payout_id),
+      sats: BigInt(r.payout_sats),
+      kind: r.payee_kind,
+      charityName: r.charity_name,
+      address: r.address,
+      vout: Number(r.vout),
+    },
+  }));
+}
