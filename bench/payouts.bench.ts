@@ -8,7 +8,8 @@
  */
 import { DUST_LIMIT, type AddressType } from "../src/bitcoin/address.js";
 import { planBatch, signPlanned, validatePayouts, type Payout, type WalletUtxo } from "../src/bitcoin/batch.js";
-import { INPUT_WEIGHT, OUTPUT_WEIGHT, feeFor, overheadWeight, vsizeOf, formatFeeRate, type FeeRate, VSIZE_ROUNDING_WEIGHT } from "../src/bitcoin/sizes.js";
+import { CONFIG_DEFAULTS } from "../src/bitcoin/config.js";
+import { INPUT_WEIGHT, OUTPUT_WEIGHT, feeFor, feeRateFromSatPerVb, formatFeeRate, overheadWeight, txFeeFor, vsizeOf, type FeeRate } from "../src/bitcoin/sizes.js";
 import { WalletKeys, RECEIVE } from "../src/bitcoin/keys.js";
 import { LocalChain } from "../src/bitcoin/localchain/chain.js";
 import { networkFor } from "../src/bitcoin/network.js";
@@ -19,9 +20,11 @@ bitcoin.initEccLib(ecc);
 
 const MNEMONIC = "humor cement object similar used rich clinic fever huge ribbon catch hour";
 const FEE_RATES_SAT_VB = [2, 10, 25, 60];
-const LONG_TERM: FeeRate = 10_000n;
+/** The engine's long-term fee rate as configured: FEE_LONG_TERM_SAT_VB, else the default. */
+const LONG_TERM: FeeRate = feeRateFromSatPerVb(Number(process.env.FEE_LONG_TERM_SAT_VB || CONFIG_DEFAULTS.longTermFeeSatVb));
 const BATCH_SIZES = [1, 10, 100, 500];
 const GOAL_RATIO = 1.05;
+const SPEED_GOAL_MS = 1000;
 const UTXO_COUNT = 2000;
 
 /** Small, fast, seeded PRNG (mulberry32) so every run sees the same wallet and payouts. */
@@ -96,48 +99,129 @@ function fixture(keys: WalletKeys, values: bigint[]): Fixture {
 }
 
 /**
- * The smallest transaction an ideal wallet could make from these coins:
- * overhead + the payouts' outputs + the fewest inputs that fund them, plus a
- * change output unless some set of that many coins lands within the cost of
- * change of the target (checked exactly for 1 and 2 inputs; assumed possible
- * beyond, which only lowers the bound).
+ * How much a changeless transaction may give to fee in the lower bound: a
+ * change output now plus spending it later at Bitcoin Core's
+ * consolidatefeerate (10 sat/vB). Fixed here, not taken from the engine's
+ * configuration, and generous on purpose: the wider this window, the more
+ * often the bound may assume a changeless transaction, the lower it is.
  */
-function lowerBoundVsize(coins: WalletUtxo[], payouts: Array<{ sats: bigint; type: AddressType }>, rate: FeeRate, changeType: "p2wpkh" | "p2tr"): { vsize: number; inputs: number; withChange: boolean; strict: number } {
+const BOUND_CHANGE_SPEND_RATE: FeeRate = 10_000n;
+
+interface Bound {
+  vsize: number;
+  inputs: number;
+  withChange: boolean;
+  /** Overhead + payout outputs + the fewest inputs that fund them, never a change output. */
+  strict: number;
+}
+
+/**
+ * The smallest transaction an ideal wallet could make from these coins:
+ * overhead + the payouts' outputs + m inputs, plus a change output unless
+ * some set of m coins lands within BOUND_CHANGE_SPEND_RATE's window of the
+ * exact amount needed (checked exactly for 1 and 2 inputs, assumed possible
+ * for 3 or more, which only lowers the bound). The smallest over every m.
+ * Fees are computed on the exact weight of the whole transaction (no
+ * per-input rounding), and change only has to clear the dust limit, so the
+ * bound never exceeds what any wallet could build.
+ */
+function lowerBound(coins: readonly WalletUtxo[], payouts: ReadonlyArray<{ sats: bigint; type: AddressType }>, rate: FeeRate, changeType: "p2wpkh" | "p2tr"): Bound {
   const nOut = payouts.length;
   const outW = payouts.reduce((s, p) => s + OUTPUT_WEIGHT[p.type], 0);
   const total = payouts.reduce((s, p) => s + p.sats, 0n);
   const inW = INPUT_WEIGHT[changeType];
-  const inFee = feeFor(inW, rate);
-  const effs = coins.map((c) => c.value - inFee).filter((e) => e > 0n).sort((a, b) => (a > b ? -1 : a < b ? 1 : 0));
-  const target = total + feeFor(overheadWeight(1, nOut) + outW + VSIZE_ROUNDING_WEIGHT, rate);
-  const changeOutFee = feeFor(OUTPUT_WEIGHT[changeType], rate);
-  const costOfChange = changeOutFee + feeFor(inW, LONG_TERM);
-  const minChange = DUST_LIMIT[changeType] > feeFor(inW, LONG_TERM) + 1n ? DUST_LIMIT[changeType] : feeFor(inW, LONG_TERM) + 1n;
-  let k = 0;
-  let sum = 0n;
-  while (sum < target) sum += effs[k++]!;
-  const strict = vsizeOf(overheadWeight(k, nOut) + outW + k * inW);
-  let changeless = k >= 3;
-  if (k === 1) changeless = effs.some((e) => e >= target && e <= target + costOfChange);
-  if (k === 2) {
-    const asc = [...effs].reverse();
-    for (let i = 0, j = asc.length - 1; i < j && !changeless; ) {
-      const s2 = asc[i]! + asc[j]!;
-      if (s2 < target) i++;
-      else if (s2 > target + costOfChange) j--;
-      else changeless = true;
-    }
+  const slack = feeFor(OUTPUT_WEIGHT[changeType], rate) + feeFor(inW, BOUND_CHANGE_SPEND_RATE);
+  const desc = coins.map((c) => c.value).sort((a, b) => (a > b ? -1 : a < b ? 1 : 0));
+  const asc = [...desc].reverse();
+  let best: Omit<Bound, "strict"> | undefined;
+  let strict: number | undefined;
+  const consider = (vsize: number, inputs: number, withChange: boolean) => {
+    if (!best || vsize < best.vsize) best = { vsize, inputs, withChange };
+  };
+  let top = 0n; // the m largest coins: the most any m coins can bring
+  for (let m = 1; m <= desc.length; m++) {
+    top += desc[m - 1]!;
+    const noChangeW = overheadWeight(m, nOut) + outW + m * inW;
+    const need = total + txFeeFor(noChangeW, rate);
+    if (top < need) continue;
+    strict ??= vsizeOf(noChangeW);
+    if (m >= 3 || hasSetInWindow(asc, m, need, need + slack)) consider(vsizeOf(noChangeW), m, false);
+    const changeW = overheadWeight(m, nOut + 1) + outW + OUTPUT_WEIGHT[changeType] + m * inW;
+    if (top >= total + txFeeFor(changeW, rate) + DUST_LIMIT[changeType]) consider(vsizeOf(changeW), m, true);
+    // One more input outweighs a change output, so no larger m can do better.
+    if (best) break;
   }
-  if (changeless) return { vsize: strict, inputs: k, withChange: false, strict };
-  let kc = 0;
-  let sc = 0n;
-  while (sc < target + changeOutFee + minChange) sc += effs[kc++]!;
-  return { vsize: vsizeOf(overheadWeight(kc, nOut + 1) + outW + OUTPUT_WEIGHT[changeType] + kc * inW), inputs: kc, withChange: true, strict };
+  if (!best || strict === undefined) throw new Error("the wallet cannot fund this batch");
+  return { ...best, strict };
+}
+
+/** Whether some set of m (1 or 2) of these ascending values sums into [lo, hi]. */
+function hasSetInWindow(asc: readonly bigint[], m: number, lo: bigint, hi: bigint): boolean {
+  if (m === 1) return asc.some((v) => v >= lo && v <= hi);
+  for (let i = 0, j = asc.length - 1; i < j; ) {
+    const s = asc[i]! + asc[j]!;
+    if (s < lo) i++;
+    else if (s > hi) j--;
+    else return true;
+  }
+  return false;
+}
+
+/**
+ * The least any wallet could pay in fees right now for these payouts from
+ * these coins, counting a changeless transaction's leftover as the fee it
+ * is: the cheapest of, for each input count m, the m coins whose sum
+ * overshoots the least (exact for 1 and 2 coins, assumed to overshoot by
+ * nothing for 3 or more) and any m coins that can fund a change output.
+ * Not the goal; printed to show what vbytes alone do not: a changeless
+ * transaction with few vbytes can cost more than one with change.
+ */
+function cheapestFeeNow(coins: readonly WalletUtxo[], payouts: ReadonlyArray<{ sats: bigint; type: AddressType }>, rate: FeeRate, changeType: "p2wpkh" | "p2tr"): bigint {
+  const nOut = payouts.length;
+  const outW = payouts.reduce((s, p) => s + OUTPUT_WEIGHT[p.type], 0);
+  const total = payouts.reduce((s, p) => s + p.sats, 0n);
+  const inW = INPUT_WEIGHT[changeType];
+  const desc = coins.map((c) => c.value).sort((a, b) => (a > b ? -1 : a < b ? 1 : 0));
+  const asc = [...desc].reverse();
+  let best: bigint | undefined;
+  let top = 0n;
+  for (let m = 1; m <= desc.length; m++) {
+    top += desc[m - 1]!;
+    const need = total + txFeeFor(overheadWeight(m, nOut) + outW + m * inW, rate);
+    if (top < need) continue;
+    const sum = m >= 3 ? need : smallestSumAtLeast(asc, m, need)!;
+    if (best === undefined || sum - total < best) best = sum - total;
+    const changeFee = txFeeFor(overheadWeight(m, nOut + 1) + outW + OUTPUT_WEIGHT[changeType] + m * inW, rate);
+    if (top >= total + changeFee + DUST_LIMIT[changeType]) {
+      if (changeFee < best) best = changeFee;
+      break; // more inputs cost more than a change output
+    }
+    if (m >= 3) break;
+  }
+  if (best === undefined) throw new Error("the wallet cannot fund this batch");
+  return best;
+}
+
+/** The smallest sum ≥ need of m (1 or 2) of these ascending values. */
+function smallestSumAtLeast(asc: readonly bigint[], m: number, need: bigint): bigint | undefined {
+  let best: bigint | undefined;
+  if (m === 1) return asc.find((v) => v >= need);
+  for (let i = 0, j = asc.length - 1; i < j; ) {
+    const s = asc[i]! + asc[j]!;
+    if (s >= need) {
+      if (best === undefined || s < best) best = s;
+      j--;
+    } else i++;
+  }
+  return best;
 }
 
 function pad(s: string | number, n: number): string {
   return String(s).padStart(n);
 }
+
+/** A goal row's verdict, for the table. */
+const verdict = (ok: boolean) => (ok ? "PASS" : "MISS");
 
 export async function run(): Promise<void> {
   const keys = WalletKeys.fromMnemonic(MNEMONIC, { network: "regtest", script: "p2wpkh" });
@@ -150,24 +234,22 @@ export async function run(): Promise<void> {
     `Wallet: ${UTXO_COUNT} P2WPKH coins, ${values.filter((v) => v >= 1_000_000n).length} of them 0.01–0.5 BTC, the rest 5k–300k sats (${totalFunds} sats in all).`,
   );
   const typeCounts = allPayouts.reduce<Record<string, number>>((m, p) => ((m[p.type] = (m[p.type] ?? 0) + 1), m), {});
-  console.log(`Payouts: 1,000–100,000 sats each; types in the 500: ${JSON.stringify(typeCounts)}. Long-term fee rate 10 sat/vB.`);
   console.log(
-    "Lower bound = overhead + payout outputs + fewest inputs that fund them (+ a change output only when no changeless set of that size exists); " +
-      "'strict' never counts change.",
+    `Payouts: 1,000–100,000 sats each; types in the 500: ${JSON.stringify(typeCounts)}. ` +
+      `Engine long-term fee rate ${formatFeeRate(LONG_TERM)} sat/vB (FEE_LONG_TERM_SAT_VB${process.env.FEE_LONG_TERM_SAT_VB ? "" : " default"}).`,
   );
+  console.log(
+    "Lower bound = overhead + payout outputs + the fewest inputs that fund them, plus a change output only when no changeless set of that many " +
+      `coins lands within a change output + ${formatFeeRate(BOUND_CHANGE_SPEND_RATE)} sat/vB × one input of the amount needed; 'strict' never counts change. ` +
+      "'fee / cheapest' compares the fee paid (a changeless transaction's leftover included) with the least any wallet could pay now.",
+  );
+  console.log(`Goal: ratio ≤ ${GOAL_RATIO} for every batch of 10 or more, at every fee rate.`);
 
-  // Core's waste metric, which the engine follows, deliberately spends an extra
-  // coin instead of making change when fees are at or below the long-term
-  // rate: fewer vbytes over the coins' lifetime (no change to spend later, one
-  // coin fewer left behind), more vbytes now. The goal is about vbytes now, so
-  // it is checked where fees are above the long-term rate; rows below are
-  // printed and flagged, not hidden.
-  let goalMet = true;
-  const flagged: string[] = [];
+  const misses: string[] = [];
   for (const satVb of FEE_RATES_SAT_VB) {
     const rate = BigInt(satVb * 1000);
     console.log(`\nFee rate ${formatFeeRate(rate)} sat/vB`);
-    console.log(" payouts | vB/payout batched | ratio to bound | ratio strict | inputs | change | vB/payout one tx each | ratio one tx each");
+    console.log(" payouts | vB/payout batched | ratio to bound | goal | ratio strict | inputs | change | bound inputs | fee / cheapest | vB/payout one tx each | ratio one tx each");
 
     // One transaction per payout, paid one after the other from the same wallet (each may spend earlier change).
     const singlesFx = fixture(keys, values);
@@ -221,27 +303,35 @@ export async function run(): Promise<void> {
       for (const t of signed) fx.chain.submit(t.hex); // real validation: signatures, dust, fee rate
       const vsize = signed.reduce((s, t) => s + t.vsize, 0);
       const inputs = signed.reduce((s, t) => s + t.inputs.length, 0);
-      const bound = lowerBoundVsize(fx.coins, payouts, rate, keys.script);
+      const hasChange = signed.some((t) => t.change);
+      const bound = lowerBound(fx.coins, payouts, rate, keys.script);
+      if (vsize < bound.vsize) throw new Error(`the bound is wrong: ${vsize} vB built, bound ${bound.vsize} vB`);
       const ratio = vsize / bound.vsize;
       const strictRatio = vsize / bound.strict;
+      const fee = signed.reduce((s, t) => s + t.fee, 0n);
+      const feeRatio = Number(fee) / Number(cheapestFeeNow(fx.coins, payouts, rate, keys.script));
       const singles = singleVsizes.slice(0, n).reduce((a, b) => a + b, 0);
-      if (n >= 10 && ratio > GOAL_RATIO) {
-        if (rate > LONG_TERM) goalMet = false;
-        else flagged.push(`${n} payouts at ${satVb} sat/vB: ${inputs} inputs and ${signed.some((t) => t.change) ? "change" : "no change"} vs a bound of ${bound.inputs} input(s)${bound.withChange ? " + change" : ""} (ratio ${ratio.toFixed(3)})`);
+      const goalRow = n >= 10;
+      const ok = ratio <= GOAL_RATIO;
+      if (goalRow && !ok) {
+        misses.push(
+          `${n} payouts at ${satVb} sat/vB: ${inputs} input(s)${hasChange ? " + change" : ""} vs a bound of ${bound.inputs} input(s)${bound.withChange ? " + change" : ""} (ratio ${ratio.toFixed(3)})`,
+        );
       }
       console.log(
-        `${pad(n, 8)} | ${pad((vsize / n).toFixed(1), 17)} | ${pad(ratio.toFixed(3), 14)} | ${pad(strictRatio.toFixed(3), 12)} | ${pad(inputs, 6)} | ${pad(signed.some((t) => t.change) ? "yes" : "no", 6)} | ${pad((singles / n).toFixed(1), 21)} | ${pad((singles / bound.vsize).toFixed(2), 17)}`,
+        `${pad(n, 8)} | ${pad((vsize / n).toFixed(1), 17)} | ${pad(ratio.toFixed(3), 14)} | ${pad(goalRow ? verdict(ok) : "—", 4)} | ${pad(strictRatio.toFixed(3), 12)} | ${pad(inputs, 6)} | ${pad(hasChange ? "yes" : "no", 6)} | ${pad(`${bound.inputs}${bound.withChange ? " + change" : ""}`, 12)} | ${pad(feeRatio.toFixed(3), 14)} | ${pad((singles / n).toFixed(1), 21)} | ${pad((singles / bound.vsize).toFixed(2), 17)}`,
       );
     }
   }
 
   // Speed: select + build + sign a 500-output batch from 2,000 coins, at a
-  // high fee rate (BnB prunes by waste) and a low one (it cannot: worst case).
+  // high fee rate (BnB prunes by waste) and a low one (it prunes less). The
+  // goal holds for every run, the cold first one included.
   const fx = fixture(keys, values);
   const payouts = payoutList(500);
   let heapPeak = process.memoryUsage().heapUsed;
   const speed: string[] = [];
-  let worstMedian = 0;
+  let worst = 0;
   for (const rate of [25_000n, 2_000n]) {
     const times: number[] = [];
     for (let i = 0; i < 6; i++) {
@@ -262,22 +352,25 @@ export async function run(): Promise<void> {
       const ms = performance.now() - t0;
       heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
       if (signed.length !== 1 || signed[0]!.outputs.size !== 500) throw new Error("expected one 500-output transaction");
-      if (i > 0) times.push(ms); // the first run warms up the JIT and key caches
+      times.push(ms);
     }
-    times.sort((a, b) => a - b);
-    const median = times[Math.floor(times.length / 2)]!;
-    worstMedian = Math.max(worstMedian, median);
-    speed.push(`${formatFeeRate(rate)} sat/vB: median ${median.toFixed(0)} ms, worst ${times[times.length - 1]!.toFixed(0)} ms`);
+    const first = times[0]!;
+    const warm = times.slice(1).sort((a, b) => a - b);
+    worst = Math.max(worst, ...times);
+    speed.push(
+      `${formatFeeRate(rate)} sat/vB: first ${first.toFixed(0)} ms, then median ${warm[Math.floor(warm.length / 2)]!.toFixed(0)} ms, worst ${warm[warm.length - 1]!.toFixed(0)} ms`,
+    );
   }
   const maxRssMb = process.resourceUsage().maxRSS / 1024;
+  const speedOk = worst < SPEED_GOAL_MS;
   console.log(
-    `\nSpeed: validate + select + build + sign 500 outputs from ${UTXO_COUNT} coins (5 runs after a warm-up) at ${speed.join("; at ")} (goal < 1000 ms). ` +
-      `Peak RSS ${maxRssMb.toFixed(0)} MB, peak heap ${(heapPeak / 1048576).toFixed(0)} MB (whole process, fixtures included).`,
+    `\nSpeed: validate + select + build + sign 500 outputs from ${UTXO_COUNT} coins, 6 runs each, at ${speed.join("; at ")}. ` +
+      `Goal < ${SPEED_GOAL_MS} ms for every run: ${verdict(speedOk)} (worst ${worst.toFixed(0)} ms).`,
   );
-  if (worstMedian >= 1000) console.log("Speed goal missed on this machine.");
-  console.log(
-    `Fee-efficiency goal (ratio ≤ ${GOAL_RATIO} for every batch of 10 or more, at fee rates above the ${formatFeeRate(LONG_TERM)} sat/vB long-term rate): ${goalMet ? "met" : "MISSED"}.`,
-  );
-  for (const f of flagged) console.log(`  Over ${GOAL_RATIO} by design (consolidating at a low fee rate): ${f}.`);
-  if (!goalMet) throw new Error("Fee-efficiency goal missed");
+  console.log(`Peak RSS ${maxRssMb.toFixed(0)} MB, peak heap ${(heapPeak / 1048576).toFixed(0)} MB (whole process, fixtures included).`);
+  if (!speedOk) misses.push(`speed: worst run ${worst.toFixed(0)} ms`);
+
+  console.log(`\nGoals: ${misses.length === 0 ? "all met" : `${misses.length} MISSED`}.`);
+  for (const m of misses) console.log(`  MISS ${m}.`);
+  if (misses.length > 0) throw new Error(`Payout benchmark goals missed: ${misses.join("; ")}`);
 }

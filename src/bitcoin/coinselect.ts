@@ -35,7 +35,11 @@ export interface SelectionRequest<C extends Coin> {
   /** The wallet's own change output type. */
   changeType: InputType;
   feeRate: FeeRate;
-  /** Rate at which coins are expected to be spendable later (Core's consolidatefeerate, 10 sat/vB). */
+  /**
+   * Rate at which coins are expected to be spendable later. Above it an extra
+   * input costs waste, below it an extra input saves waste (consolidation).
+   * The wallet defaults to the 1 sat/vB floor (see CONFIG_DEFAULTS).
+   */
   longTermFeeRate: FeeRate;
   /** Standardness ceiling for the whole transaction. */
   maxWeight?: number;

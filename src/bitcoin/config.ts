@@ -28,7 +28,13 @@ export interface WalletConfig {
 export const CONFIG_DEFAULTS = {
   feeTargetBlocks: 6,
   maxFeeSatVb: 200,
-  longTermFeeSatVb: 10,
+  /**
+   * The relay floor, not Core's consolidatefeerate of 10: no later spend can
+   * be cheaper, so the wallet only spends an extra coin or skips change when
+   * that is cheaper even if fees stay at the floor, never on a bet that fees
+   * will rise (issue 3's fee-efficiency goal is about what a batch costs now).
+   */
+  longTermFeeSatVb: 1,
   maxTxSats: 5_000_000n,
   dailyCapSats: 10_000_000n,
   maxOutputs: 500,

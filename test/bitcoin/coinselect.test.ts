@@ -2,6 +2,8 @@ import fc from "fast-check";
 import { selectCoins, type Coin, type SelectionRequest } from "../../src/bitcoin/coinselect.js";
 import type { AddressType } from "../../src/bitcoin/address.js";
 import { INPUT_WEIGHT, OUTPUT_WEIGHT, feeFor, overheadWeight, txFeeFor, txWeight, VSIZE_ROUNDING_WEIGHT, type InputType } from "../../src/bitcoin/sizes.js";
+import { CONFIG_DEFAULTS } from "../../src/bitcoin/config.js";
+import { feeRateFromSatPerVb } from "../../src/bitcoin/sizes.js";
 import { ALL_TYPES } from "./helpers.js";
 
 const coin = (id: string, value: bigint, inputType: InputType = "p2wpkh"): Coin => ({ id, value, inputType });
@@ -37,6 +39,23 @@ describe("selectCoins", () => {
     expect(r.selection.algorithm).toBe("bnb");
     expect(r.selection.change).toBe(0n);
     expect(r.selection.inputs.map((c) => c.id).sort()).toEqual(["b", "c"]);
+  });
+
+  it("at the default long-term rate, spends one coin rather than two that overshoot a little less (issue 3)", () => {
+    const rate = 10_000n;
+    const req0 = request([], [180_000n], { feeRate: rate, longTermFeeRate: feeRateFromSatPerVb(CONFIG_DEFAULTS.longTermFeeSatVb) });
+    const t = bnbTarget(req0);
+    const f = inputFee("p2wpkh", rate);
+    const coins = [coin("one", t + f + 72n), coin("b", 100_000n + f), coin("c", t - 100_000n + f + 4n)];
+    const r = selectCoins({ ...req0, coins });
+    if (!r.ok) throw new Error(r.reason);
+    expect(r.selection.inputs.map((c) => c.id)).toEqual(["one"]);
+    expect(r.selection.change).toBe(0n);
+    // With Core's consolidatefeerate (10 sat/vB) as the long-term rate, the second input costs no
+    // waste at 10 sat/vB, so 4 sats of overshoot beat 72: 68 vB more now.
+    const core = selectCoins({ ...req0, coins, longTermFeeRate: 10_000n });
+    if (!core.ok) throw new Error(core.reason);
+    expect(core.selection.inputs.map((c) => c.id).sort()).toEqual(["b", "c"]);
   });
 
   it("creates change when no changeless set exists, and the books balance", () => {

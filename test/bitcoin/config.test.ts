@@ -35,7 +35,7 @@ describe("loadWalletConfig", () => {
       feeTargetBlocks: 6,
       minFeeRate: 1000n,
       maxFeeRate: 200_000n,
-      longTermFeeRate: 10_000n,
+      longTermFeeRate: 1_000n,
       maxTxSats: 5_000_000n,
       dailyCapSats: 10_000_000n,
       maxOutputs: 500,

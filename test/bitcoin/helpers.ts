@@ -26,7 +26,7 @@ export function testConfig(overrides: Partial<WalletConfig> & { mnemonicText?: s
     feeTargetBlocks: 6,
     minFeeRate: 1000n,
     maxFeeRate: 200_000n,
-    longTermFeeRate: 10_000n,
+    longTermFeeRate: 1_000n,
     maxTxSats: 100_000_000n,
     dailyCapSats: 1_000_000_000n,
     maxOutputs: 500,
