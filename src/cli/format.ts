@@ -1,0 +1,27 @@
+/** A plain-text table: a header row, then rows, columns padded to their widest cell. */
+export function table(header: string[], rows: string[][]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
+  return [line(header), ...rows.map(line)];
+}
+
+/** One CSV record (RFC 4180): a field with a comma, quote or line break is quoted, quotes doubled. */
+export function csvRecord(fields: Array<string | number | bigint | null | undefined>): string {
+  return fields
+    .map((f) => {
+      const s = f === null || f === undefined ? "" : String(f);
+      return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+    })
+    .join(",");
+}
+
+/** 1234567 → "1234567 sats (0.01234567 BTC)". */
+export function satsText(sats: bigint): string {
+  const sign = sats < 0n ? "-" : "";
+  const abs = sats < 0n ? -sats : sats;
+  return `${sats} sats (${sign}${abs / 100_000_000n}.${(abs % 100_000_000n).toString().padStart(8, "0")} BTC)`;
+}

@@ -1,0 +1,102 @@
+import { runPayouts, type RunReport } from "../payouts/run.js";
+import { approvePayouts, listPayouts, PAYOUT_STATES, type PayoutRecord, type PayoutState } from "../store/payouts.js";
+import { table } from "./format.js";
+import { defineCommand, UsageError } from "./types.js";
+
+const payee = (p: PayoutRecord): string => (p.kind === "charity" ? `charity: ${p.charityName ?? p.charityId}` : (p.login ?? `user ${p.userId}`));
+
+export const payoutsList = defineCommand({
+  words: ["payouts", "list"],
+  usage: "payouts list [--state <state>]",
+  description: `Lists payouts, oldest first: id, state, payee, address, sats, txid and why it waits. States: ${PAYOUT_STATES.join(", ")}.`,
+  examples: ["bounty-bot payouts list", "bounty-bot payouts list --state awaiting_approval"],
+  options: { state: { type: "string" } },
+  parse({ values }): { state?: PayoutState } {
+    const state = values.state as string | undefined;
+    if (state === undefined) return {};
+    if (!(PAYOUT_STATES as readonly string[]).includes(state)) {
+      throw new UsageError(`--state must be one of ${PAYOUT_STATES.join(", ")}, not "${state}"`);
+    }
+    return { state: state as PayoutState };
+  },
+  async run({ state }, ctx) {
+    const payouts = await listPayouts(await ctx.db(), { state });
+    if (payouts.length === 0) {
+      ctx.out(state ? `No payouts in state ${state}.` : "No payouts.");
+      return 0;
+    }
+    const rows = payouts.map((p) => [String(p.id), p.state, payee(p), p.address, String(p.sats), p.txid ?? "-", p.waitReason ?? ""]);
+    for (const line of table(["ID", "STATE", "PAYEE", "ADDRESS", "SATS", "TXID", "WAIT REASON"], rows)) ctx.out(line);
+    return 0;
+  },
+});
+
+export const payoutsRun = defineCommand({
+  words: ["payouts", "run"],
+  usage: "payouts run",
+  description:
+    "Runs payouts once, now: settles sent transactions, prices awards past their hold, pays due balances in one batch. Exits 0 when payouts wait (the report says why), non-zero on an error.",
+  examples: ["bounty-bot payouts run"],
+  parse: () => undefined,
+  async run(_input, ctx) {
+    const settings = ctx.settings();
+    const db = await ctx.db();
+    const wallet = await ctx.wallet();
+    const report = await runPayouts({ db, wallet, prices: ctx.prices(), settings: settings.payout, log: ctx.log });
+    for (const line of reportLines(report, settings.payout.mode)) ctx.out(line);
+    return 0;
+  },
+});
+
+/** A payout run's report, one fact a line. */
+export function reportLines(r: RunReport, mode: "auto" | "approve" = "auto"): string[] {
+  if (!r.ran) return ["Another process is running payouts right now; this run did nothing. Try again in a moment."];
+  const list = (txids: string[]) => (txids.length ? txids.join(", ") : "none");
+  const lines = [
+    `Awards priced and credited:  ${r.credited}`,
+    `New payouts:                 ${r.queued}${mode === "approve" && r.queued ? " (awaiting approval: bounty-bot payouts approve)" : ""}`,
+    `Transactions signed:         ${list(r.signed)}`,
+    `Transactions broadcast:      ${list(r.broadcast)}`,
+    `Transactions confirmed:      ${list(r.confirmed)}`,
+  ];
+  if (r.replaced.length) lines.push(`Transactions replaced:       ${list(r.replaced)} (their payouts are queued again)`);
+  for (const w of r.priceWaits) lines.push(`Waiting for a price:         ${w}`);
+  if (r.waiting) lines.push(`Queued payouts wait:         ${r.waiting}`);
+  return lines;
+}
+
+export const payoutsApprove = defineCommand({
+  words: ["payouts", "approve"],
+  usage: "payouts approve <id…|--all> [--by <name>]",
+  description: "With PAYOUT_MODE=approve: releases payouts awaiting approval to the next run. The audit log records who (--by, else $USER).",
+  examples: ["bounty-bot payouts approve 12 13", "bounty-bot payouts approve --all --by alice"],
+  options: { all: { type: "boolean" }, by: { type: "string" } },
+  positionals: true,
+  parse({ values, positionals, env }): { ids: bigint[] | "all"; by: string } {
+    const all = values.all === true;
+    if (all && positionals.length) throw new UsageError("give payout ids or --all, not both");
+    if (!all && positionals.length === 0) throw new UsageError("say which payouts: their ids (see payouts list --state awaiting_approval), or --all");
+    const bad = positionals.filter((p) => !/^[1-9]\d{0,17}$/.test(p));
+    if (bad.length) throw new UsageError(`payout ids are whole numbers; not ${bad.map((b) => `"${b}"`).join(", ")}`);
+    const by = ((values.by as string | undefined) ?? env.USER ?? env.USERNAME ?? "").trim();
+    if (!by) throw new UsageError("say who approves: --by <name> (or set $USER)");
+    return { ids: all ? "all" : [...new Set(positionals)].map(BigInt), by };
+  },
+  async run({ ids, by }, ctx) {
+    const approved = await approvePayouts(await ctx.db(), ids, by);
+    if (approved.length) ctx.out(`Approved by ${by}: ${approved.join(", ")}. They are paid at the next payout run.`);
+    if (ids === "all") {
+      if (approved.length === 0) ctx.out("No payouts were awaiting approval.");
+      return 0;
+    }
+    const moved = new Set(approved.map(String));
+    const missed = ids.filter((id) => !moved.has(String(id)));
+    if (missed.length === 0) return 0;
+    const found = new Map((await listPayouts(await ctx.db(), { ids: missed })).map((p) => [String(p.id), p.state]));
+    for (const id of missed) {
+      const state = found.get(String(id));
+      ctx.err(`payout ${id}: ${state ? `${state}, not awaiting approval` : "no such payout"}`);
+    }
+    return 1;
+  },
+});

@@ -1,0 +1,312 @@
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { generateMnemonic } from "@scure/bip39";
+import { wordlist } from "@scure/bip39/wordlists/english.js";
+import { startLocalChain, type LocalChainServer } from "../src/bitcoin/localchain/server.js";
+import { CLI_COMMANDS, runCli } from "../src/cli/index.js";
+import { LEDGER_COLUMNS } from "../src/cli/ledger.js";
+import { appendEvent } from "../src/store/ledger.js";
+import { listPayouts } from "../src/store/payouts.js";
+import type { Db } from "../src/store/db.js";
+import { randomAddress } from "./bitcoin/helpers.js";
+import { createTestDb, ENGINES, type TestDb } from "./support/databases.js";
+import { linkWallet, seedAward, silent } from "./support/payouts.js";
+
+const run = promisify(execFile);
+
+/** Runs one command line in-process against `db`; returns its exit status and what it printed. */
+async function cli(argv: string[], env: Record<string, string | undefined>, db?: Db): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const code = await runCli(argv, {
+    env,
+    db,
+    log: silent,
+    stdout: { write: (s: string) => (out += s) },
+    stderr: { write: (s: string) => (err += s) },
+  });
+  return { code, out, err };
+}
+
+/** A minimal RFC 4180 reader, to check the export round-trips. */
+function parseCsv(text: string): string[][] {
+  const records: string[][] = [];
+  let field = "";
+  let record: string[] = [];
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
+      else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ",") record.push(field), (field = "");
+    else if (c === "\n") record.push(field), records.push(record), (record = []), (field = "");
+    else if (c !== "\r") field += c;
+  }
+  if (field !== "" || record.length) record.push(field), records.push(record);
+  return records;
+}
+
+describe("bounty-bot CLI: help and arguments", () => {
+  test.each([[[]], [["help"]], [["--help"]], [["-h"]]])("%j prints every command and exits 0", async (argv) => {
+    const r = await cli(argv, {});
+    expect(r.code).toBe(0);
+    for (const c of CLI_COMMANDS) expect(r.out).toContain(c.usage);
+    expect(r.out).toContain("Exit status");
+    expect(r.err).toBe("");
+  });
+
+  test("help for one group shows only its commands", async () => {
+    const r = await cli(["payouts", "--help"], {});
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("payouts approve");
+    expect(r.out).not.toContain("wallet balance");
+  });
+
+  // A DATA_DIR that does not exist: a refused command must not even create it.
+  test.each([
+    [["frobnicate"], /unknown command "frobnicate"/],
+    [["payouts", "pay"], /unknown command "payouts pay"; try one of: payouts list, payouts run, payouts approve/],
+    [["payouts", "list", "--state", "lost"], /--state must be one of awaiting_approval, queued, signed, broadcast, confirmed, not "lost"/],
+    [["payouts", "list", "--bogus"], /payouts list: Unknown option '--bogus'/],
+    [["payouts", "list", "extra"], /payouts list: .*positional/],
+    [["payouts", "approve"], /say which payouts/],
+    [["payouts", "approve", "3", "--all"], /ids or --all, not both/],
+    [["payouts", "approve", "3", "x7", "-1"], /payout ids are whole numbers; not "x7"|Unknown option '-1'/],
+    [["payouts", "approve", "0"], /payout ids are whole numbers; not "0"/],
+    [["payouts", "approve", "3"], /say who approves: --by <name> \(or set \$USER\)/],
+    [["ledger", "export"], /--csv/],
+    [["wallet", "address", "--csv"], /wallet address: Unknown option '--csv'/],
+  ])("%j: exit 2 with a clear message, nothing opened", async (argv, message) => {
+    const dir = join(tmpdir(), `bounty-cli-never-${process.pid}-${Math.random().toString(36).slice(2)}`);
+    const r = await cli(argv, { DATA_DIR: dir, USER: undefined, USERNAME: undefined });
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(message);
+    expect(r.err).toMatch(/usage: bounty-bot|See: bounty-bot help/);
+    expect(r.out).toBe("");
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  test("a bad environment is an error (exit 1), not a usage error", async () => {
+    const r = await cli(["payouts", "list"], { DATABASE_URL: "mysql://nope" });
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/DATABASE_URL must be a postgres/);
+  });
+});
+
+describe.each(ENGINES)("bounty-bot CLI on %s", (engine) => {
+  let t: TestDb;
+  let chain: LocalChainServer;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    t = await createTestDb(engine);
+    chain = await startLocalChain({ network: "regtest" });
+  });
+  afterAll(async () => {
+    await chain.close();
+    await t.close();
+  });
+  beforeEach(async () => {
+    await t.db.exec(
+      "TRUNCATE outbox, spend_reservations, wallet_indexes, wallets, awards, payouts, payout_txs, claims, pledges, events, bounties RESTART IDENTITY CASCADE",
+    );
+    // A fresh wallet each test, on the local chain over HTTP, configured as the app would be.
+    env = {
+      BITCOIN_NETWORK: "regtest",
+      WALLET_MNEMONIC: generateMnemonic(wordlist),
+      ESPLORA_URL: chain.url,
+      PRICE_SOURCES: "fixed:USD=60000;EUR=55000;GBP=48000",
+      PAYOUT_HOLD: "0s",
+      PAYOUT_MIN_SATS: "1000",
+      USER: "operator-ann",
+    };
+  });
+
+  test("wallet address hands out a new address each time; wallet balance shows confirmed and unconfirmed", async () => {
+    const a = await cli(["wallet", "address"], env, t.db);
+    const b = await cli(["wallet", "address"], env, t.db);
+    expect(a.code).toBe(0);
+    const first = a.out.trim();
+    const second = b.out.trim();
+    expect(first).toMatch(/^bcrt1q[a-z0-9]{38}$/);
+    expect(second).toMatch(/^bcrt1q/);
+    expect(second).not.toBe(first);
+
+    expect((await cli(["wallet", "balance"], env, t.db)).out).toBe("confirmed:   0 sats (0.00000000 BTC)\nunconfirmed: 0 sats (0.00000000 BTC)\n");
+    chain.fund(first, 150_000n);
+    chain.mine(1);
+    chain.fund(second, 2_500n);
+    const bal = await cli(["wallet", "balance"], env, t.db);
+    expect(bal.code).toBe(0);
+    expect(bal.out).toBe("confirmed:   150000 sats (0.00150000 BTC)\nunconfirmed: 2500 sats (0.00002500 BTC)\n");
+  });
+
+  test("wallet commands without a wallet configured fail with exit 1 and say what to set", async () => {
+    const r = await cli(["wallet", "balance"], { BITCOIN_NETWORK: "regtest" }, t.db);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/no payout wallet: set WALLET_MNEMONIC/);
+  });
+
+  test("payouts run pays a due award; payouts list shows it; a block later it is confirmed", async () => {
+    const contributor = randomAddress("p2wpkh");
+    await linkWallet(t.db, 501, "contributor", contributor);
+    await seedAward(t.db, { recipients: [{ id: 501, login: "contributor", amounts: [{ currency: "USD", minor: 500n }] }] });
+
+    // Nothing to spend yet: the run reports why the payout waits, and still exits 0.
+    const empty = await cli(["payouts", "run"], env, t.db);
+    expect(empty.code).toBe(0);
+    expect(empty.out).toMatch(/Awards priced and credited: +1/);
+    expect(empty.out).toMatch(/New payouts: +1/);
+    expect(empty.out).toMatch(/Queued payouts wait: +.+/);
+    const waiting = await cli(["payouts", "list"], env, t.db);
+    expect(waiting.out).toMatch(/^ID +STATE +PAYEE +ADDRESS +SATS +TXID +WAIT REASON$/m);
+    // $5 at $60,000/BTC = 8333.33… → 8333 sats.
+    expect(waiting.out).toMatch(new RegExp(`^1 +queued +contributor +${contributor} +8333 +- +\\S.*$`, "m"));
+
+    const fund = await cli(["wallet", "address"], env, t.db);
+    chain.fund(fund.out.trim(), 100_000n);
+    chain.mine(1);
+    const paid = await cli(["payouts", "run"], env, t.db);
+    expect(paid.code).toBe(0);
+    const txid = /Transactions broadcast: +([0-9a-f]{64})/.exec(paid.out)?.[1];
+    expect(txid).toBeDefined();
+    expect(chain.chain.tx(txid!)).toBeDefined();
+
+    const listed = await cli(["payouts", "list", "--state", "broadcast"], env, t.db);
+    expect(listed.out).toMatch(new RegExp(`^1 +broadcast +contributor +${contributor} +8333 +${txid}$`, "m"));
+    expect((await cli(["payouts", "list", "--state", "queued"], env, t.db)).out).toBe("No payouts in state queued.\n");
+
+    chain.mine(1);
+    const confirmed = await cli(["payouts", "run"], env, t.db);
+    expect(confirmed.out).toMatch(new RegExp(`Transactions confirmed: +${txid}`));
+    expect((await listPayouts(t.db)).map((p) => p.state)).toEqual(["confirmed"]);
+  });
+
+  test("a payout run that cannot start exits non-zero with the reason", async () => {
+    const r = await cli(["payouts", "run"], { ...env, PRICE_SOURCES: "gold:standard" }, t.db);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/PRICE_SOURCES/);
+  });
+
+  test("PAYOUT_MODE=approve: payouts wait for payouts approve, which records who approved", async () => {
+    const approveEnv = { ...env, PAYOUT_MODE: "approve" };
+    for (const [id, login] of [[601, "ada"], [602, "bob"], [603, "cy"]] as const) {
+      await linkWallet(t.db, id, login, randomAddress("p2wpkh"));
+      await seedAward(t.db, { recipients: [{ id, login, amounts: [{ currency: "BTC", minor: 20_000n }] }] });
+    }
+    const formed = await cli(["payouts", "run"], approveEnv, t.db);
+    expect(formed.out).toMatch(/New payouts: +3 \(awaiting approval/);
+    const listed = await cli(["payouts", "list", "--state", "awaiting_approval"], approveEnv, t.db);
+    expect(listed.out.trim().split("\n")).toHaveLength(4);
+
+    const one = await cli(["payouts", "approve", "2", "--by", "lead-lee"], approveEnv, t.db);
+    expect(one).toMatchObject({ code: 0, err: "" });
+    expect(one.out).toBe("Approved by lead-lee: 2. They are paid at the next payout run.\n");
+
+    // Already approved, and unknown: reported, exit 1; the other id is still approved.
+    const mixed = await cli(["payouts", "approve", "2", "3", "99"], approveEnv, t.db);
+    expect(mixed.code).toBe(1);
+    expect(mixed.out).toBe("Approved by operator-ann: 3. They are paid at the next payout run.\n");
+    expect(mixed.err).toBe("payout 2: queued, not awaiting approval\npayout 99: no such payout\n");
+
+    const all = await cli(["payouts", "approve", "--all"], approveEnv, t.db);
+    expect(all.out).toBe("Approved by operator-ann: 1. They are paid at the next payout run.\n");
+    expect((await cli(["payouts", "approve", "--all"], approveEnv, t.db)).out).toBe("No payouts were awaiting approval.\n");
+
+    const approvals = await t.db.query<{ actor_login: string; data: { payout_id: string } }>(
+      "SELECT actor_login, data FROM events WHERE kind = 'payout_approved' ORDER BY id",
+    );
+    expect(approvals.map((a) => [a.actor_login, a.data.payout_id])).toEqual([
+      ["lead-lee", "2"],
+      ["operator-ann", "3"],
+      ["operator-ann", "1"],
+    ]);
+    expect((await listPayouts(t.db)).map((p) => p.state)).toEqual(["queued", "queued", "queued"]);
+  });
+
+  test("ledger export --csv writes the audit log with repository and issue, quoted where needed", async () => {
+    const { bountyId, issueNumber } = await seedAward(t.db, {
+      recipients: [{ id: 701, login: "dee", amounts: [{ currency: "USD", minor: 1_000n }] }],
+    });
+    await appendEvent(t.db, {
+      bountyId,
+      userId: 701,
+      kind: "pledge",
+      data: { note: 'says "hi", then\nleaves', amount: "10 USD" },
+      cause: { actor: { id: 9, login: "maintainer" }, deliveryId: "d-1" },
+    });
+    await appendEvent(t.db, { kind: "wallet_linked", userId: 701, data: {}, cause: { actor: { id: 701, login: "dee" }, deliveryId: null } });
+
+    const r = await cli(["ledger", "export", "--csv"], env, t.db);
+    expect(r.code).toBe(0);
+    const records = parseCsv(r.out);
+    expect(records[0]).toEqual([...LEDGER_COLUMNS]);
+    expect(records).toHaveLength(3);
+    const [pledge, wallet] = [records[1]!, records[2]!];
+    expect(pledge.slice(0, 8)).toEqual(["1", pledge[1], "octocat/Hello-World", String(issueNumber), "pledge", "maintainer", "701", "d-1"]);
+    expect(new Date(pledge[1]!).toISOString()).toBe(pledge[1]);
+    expect(JSON.parse(pledge[8]!)).toEqual({ note: 'says "hi", then\nleaves', amount: "10 USD" });
+    expect(wallet).toEqual(["2", wallet[1], "", "", "wallet_linked", "dee", "701", "", "{}"]);
+    // The quoted field is really quoted in the text, not just parsed leniently.
+    expect(r.out).toContain('"{""note"":""says \\""hi\\"", then\\nleaves"",""amount"":""10 USD""}"');
+  });
+
+  test("ledger export pages through a long log in order", async () => {
+    const values = Array.from({ length: 2_345 }, (_, i) => `(NULL, 'bulk', '{"n": ${i}}'::jsonb, 'system')`).join(",");
+    await t.db.exec(`INSERT INTO events (bounty_id, kind, data, actor_login) VALUES ${values}`);
+    const r = await cli(["ledger", "export", "--csv"], env, t.db);
+    const records = parseCsv(r.out).slice(1);
+    expect(records).toHaveLength(2_345);
+    expect(records.map((x) => JSON.parse(x[8]!).n)).toEqual(Array.from({ length: 2_345 }, (_, i) => i));
+  });
+});
+
+describe("the built command (node dist/src/cli.js)", () => {
+  const root = join(import.meta.dirname, "..");
+  const script = join(root, "dist/src/cli.js");
+
+  beforeAll(async () => {
+    // CI builds first; locally, build when the compiled CLI is missing or older than its sources.
+    const sources = [join(root, "src/cli.ts"), ...readdirSync(join(root, "src/cli")).map((f) => join(root, "src/cli", f))];
+    const stale = !existsSync(script) || sources.some((s) => statSync(s).mtimeMs > statSync(script).mtimeMs);
+    if (stale) await run("npx", ["tsc", "-p", "."], { cwd: root }).catch(() => undefined); // type errors elsewhere still emit
+    if (!existsSync(script)) throw new Error(`could not build ${script}`);
+  }, 240_000);
+
+  test("help runs as a program and exits 0", async () => {
+    const r = await run(process.execPath, [script, "help"], { cwd: tmpdir(), env: { PATH: process.env.PATH } });
+    expect(r.stdout).toContain("Usage: bounty-bot <command> [options]");
+    for (const c of CLI_COMMANDS) expect(r.stdout).toContain(c.usage);
+  });
+
+  test("bad arguments exit 2", async () => {
+    await expect(run(process.execPath, [script, "payouts", "list", "--state", "lost"], { cwd: tmpdir() })).rejects.toMatchObject({ code: 2 });
+  });
+
+  test("refuses to open an embedded database another process has open", async () => {
+    const { openDatabase } = await import("../src/store/db.js");
+    const dir = mkdtempSync(join(tmpdir(), "bounty-cli-lock-"));
+    const db = await openDatabase({ dataDir: dir });
+    try {
+      const err = await run(process.execPath, [script, "payouts", "list"], { cwd: tmpdir(), env: { PATH: process.env.PATH, DATA_DIR: dir } }).catch(
+        (e: { code: number; stderr: string }) => e,
+      );
+      expect(err).toMatchObject({ code: 1 });
+      expect((err as { stderr: string }).stderr).toContain(
+        `the embedded database in ${dir} is in use by process ${process.pid}; stop it, or use DATABASE_URL to share a PostgreSQL server`,
+      );
+    } finally {
+      await db.close();
+    }
+    // Closed: the CLI may open it now.
+    const r = await run(process.execPath, [script, "payouts", "list"], { cwd: tmpdir(), env: { PATH: process.env.PATH, DATA_DIR: dir } });
+    expect(r.stdout).toBe("No payouts.\n");
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
