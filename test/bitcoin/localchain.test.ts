@@ -68,12 +68,41 @@ describe.each(["p2wpkh", "p2tr"] as WalletScript[])("LocalChain validation (%s i
   it("accepts a correctly signed spend and tracks it to a block", () => {
     const tx = build({ keys, inputs: [coin], outputs: [{ address: randomAddress("p2wpkh"), sats: 90_000n }] });
     expect(chain.submit(tx.toHex())).toBe(tx.getId());
-    expect(chain.submit(tx.toHex())).toBe(tx.getId()); // resubmitting a mempool tx is fine
+    expect(reject(chain, tx)).toBe("txn-already-in-mempool");
     expect(chain.outspend(coin.txid, coin.vout)).toMatchObject({ txid: tx.getId(), vin: 0 });
     expect(chain.txCounts(keys.outputScript(ref0))).toEqual({ chain: 1, mempool: 1 });
     chain.mine(1);
     expect(chain.tx(tx.getId())?.height).toBe(2);
     expect(reject(chain, tx)).toMatch(/already in block chain/);
+  });
+
+  it("evicts a mempool transaction with its descendants: unknown again, its coin unspent, a conflicting spend can confirm", () => {
+    const mid = keys.address(ref1);
+    const parent = build({ keys, inputs: [coin], outputs: [{ address: mid, sats: 99_000n }] });
+    chain.submit(parent.toHex());
+    const child = build({ keys, inputs: [{ txid: parent.getId(), vout: 0, value: 99_000n, ref: ref1 }], outputs: [{ address: randomAddress("p2tr"), sats: 98_000n }] });
+    chain.submit(child.toHex());
+    const before = chain.txCounts(keys.outputScript(ref0));
+
+    expect(chain.evict(parent.getId())).toEqual([child.getId(), parent.getId()]);
+    expect(chain.tx(parent.getId())).toBeUndefined();
+    expect(chain.tx(child.getId())).toBeUndefined();
+    expect(chain.mempoolTxids).toEqual([]);
+    expect(chain.outspend(coin.txid, coin.vout)).toBeUndefined();
+    expect(chain.utxosOf(keys.outputScript(ref0))).toEqual([{ txid: coin.txid, vout: coin.vout, value: 100_000n, height: 1 }]);
+    expect(chain.utxosOf(keys.outputScript(ref1))).toEqual([]);
+    expect(chain.txCounts(keys.outputScript(ref0))).toEqual({ chain: before.chain, mempool: 0 });
+    expect(chain.txCounts(keys.outputScript(ref1))).toEqual({ chain: 0, mempool: 0 });
+
+    // Someone with the key spends the coin elsewhere, and that spend is mined.
+    const conflict = build({ keys, inputs: [coin], outputs: [{ address: randomAddress("p2wpkh"), sats: 95_000n }] });
+    chain.submit(conflict.toHex());
+    chain.mine(1);
+    expect(chain.outspend(coin.txid, coin.vout)).toMatchObject({ txid: conflict.getId(), height: 2 });
+    // The evicted transaction is now invalid for good; validation is unchanged.
+    expect(reject(chain, parent)).toMatch(/bad-txns-inputs-missingorspent/);
+    expect(() => chain.evict(conflict.getId())).toThrow(/not in the mempool/);
+    expect(() => chain.evict("ab".repeat(32))).toThrow(/not in the mempool/);
   });
 
   it("accepts unconfirmed parents (a chain of spends)", () => {
@@ -219,5 +248,22 @@ describe("Local chain over HTTP", () => {
     const err = await b.broadcast(again.toHex()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TxRejectedError);
     expect((err as TxRejectedError).reason).toMatch(/txn-mempool-conflict/);
+
+    // Sending the same transaction again: refused the way Esplora passes on Core's answer.
+    const raw = (hex: string) => fetch(`${node.url}/tx`, { method: "POST", body: hex }).then(async (r) => ({ status: r.status, text: await r.text() }));
+    expect(await raw(tx.toHex())).toEqual({ status: 400, text: 'sendrawtransaction RPC error: {"code":-26,"message":"txn-already-in-mempool"}' });
+    expect(((await b.broadcast(tx.toHex()).catch((e: unknown) => e)) as TxRejectedError).reason).toBe("txn-already-in-mempool");
+    await post("/regtest/mine", {});
+    expect(await raw(tx.toHex())).toEqual({ status: 400, text: 'sendrawtransaction RPC error: {"code":-27,"message":"Transaction already in block chain"}' });
+    expect((await raw("zz")).text).toBe('sendrawtransaction RPC error: {"code":-22,"message":"TX decode failed"}');
+
+    // Evicting over HTTP: a mempool transaction becomes unknown; a mined one cannot be evicted.
+    const next = await post("/regtest/fund", { address, sats: "40000" });
+    const fundTxid = (JSON.parse(next.text) as { txid: string }).txid;
+    expect(JSON.parse((await post(`/regtest/evict/${fundTxid}`, {})).text)).toEqual({ evicted: [fundTxid] });
+    expect(await b.getTxStatus(fundTxid)).toBeUndefined();
+    const mined = await post(`/regtest/evict/${tx.getId()}`, {});
+    expect(mined.status).toBe(404);
+    expect(mined.text).toMatch(/not in the mempool/);
   });
 });

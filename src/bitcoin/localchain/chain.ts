@@ -31,6 +31,8 @@ interface KnownTx {
   tx: bitcoin.Transaction;
   hex: string;
   fee: bigint;
+  /** The coins it spent, kept so that evicting it from the mempool can give them back. */
+  spent: Coin[];
   height?: number;
   blockHash?: string;
   blockTime?: number;
@@ -43,8 +45,18 @@ interface Block {
   txids: string[];
 }
 
+/** Bitcoin Core's RPC error codes for sendrawtransaction, which Esplora passes on. */
+export const RPC_DESERIALIZATION_ERROR = -22;
+export const RPC_VERIFY_ERROR = -25;
+export const RPC_VERIFY_REJECTED = -26;
+export const RPC_VERIFY_ALREADY_IN_CHAIN = -27;
+
 export class TxValidationError extends Error {
-  constructor(readonly reason: string) {
+  constructor(
+    readonly reason: string,
+    /** Core's RPC code: -26 (rejected) unless said otherwise. */
+    readonly code: number = RPC_VERIFY_REJECTED,
+  ) {
     super(reason);
     this.name = "TxValidationError";
   }
@@ -145,14 +157,15 @@ export class LocalChain {
       if (!/^([0-9a-fA-F]{2})+$/.test(rawHex.trim())) throw new Error("not hex");
       tx = bitcoin.Transaction.fromHex(rawHex.trim());
     } catch {
-      throw new TxValidationError("TX decode failed");
+      throw new TxValidationError("TX decode failed", RPC_DESERIALIZATION_ERROR);
     }
     const txid = tx.getId();
     const known = this.#txs.get(txid);
     if (known) {
-      // Like Core: resubmitting a mempool transaction is fine, a confirmed one is not.
-      if (known.height === undefined) return txid;
-      throw new TxValidationError("Transaction already in block chain");
+      // Refused with the words older Core releases and Esplora instances use, so that callers
+      // which resend a transaction are tested against the answer they will meet.
+      if (known.height === undefined) throw new TxValidationError("txn-already-in-mempool", RPC_VERIFY_REJECTED);
+      throw new TxValidationError("Transaction already in block chain", RPC_VERIFY_ALREADY_IN_CHAIN);
     }
     if (tx.ins.length === 0) throw new TxValidationError("bad-txns-vin-empty");
     if (tx.outs.length === 0) throw new TxValidationError("bad-txns-vout-empty");
@@ -170,7 +183,7 @@ export class LocalChain {
         const spender = this.#spentBy.get(k);
         if (spender && this.#txs.get(spender.txid)?.height === undefined)
           throw new TxValidationError(`txn-mempool-conflict (input ${k} already spent by ${spender.txid})`);
-        throw new TxValidationError(`bad-txns-inputs-missingorspent (input ${k})`);
+        throw new TxValidationError(`bad-txns-inputs-missingorspent (input ${k})`, RPC_VERIFY_ERROR);
       }
       prevouts.push(coin);
     }
@@ -278,8 +291,56 @@ export class LocalChain {
       set.add(k);
       this.#touch(sh, txid);
     }
-    this.#txs.set(txid, { tx, hex: tx.toHex(), fee });
+    this.#txs.set(txid, { tx, hex: tx.toHex(), fee, spent: prevouts.map(({ txid, vout, value, script }) => ({ txid, vout, value, script })) });
     this.#mempool.push(txid);
+  }
+
+  /**
+   * Drops a mempool transaction and everything in the mempool that spends
+   * its outputs, as a node does when it expires them: they become unknown,
+   * the coins they spent are unspent again, so a conflicting spend can be
+   * submitted and mined. Returns the evicted txids, children first.
+   */
+  evict(txid: string): string[] {
+    const t = this.#txs.get(txid);
+    if (!t || t.height !== undefined) throw new Error(`${txid} is not in the mempool`);
+    const order: string[] = [];
+    const visit = (id: string) => {
+      if (order.includes(id)) return;
+      const known = this.#txs.get(id)!;
+      for (let vout = 0; vout < known.tx.outs.length; vout++) {
+        const child = this.#spentBy.get(key(id, vout));
+        if (child) visit(child.txid);
+      }
+      order.push(id);
+    };
+    visit(txid);
+    for (const id of order) this.#forget(id);
+    return order;
+  }
+
+  #forget(txid: string): void {
+    const t = this.#txs.get(txid)!;
+    for (const [vout, out] of t.tx.outs.entries()) {
+      const k = key(txid, vout);
+      this.#utxos.delete(k);
+      const sh = hex(out.script);
+      this.#byScript.get(sh)?.delete(k);
+      this.#touching.get(sh)?.delete(txid);
+    }
+    for (const coin of t.spent) {
+      const k = key(coin.txid, coin.vout);
+      // Its parent may have been mined since the coin was spent.
+      this.#utxos.set(k, { ...coin, height: this.#txs.get(coin.txid)?.height });
+      const sh = hex(coin.script);
+      let set = this.#byScript.get(sh);
+      if (!set) this.#byScript.set(sh, (set = new Set()));
+      set.add(k);
+      this.#spentBy.delete(k);
+      this.#touching.get(sh)?.delete(txid);
+    }
+    this.#txs.delete(txid);
+    this.#mempool = this.#mempool.filter((id) => id !== txid);
   }
 
   #touch(scriptHex: string, txid: string): void {

@@ -4,6 +4,7 @@
  * then point ESPLORA_URL at the printed URL and drive it with
  *   curl -X POST $URL/regtest/fund -d '{"address":"bcrt1…","sats":"100000"}'
  *   curl -X POST $URL/regtest/mine -d '{"blocks":1}'
+ *   curl -X POST $URL/regtest/evict/<txid>   (drop it from the mempool, as after expiry)
  */
 import { startLocalChain } from "./server.js";
 

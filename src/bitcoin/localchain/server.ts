@@ -11,6 +11,10 @@ import { LocalChain, TxValidationError, type Outpoint } from "./chain.js";
  *   POST /regtest/fund           {"address": "...", "sats": "100000"} → {"txid","vout"}
  *   POST /regtest/mine           {"blocks": 1}                          → {"height"}
  *   POST /regtest/fee-estimates  {"6": 12.5, ...}                       → 204
+ *   POST /regtest/evict/:txid    drops a mempool tx and its descendants → {"evicted": [txid, ...]}
+ *
+ * A refused POST /tx answers 400 with the node's error the way Esplora
+ * passes it on: sendrawtransaction RPC error: {"code":-26,"message":"…"}.
  */
 
 export interface LocalChainServer {
@@ -126,7 +130,8 @@ async function handle(chain: LocalChain, req: http.IncomingMessage, res: http.Se
       try {
         return send(res, 200, "text/plain", chain.submit(body));
       } catch (e) {
-        if (e instanceof TxValidationError) return send(res, 400, "text/plain", `sendrawtransaction RPC error: ${e.reason}`);
+        if (e instanceof TxValidationError)
+          return send(res, 400, "text/plain", `sendrawtransaction RPC error: ${JSON.stringify({ code: e.code, message: e.reason })}`);
         throw e;
       }
     }
@@ -145,6 +150,13 @@ async function handle(chain: LocalChain, req: http.IncomingMessage, res: http.Se
       const n = blocks === undefined ? 1 : Number(blocks);
       if (!Number.isInteger(n) || n < 1 || n > 1000) return send(res, 400, "text/plain", "blocks must be 1..1000");
       return json(res, 200, { height: chain.mine(n) });
+    }
+    if ((m = path.match(/^\/regtest\/evict\/([0-9a-f]{64})$/))) {
+      try {
+        return json(res, 200, { evicted: chain.evict(m[1]!) });
+      } catch (e) {
+        return send(res, 404, "text/plain", e instanceof Error ? e.message : String(e));
+      }
     }
     if (path === "/regtest/fee-estimates") {
       const est = parseJson(body);
