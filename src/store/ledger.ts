@@ -3,6 +3,8 @@ import type { Db, Queryable } from "./db.js";
 
 export type BountyStatus = "open" | "awarded" | "paid" | "confirmed" | "cancelled";
 export type PledgeStatus = "open" | "withdrawn" | "cancelled" | "awarded";
+/** How the issue was last closed ('open' while it is open): an award needs 'completed'. */
+export type IssueState = "open" | "completed" | "not_planned";
 
 export interface IssueRef {
   installationId: number;
@@ -42,6 +44,7 @@ export interface Bounty {
   /** The label kept on the issue while the bounty is open (config labels.bounty). */
   labelName: string;
   labelApplied: boolean;
+  issueState: IssueState;
 }
 
 export interface Pledge {
@@ -79,6 +82,7 @@ type BountyRow = {
   card_synced_version: bigint;
   label_name: string;
   label_applied: boolean;
+  issue_state: IssueState;
 };
 
 const toBounty = (r: BountyRow): Bounty => ({
@@ -96,6 +100,7 @@ const toBounty = (r: BountyRow): Bounty => ({
   cardSyncedVersion: BigInt(r.card_synced_version),
   labelName: r.label_name,
   labelApplied: r.label_applied,
+  issueState: r.issue_state,
 });
 
 /** Bigints travel through JSON as decimal strings. */
@@ -132,6 +137,23 @@ export async function getBounty(db: Queryable, id: bigint): Promise<Bounty> {
   const rows = await db.query<BountyRow>("SELECT * FROM bounties WHERE id = $1", [id]);
   if (!rows[0]) throw new Error(`bounty ${id} not found`);
   return toBounty(rows[0]);
+}
+
+/** An existing bounty, locked for the rest of the transaction. */
+export async function lockBountyById(tx: Queryable, id: bigint): Promise<Bounty> {
+  const rows = await tx.query<BountyRow>("SELECT * FROM bounties WHERE id = $1 FOR UPDATE", [id]);
+  if (!rows[0]) throw new Error(`bounty ${id} not found`);
+  return toBounty(rows[0]);
+}
+
+/** Records how the issue was closed (or that it was reopened). Returns the bounty, or null when the issue has none. */
+export async function setIssueState(tx: Queryable, repoId: number, issueNumber: number, state: IssueState): Promise<Bounty | null> {
+  const rows = await tx.query<BountyRow>(
+    `UPDATE bounties SET issue_state = $3, issue_closed_at = CASE WHEN $3 = 'open' THEN NULL ELSE now() END
+     WHERE repo_id = $1 AND issue_number = $2 RETURNING *`,
+    [repoId, issueNumber, state],
+  );
+  return rows[0] ? toBounty(rows[0]) : null;
 }
 
 /** The issue's bounty, created on first use; locked for the rest of the transaction. */
@@ -174,7 +196,7 @@ export async function listPledges(db: Queryable, bountyId: bigint): Promise<Pled
 }
 
 /** Something on the card changed: the card syncer will edit it. */
-async function touch(tx: Queryable, bountyId: bigint): Promise<void> {
+export async function touch(tx: Queryable, bountyId: bigint): Promise<void> {
   await tx.query("UPDATE bounties SET card_version = card_version + 1, updated_at = now() WHERE id = $1", [bountyId]);
 }
 
@@ -334,6 +356,16 @@ export function replay(events: BountyEvent[]): {
       case "status":
         status = d.status as BountyStatus;
         break;
+      // Awarding takes the open pledges; cancelling an award (a revert) gives them back.
+      case "awarded":
+      case "award_cancelled": {
+        const next: PledgeStatus = e.kind === "awarded" ? "awarded" : "open";
+        for (const k of d.funders as string[]) {
+          const p = pledges.get(k);
+          if (p) p.status = next;
+        }
+        break;
+      }
     }
   }
   return { status, pledges };
