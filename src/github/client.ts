@@ -9,6 +9,29 @@ export interface IssueComment {
   userType: string;
 }
 
+/** A GitHub account as the users API describes it. */
+export interface GitHubUser {
+  id: number;
+  login: string;
+  /** "User", "Bot" or "Organization" */
+  type: string;
+}
+
+/** An issue a pull request will close, as GraphQL `closingIssuesReferences` names it. */
+export interface ClosingIssue {
+  owner: string;
+  repo: string;
+  repoId: number;
+  number: number;
+}
+
+/** One commit of a pull request: its message, and the GitHub accounts GitHub matched its author and committer to. */
+export interface PullCommit {
+  message: string;
+  author: { email: string; user: GitHubUser | null };
+  committer: { email: string; user: GitHubUser | null };
+}
+
 /** The GitHub calls bounty-bot makes for one repository; handlers depend on this, not on Octokit. */
 export interface RepoGitHub {
   readonly owner: string;
@@ -27,7 +50,41 @@ export interface RepoGitHub {
   readFile(path: string): Promise<string | null>;
   /** .github/bounties.yml the way Probot's context.config reads it (_extends, the org's .github repo). */
   loadConfig(): Promise<unknown>;
+  /** This repository's numeric id, or null when the installation cannot see it. */
+  repositoryId(): Promise<number | null>;
+  /** A user by login, or null when there is none. */
+  user(login: string): Promise<GitHubUser | null>;
+  /**
+   * The issues a pull request closes by GitHub's own reckoning (keywords and manual links), at
+   * most the first 50. Throws GraphQLError-like errors ({ errors }) when GitHub cannot answer.
+   */
+  closingIssues(prNumber: number): Promise<ClosingIssue[]>;
+  /** A pull request's commits (GitHub lists at most 250). */
+  pullCommits(prNumber: number): Promise<PullCommit[]>;
 }
+
+const CLOSING_ISSUES_QUERY = `query ($owner: String!, $repo: String!, $number: Int!) {
+  repository(owner: $owner, name: $repo) {
+    pullRequest(number: $number) {
+      closingIssuesReferences(first: 50) {
+        nodes { number repository { databaseId name owner { login } } }
+      }
+    }
+  }
+}`;
+
+type ClosingIssuesAnswer = {
+  repository: {
+    pullRequest: {
+      closingIssuesReferences: {
+        nodes: Array<{ number: number; repository: { databaseId: number; name: string; owner: { login: string } } } | null>;
+      } | null;
+    } | null;
+  } | null;
+};
+
+type RestUser = { id: number; login: string; type?: string } | null | undefined;
+const toUser = (u: RestUser): GitHubUser | null => (u ? { id: u.id, login: u.login, type: u.type ?? "User" } : null);
 
 export const CONFIG_PATH = ".github/bounties.yml";
 
@@ -132,6 +189,37 @@ export function octokitRepo(octokit: Octokit, owner: string, repo: string): Repo
         defaults: (configs: object[]) => mergeConfigs(configs),
       });
       return files.every((f) => f.config === null) ? null : config;
+    },
+    async repositoryId() {
+      try {
+        return (await octokit.rest.repos.get({ owner, repo })).data.id;
+      } catch (err) {
+        if (status(err) === 404) return null;
+        throw err;
+      }
+    },
+    async user(login) {
+      try {
+        return toUser((await octokit.rest.users.getByUsername({ username: login })).data);
+      } catch (err) {
+        if (status(err) === 404) return null;
+        throw err;
+      }
+    },
+    async closingIssues(prNumber) {
+      const data = await octokit.graphql<ClosingIssuesAnswer>(CLOSING_ISSUES_QUERY, { owner, repo, number: prNumber });
+      const nodes = data.repository?.pullRequest?.closingIssuesReferences?.nodes ?? [];
+      return nodes.flatMap((n) =>
+        n ? [{ owner: n.repository.owner.login, repo: n.repository.name, repoId: n.repository.databaseId, number: n.number }] : [],
+      );
+    },
+    async pullCommits(prNumber) {
+      const all = await octokit.paginate(octokit.rest.pulls.listCommits, { owner, repo, pull_number: prNumber, per_page: 100 });
+      return all.map((c) => ({
+        message: c.commit.message,
+        author: { email: c.commit.author?.email ?? "", user: toUser(c.author as RestUser) },
+        committer: { email: c.commit.committer?.email ?? "", user: toUser(c.committer as RestUser) },
+      }));
     },
   };
 }
