@@ -1,4 +1,5 @@
 import { formatAmount, sameCurrencyTotals } from "../core/money.js";
+import type { AwardView } from "../store/awards.js";
 import type { Bounty, Pledge } from "../store/ledger.js";
 
 /** Hidden marker that finds the card again among an issue's comments. */
@@ -17,8 +18,64 @@ function funderCell(p: Pledge): string {
   return `@${p.funderLogin}`;
 }
 
-/** The card's Markdown: pure, so the same state always renders the same text. */
-export function renderCard(bounty: Bounty, pledges: Pledge[]): string {
+/** A moment as the card and replies write it: `2025-01-02 10:00 UTC`. */
+export function formatUtc(d: Date): string {
+  return `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
+
+/** A share in basis points as a percentage: `50%`, `33.34%`. */
+export function formatShare(bps: number): string {
+  return bps % 100 === 0 ? `${bps / 100}%` : `${(bps / 100).toFixed(2)}%`;
+}
+
+const shortTxid = (txid: string) => `\`${txid.slice(0, 12)}…\``;
+
+/** Where an award stands, in the recipient's words. */
+function awardState(a: AwardView, now: Date): string {
+  if (a.state === "cancelled") return `cancelled: ${a.cancelReason ?? "no reason recorded"}`;
+  const to = a.payout?.payeeKind === "charity" ? ` to ${a.payout.charityName ?? "a charity"}` : "";
+  if (a.payout?.state === "confirmed") return `✅ paid${to} in ${a.payout.txid ? shortTxid(a.payout.txid) : "a transaction"}, confirmed`;
+  if (a.payout?.state === "broadcast") return `💸 paid${to} in ${a.payout.txid ? shortTxid(a.payout.txid) : "a transaction"}`;
+  if (a.payout?.state === "signed") return `💸 being paid${to}`;
+  if (a.state === "credited" && a.sats !== null) {
+    return `${formatAmount({ currency: "BTC", minor: a.sats })} credited to @${a.recipientLogin}'s balance`;
+  }
+  if (a.holdUntil.getTime() > now.getTime()) return `⏳ paid after ${formatUtc(a.holdUntil)}`;
+  return "⏳ waiting for a reliable BTC price";
+}
+
+function awardLines(awards: AwardView[], now: Date, unclaimedDays: number | undefined): string[] {
+  if (awards.length === 0) return [];
+  const lines = ["| Recipient | Share | Amount | State |", "| --- | ---: | ---: | --- |"];
+  for (const a of awards) {
+    const who = a.state === "cancelled" ? `~~@${a.recipientLogin}~~` : `@${a.recipientLogin}`;
+    const amount = a.amounts.map(formatAmount).join(" + ");
+    lines.push(`| ${who} | ${formatShare(a.shareBps)} | ${amount} | ${awardState(a, now)} |`);
+  }
+  lines.push("");
+  // Said from the moment of the award, not only when the period runs out.
+  const unpaid = awards.filter((a) => a.state !== "cancelled" && a.payout === null && a.unclaimedCharity !== null);
+  const charities = [...new Set(unpaid.map((a) => a.unclaimedCharity!.name))];
+  if (charities.length > 0) {
+    const period = unclaimedDays === undefined ? "within the unclaimed period" : `within ${unclaimedDays} days`;
+    lines.push(
+      `Without a wallet linked with \`/wallet <bitcoin address>\` ${period}, a recipient's share goes to ` +
+        `**${charities.join(" / ")}** instead.`,
+      "",
+    );
+  }
+  return lines;
+}
+
+export interface CardOptions {
+  /** The moment to render for (whether a hold has passed). */
+  now?: Date;
+  /** PAYOUT_UNCLAIMED_DAYS, for the unclaimed-charity note. */
+  unclaimedDays?: number;
+}
+
+/** The card's Markdown: pure, so the same state (and moment) always renders the same text. */
+export function renderCard(bounty: Bounty, pledges: Pledge[], awards: AwardView[] = [], opts: CardOptions = {}): string {
   const live = pledges.filter((p) => p.status === "open" || p.status === "awarded");
   const cancelled = pledges.filter((p) => p.status === "cancelled");
   const totals = sameCurrencyTotals(live.map((p) => p.amount));
@@ -32,6 +89,7 @@ export function renderCard(bounty: Bounty, pledges: Pledge[]): string {
     if (live.length > 1) lines.push(...totals.map((t) => `| **Total** | **${formatAmount(t)}** |`));
     lines.push("");
   }
+  lines.push(...awardLines(awards, opts.now ?? new Date(), opts.unclaimedDays));
   if (bounty.status === "cancelled" && cancelled.length) {
     lines.push(
       `Cancelled pledges: ${cancelled.map((p) => `~~${funderCell(p)} ${formatAmount(p.amount)}~~`).join(", ")}`,
@@ -48,8 +106,8 @@ export function renderCard(bounty: Bounty, pledges: Pledge[]): string {
     );
   }
   lines.push(
-    "<sub>Funders: `/bounty <amount>` pledges or changes your pledge, `/bounty cancel` withdraws it. " +
-      "`/bounty help` lists every command.</sub>",
+    "<sub>Funders: `/bounty <amount>` pledges or changes your pledge, `/bounty cancel` withdraws it, " +
+      "`/award @login` gives the bounty to someone. `/bounty help` lists every command.</sub>",
   );
   return lines.join("\n");
 }

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { listAwardViews } from "../store/awards.js";
 import type { Db } from "../store/db.js";
 import {
   abandonCard,
@@ -18,6 +19,8 @@ export interface CardSyncerOptions {
   log: Logger;
   /** Wait this long after a change before editing, so a burst of commands becomes one edit. */
   debounceMs?: number;
+  /** PAYOUT_UNCLAIMED_DAYS, which the card states when an award has an unclaimed charity. */
+  unclaimedDays?: number;
 }
 
 /**
@@ -81,7 +84,8 @@ export class CardSyncer {
           continue;
         }
         const pledges = await listPledges(db, id);
-        const body = renderCard(bounty, pledges);
+        const awards = await listAwardViews(db, id);
+        const body = renderCard(bounty, pledges, awards, { unclaimedDays: this.opts.unclaimedDays });
         const gh = await this.opts.github(bounty.installationId, bounty.owner, bounty.repo);
         let commentId = bounty.cardCommentId;
         if (commentId === null) {

@@ -1,0 +1,127 @@
+import { formatShare, formatUtc, renderCard } from "../../src/github/card.js";
+import type { AwardView } from "../../src/store/awards.js";
+import type { Bounty, Pledge } from "../../src/store/ledger.js";
+
+const bounty = (over: Partial<Bounty> = {}): Bounty => ({
+  id: 1n,
+  installationId: 2,
+  repoId: 3,
+  owner: "kubernetes",
+  repo: "website",
+  issueNumber: 42,
+  issueTitle: "Docs",
+  status: "awarded",
+  statusReason: null,
+  cardCommentId: null,
+  cardVersion: 2n,
+  cardSyncedVersion: 1n,
+  labelName: "bounty",
+  labelApplied: true,
+  issueState: "completed",
+  ...over,
+});
+
+const pledge: Pledge = {
+  id: 1n,
+  funderKey: "user:1",
+  funderId: 1,
+  funderLogin: "alice",
+  amount: { currency: "USD", minor: 1000n },
+  status: "awarded",
+  createdAt: new Date(0),
+  updatedAt: new Date(0),
+};
+
+const NOW = new Date("2025-03-01T12:00:00Z");
+const award = (over: Partial<AwardView> = {}): AwardView => ({
+  id: 1n,
+  bountyId: 1n,
+  recipientId: 7,
+  recipientLogin: "bob",
+  shareBps: 10000,
+  amounts: [{ currency: "USD", minor: 1000n }],
+  source: "merge",
+  claimId: 1n,
+  pr: { owner: "kubernetes", repo: "website", number: 9 },
+  holdUntil: new Date("2025-03-02T12:00:00Z"),
+  state: "held",
+  cancelReason: null,
+  sats: null,
+  pricedAt: null,
+  unclaimedCharity: null,
+  payoutId: null,
+  payout: null,
+  ...over,
+});
+
+const row = (a: AwardView) => renderCard(bounty(), [pledge], [a], { now: NOW }).split("\n").find((l) => l.startsWith("| @bob") || l.startsWith("| ~~@bob"));
+
+describe("the card's award", () => {
+  test("held: paid after the hold, in UTC", () => {
+    expect(row(award())).toBe("| @bob | 100% | $10 | ⏳ paid after 2025-03-02 12:00 UTC |");
+  });
+
+  test("past the hold but not priced: waiting for a reliable price", () => {
+    expect(row(award({ holdUntil: new Date("2025-03-01T11:00:00Z") }))).toContain("⏳ waiting for a reliable BTC price");
+  });
+
+  test("credited: the sats on the recipient's balance", () => {
+    expect(row(award({ state: "credited", sats: 16_667n }))).toContain("16,667 sats credited to @bob's balance");
+    const queued = award({ state: "credited", sats: 16_667n, payoutId: 5n, payout: { state: "queued", payeeKind: "user", charityName: null, txid: null } });
+    expect(row(queued)).toContain("16,667 sats credited to @bob's balance");
+  });
+
+  test("paid and confirmed: the transaction, shortened", () => {
+    const txid = "f".repeat(64);
+    const paid = (state: "signed" | "broadcast" | "confirmed", payeeKind: "user" | "charity" = "user") =>
+      row(award({ state: "credited", sats: 16_667n, payoutId: 5n, payout: { state, payeeKind, charityName: "Coin Center", txid } }));
+    expect(paid("signed")).toContain("💸 being paid |");
+    expect(paid("broadcast")).toContain("💸 paid in `ffffffffffff…` |");
+    expect(paid("confirmed")).toContain("✅ paid in `ffffffffffff…`, confirmed |");
+    expect(paid("broadcast", "charity")).toContain("💸 paid to Coin Center in `ffffffffffff…`");
+  });
+
+  test("cancelled: struck through, with the reason", () => {
+    expect(row(award({ state: "cancelled", cancelReason: "#9 was reverted by #10" }))).toBe(
+      "| ~~@bob~~ | 100% | $10 | cancelled: #9 was reverted by #10 |",
+    );
+  });
+
+  test("an unclaimed charity is stated from the start, and no more once paid", () => {
+    const charity = { id: "coin-center", name: "Coin Center", address: "tb1q…" };
+    const text = renderCard(bounty(), [pledge], [award({ unclaimedCharity: charity })], { now: NOW, unclaimedDays: 30 });
+    expect(text).toContain("Without a wallet linked with `/wallet <bitcoin address>` within 30 days, a recipient's share goes to **Coin Center** instead.");
+    const paid = award({ unclaimedCharity: charity, state: "credited", sats: 1n, payoutId: 5n, payout: { state: "broadcast", payeeKind: "user", charityName: null, txid: "ab" } });
+    expect(renderCard(bounty(), [pledge], [paid], { now: NOW })).not.toContain("Coin Center");
+  });
+
+  test("a whole card with a split award", () => {
+    const text = renderCard(
+      bounty(),
+      [pledge],
+      [
+        award({ state: "cancelled", cancelReason: "replaced by /award from @alice" }),
+        award({ id: 2n, shareBps: 6667, amounts: [{ currency: "USD", minor: 667n }] }),
+        award({ id: 3n, recipientLogin: "carol", shareBps: 3333, amounts: [{ currency: "USD", minor: 333n }] }),
+      ],
+      { now: NOW },
+    );
+    expect(text).toContain(
+      [
+        "| Recipient | Share | Amount | State |",
+        "| --- | ---: | ---: | --- |",
+        "| ~~@bob~~ | 100% | $10 | cancelled: replaced by /award from @alice |",
+        "| @bob | 66.67% | $6.67 | ⏳ paid after 2025-03-02 12:00 UTC |",
+        "| @carol | 33.33% | $3.33 | ⏳ paid after 2025-03-02 12:00 UTC |",
+      ].join("\n"),
+    );
+    expect(text).toContain("**Status:** 🏆 Awarded");
+  });
+
+  test("helpers", () => {
+    expect(formatUtc(new Date("2025-01-02T03:04:59.999Z"))).toBe("2025-01-02 03:04 UTC");
+    expect(formatShare(10000)).toBe("100%");
+    expect(formatShare(3334)).toBe("33.34%");
+    expect(formatShare(50)).toBe("0.50%");
+  });
+});
