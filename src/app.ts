@@ -5,7 +5,8 @@ import type { Db } from "./store/db.js";
 /** The deliveries bounty-bot acts on; everything else is acknowledged and dropped. */
 const HANDLED: Record<string, ReadonlySet<string>> = {
   issue_comment: new Set(["created"]),
-  issues: new Set(["closed", "labeled", "unlabeled"]),
+  issues: new Set(["closed", "reopened", "labeled", "unlabeled"]),
+  pull_request: new Set(["closed"]),
 };
 
 /**

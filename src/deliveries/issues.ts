@@ -1,5 +1,18 @@
+import type { ConfigResult } from "../config/schema.js";
 import { mayFund } from "../github/funders.js";
-import { cancelOpenPledges, findBounty, labelFunder, lockBounty, pledge, withdraw, type IssueRef } from "../store/ledger.js";
+import { awardPendingClaim, pendingClaims } from "../store/awards.js";
+import {
+  cancelOpenPledges,
+  findBounty,
+  labelFunder,
+  listPledges,
+  lockBounty,
+  lockBountyById,
+  pledge,
+  setIssueState,
+  withdraw,
+  type IssueRef,
+} from "../store/ledger.js";
 import { queueReply } from "../store/outbox.js";
 import { configErrorReply, loadRepoConfig } from "./config.js";
 import type { Apply, Deps } from "./types.js";
@@ -25,13 +38,20 @@ function issueRef(p: IssuesPayload): IssueRef {
   };
 }
 
-/** issues.closed as not planned: every open pledge is cancelled and the card says so. */
-export async function onIssueClosed(deliveryId: string, payload: unknown): Promise<Apply | null> {
+/** issues.closed: how it was closed decides what happens to the bounty. */
+export async function onIssueClosed(deliveryId: string, payload: unknown, deps: Deps): Promise<Apply | null> {
   const p = payload as IssuesPayload;
-  if (p.action !== "closed" || !p.installation || p.issue.state_reason !== "not_planned") return null;
+  if (p.action !== "closed" || !p.installation || p.issue.pull_request) return null;
+  if (p.issue.state_reason === "not_planned") return closedNotPlanned(deliveryId, p);
+  if (p.issue.state_reason === "completed") return closedCompleted(deliveryId, p, deps);
+  return null;
+}
+
+/** Closed as not planned: every open pledge is cancelled and the card says so. No award, ever, from this close. */
+function closedNotPlanned(deliveryId: string, p: IssuesPayload): Apply {
   const issue = issueRef(p);
   return async (tx) => {
-    const existing = await findBounty(tx, issue.repoId, issue.number);
+    const existing = await setIssueState(tx, issue.repoId, issue.number, "not_planned");
     if (!existing) return { bountyIds: [] };
     const bounty = await lockBounty(tx, issue, existing.labelName);
     const n = await cancelOpenPledges(tx, bounty, "the issue was closed as not planned", {
@@ -39,6 +59,64 @@ export async function onIssueClosed(deliveryId: string, payload: unknown): Promi
       deliveryId,
     });
     return { bountyIds: n > 0 ? [bounty.id] : [] };
+  };
+}
+
+/**
+ * Closed as completed: remembered on the bounty, and if a merged PR already claims the issue
+ * (the pull_request webhook came first), the bounty is awarded now.
+ */
+async function closedCompleted(deliveryId: string, p: IssuesPayload, deps: Deps): Promise<Apply> {
+  const issue = issueRef(p);
+  const cause = { actor: { id: p.sender.id, login: p.sender.login }, deliveryId };
+  // The config (hold, unclaimed charity) is read only when there is something to award.
+  let config: ConfigResult | null = null;
+  const known = await findBounty(deps.db, issue.repoId, issue.number);
+  if (
+    known &&
+    (await listPledges(deps.db, known.id)).some((x) => x.status === "open") &&
+    (await pendingClaims(deps.db, issue.repoId, issue.number)).length > 0
+  ) {
+    config = await loadRepoConfig(await deps.github(issue.installationId, issue.owner, issue.repo), deps);
+  }
+  return async (tx) => {
+    const existing = await setIssueState(tx, issue.repoId, issue.number, "completed");
+    if (!existing) return { bountyIds: [] };
+    const bounty = await lockBountyById(tx, existing.id);
+    const awardable =
+      (await listPledges(tx, bounty.id)).some((x) => x.status === "open") &&
+      (await pendingClaims(tx, issue.repoId, issue.number)).length > 0;
+    if (!awardable) return { bountyIds: [] };
+    // A claim recorded since the look above: go round again, with the config read.
+    if (config === null) throw new Error("a claim arrived while this delivery was prepared; retrying");
+    if (!config.ok) {
+      await queueReply(
+        tx,
+        `config-error:${issue.repoId}:${issue.number}:${config.errors.join("|")}`,
+        { installationId: issue.installationId, owner: issue.owner, repo: issue.repo, issueNumber: issue.number },
+        [
+          "a merged pull request claims this issue's bounty, but this repository's `.github/bounties.yml` is " +
+            "invalid, so I did not award it. Please fix:",
+          "",
+          ...config.errors.map((e) => `- ${e}`),
+          "",
+          "Then a funder can award the bounty with `/award @login`.",
+        ].join("\n"),
+      );
+      return { bountyIds: [] };
+    }
+    const awards = await awardPendingClaim(tx, bounty, config.config.payout, cause);
+    return { bountyIds: awards.length > 0 ? [bounty.id] : [] };
+  };
+}
+
+/** issues.reopened: the issue is open again, so a later merged PR's claim waits for it to be closed. */
+export async function onIssueReopened(payload: unknown): Promise<Apply | null> {
+  const p = payload as IssuesPayload;
+  if (p.action !== "reopened" || !p.installation || p.issue.pull_request) return null;
+  return async (tx) => {
+    await setIssueState(tx, p.repository.id, p.issue.number, "open");
+    return { bountyIds: [] };
   };
 }
 

@@ -1,6 +1,7 @@
 import { completeDelivery, failDelivery, pendingDeliveries, type Delivery } from "../store/inbox.js";
 import { onIssueComment } from "./comment.js";
-import { onIssueClosed, onIssueLabel } from "./issues.js";
+import { onIssueClosed, onIssueLabel, onIssueReopened } from "./issues.js";
+import { onPullRequestClosed } from "./pulls.js";
 import type { Apply, Deps } from "./types.js";
 
 /** Routes a stored delivery to what handles it: reads GitHub, returns the effects to record. */
@@ -9,9 +10,12 @@ export async function prepare(d: Delivery, deps: Deps): Promise<Apply | null> {
     case "issue_comment":
       return onIssueComment(d.id, d.payload, deps);
     case "issues":
-      if (d.action === "closed") return onIssueClosed(d.id, d.payload);
+      if (d.action === "closed") return onIssueClosed(d.id, d.payload, deps);
+      if (d.action === "reopened") return onIssueReopened(d.payload);
       if (d.action === "labeled" || d.action === "unlabeled") return onIssueLabel(d.id, d.payload, deps);
       return null;
+    case "pull_request":
+      return d.action === "closed" ? onPullRequestClosed(d.id, d.payload, deps) : null;
     default:
       return null;
   }

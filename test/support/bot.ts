@@ -85,3 +85,54 @@ export function mockPermission(login: string, permission: string) {
     .get(`${repoPath}/collaborators/${login}/permission`)
     .reply(200, { permission: permission === "maintain" ? "write" : permission, role_name: permission, user: { login } });
 }
+
+/** GraphQL closingIssuesReferences for a PR of the test repository; refs default to the test repository. */
+export function mockClosingIssues(
+  prNumber: number,
+  issues: Array<number | { number: number; owner: string; repo: string; repoId: number }>,
+) {
+  const nodes = issues.map((i) =>
+    typeof i === "number"
+      ? { number: i, repository: { databaseId: REPO.id, name: REPO.name, owner: { login: REPO.owner } } }
+      : { number: i.number, repository: { databaseId: i.repoId, name: i.repo, owner: { login: i.owner } } },
+  );
+  return github()
+    .post("/graphql", (b: { query?: string; variables?: { owner?: string; repo?: string; number?: number } }) =>
+      Boolean(b.query?.includes("closingIssuesReferences")) &&
+      b.variables?.owner === REPO.owner &&
+      b.variables?.repo === REPO.name &&
+      b.variables?.number === prNumber,
+    )
+    .reply(200, { data: { repository: { pullRequest: { closingIssuesReferences: { nodes } } } } });
+}
+
+/** GET /users/{login}: the account, or 404 when `user` is null. */
+export function mockUser(login: string, user: { id: number; type?: string } | null) {
+  const scope = github().get(`/users/${login}`);
+  return user === null
+    ? scope.reply(404, { message: "Not Found" })
+    : scope.reply(200, { login, id: user.id, type: user.type ?? "User" });
+}
+
+/** GET the commits of a PR: messages, and the accounts GitHub matched their authors to. */
+export function mockPullCommits(
+  prNumber: number,
+  commits: Array<{ message: string; email?: string; user?: { login: string; id: number; type?: string } | null }>,
+) {
+  return github()
+    .get(`${repoPath}/pulls/${prNumber}/commits`)
+    .query(true)
+    .reply(
+      200,
+      commits.map((c, i) => {
+        const who = { name: c.user?.login ?? "someone", email: c.email ?? "someone@example.com", date: "2024-01-01T00:00:00Z" };
+        const account = c.user ? { login: c.user.login, id: c.user.id, type: c.user.type ?? "User" } : null;
+        return {
+          sha: `${i}`.padStart(40, "a"),
+          commit: { message: c.message, author: who, committer: who },
+          author: account,
+          committer: account,
+        };
+      }),
+    );
+}

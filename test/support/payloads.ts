@@ -102,3 +102,50 @@ export function issueLabeled(o: { issue: IssueSpec; label: string; sender: Who; 
   applyUser(p.sender, o.sender);
   return p;
 }
+
+export interface PullSpec {
+  number: number;
+  title?: string;
+  body?: string | null;
+  author: Who;
+  merged?: boolean;
+  /** The branch it was merged into; the repository's default branch unless said. */
+  baseRef?: string;
+}
+
+/** pull_request.closed (merged unless said), as the real example, for the test repository. */
+export function pullClosed(o: { pr: PullSpec; sender: Who }): Record<string, any> {
+  const p = example("pull_request", "closed");
+  applyRepo(p);
+  const pr = p.pull_request;
+  const merged = o.pr.merged ?? true;
+  const at = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+  p.number = o.pr.number;
+  pr.number = o.pr.number;
+  pr.title = o.pr.title ?? `Pull request ${o.pr.number}`;
+  pr.body = o.pr.body ?? null;
+  pr.state = "closed";
+  pr.merged = merged;
+  pr.merged_at = merged ? at : null;
+  pr.closed_at = at;
+  pr.merge_commit_sha = merged ? "6dcb09b5b57875f334f61aebed695e2e4193db5e" : null;
+  pr.merged_by = merged ? { ...pr.user } : null;
+  if (pr.merged_by) applyUser(pr.merged_by, o.sender);
+  applyUser(pr.user, o.pr.author);
+  pr.base.ref = o.pr.baseRef ?? p.repository.default_branch;
+  pr.base.repo.id = REPO.id;
+  pr.base.repo.name = REPO.name;
+  pr.base.repo.full_name = `${REPO.owner}/${REPO.name}`;
+  pr.html_url = `https://github.com/${REPO.owner}/${REPO.name}/pull/${o.pr.number}`;
+  applyUser(p.sender, o.sender);
+  return p;
+}
+
+/** issues.reopened for the test repository. */
+export function issueReopened(o: { issue: IssueSpec; sender: Who }): Record<string, any> {
+  const p = example("issues", "reopened");
+  applyRepo(p);
+  applyIssue(p, { state: "open", ...o.issue });
+  applyUser(p.sender, o.sender);
+  return p;
+}
