@@ -1,10 +1,11 @@
+import { award } from "./award.js";
 import { bounty } from "./bounty.js";
 import { help } from "./help.js";
 import type { Command, HelpEntry } from "./types.js";
 import { wallet } from "./wallet.js";
 
 /** Every command the bot answers to. The help table is built from these, so it cannot drift. */
-export const COMMANDS: Command[] = [bounty, wallet, help];
+export const COMMANDS: Command[] = [bounty, award, wallet, help];
 
 export function findCommand(name: string): Command | undefined {
   return COMMANDS.find((c) => c.names.includes(name));

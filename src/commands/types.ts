@@ -3,6 +3,7 @@ import type { RepoConfig } from "../config/schema.js";
 import type { NetworkName } from "../bitcoin/network.js";
 import type { Queryable } from "../store/db.js";
 import type { IssueRef } from "../store/ledger.js";
+import type { GitHubUser } from "../github/client.js";
 
 /** One row of the help table, in the spirit of Prow's pluginhelp.Command. */
 export interface HelpEntry {
@@ -24,6 +25,8 @@ export interface CommandContext {
   network: NetworkName;
   /** Whether the author may fund here (asks GitHub at most once per comment). */
   mayFund(): Promise<FundCheck>;
+  /** A GitHub account by login (the users API), or null when there is none. */
+  user(login: string): Promise<GitHubUser | null>;
 }
 
 /** What a command answers: an error or information reply, a 👍, or a card change. */

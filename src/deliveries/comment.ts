@@ -57,6 +57,7 @@ export async function onIssueComment(deliveryId: string, payload: unknown, deps:
     config: config.config,
     network: deps.network,
     mayFund: () => (funding ??= mayFund(gh, config.config, author.login)),
+    user: (login) => gh.user(login),
   };
 
   // Every GitHub read happens here, before the transaction; the steps only touch the database.

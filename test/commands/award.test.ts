@@ -1,0 +1,156 @@
+import nock from "nock";
+import { ENGINES, createTestDb, type TestDb } from "../support/databases.js";
+import { github, mockClosingIssues, mockPermission, mockToken, mockUser, repoPath, startTestBot } from "../support/bot.js";
+import { alice, bob, bountyFlows, failedDeliveries } from "../support/flows.js";
+import { REPO, type Who } from "../support/payloads.js";
+import type { BountyBot } from "../../src/server.js";
+
+const carol: Who = { login: "carol", id: 1003 };
+const dave: Who = { login: "dave", id: 1004 };
+
+describe.each(ENGINES)("/award on %s", (engine) => {
+  let t: TestDb;
+  let bot: BountyBot;
+  beforeAll(async () => {
+    nock.disableNetConnect();
+    nock.enableNetConnect("127.0.0.1");
+    t = await createTestDb(engine);
+  });
+  afterAll(async () => {
+    await t.close();
+    nock.enableNetConnect();
+  });
+  beforeEach(async () => {
+    bot = await startTestBot(t.db);
+    mockToken();
+  });
+  afterEach(async () => {
+    await bot.close();
+    const pending = nock.pendingMocks();
+    nock.cleanAll();
+    expect(pending).toEqual([]);
+    expect(await failedDeliveries(t.db)).toEqual([]);
+  });
+
+  const { config, expectCardEdit, captureReplies, fundedIssue, merge, close, comment, bountyOf, credit, newIssue, newPull } =
+    bountyFlows({ bot: () => bot, db: () => t.db });
+
+  test("on open pledges it awards now, with the hold from now, and replies quoting the line", async () => {
+    const { n, card } = await fundedIssue(["8usd"]);
+    config();
+    mockPermission("alice", "write");
+    mockUser("carol", { id: carol.id });
+    github().get("/users/Dave").reply(200, { login: "dave", id: dave.id, type: "User" }); // GitHub answers with the login's own case
+    const replies = captureReplies(n);
+    const edits = expectCardEdit(card, n);
+    await comment(n, "Thanks both!\n/award @carol 75 @Dave 25%");
+    await bot.settled();
+    expect(replies[0]).toMatch(/^> \/award @carol 75 @Dave 25%\n\n@alice: awarded to @carol \(75%, \$6\) and @dave \(25%, \$2\)\. It is paid after .* UTC\.$/);
+    const { bounty, awards } = await bountyOf(n);
+    expect(bounty.status).toBe("awarded");
+    expect(awards.map((a) => [a.recipientId, a.recipientLogin, a.shareBps, a.source, a.claimId])).toEqual([
+      [carol.id, "carol", 7500, "command", null],
+      [dave.id, "dave", 2500, "command", null],
+    ]);
+    expect(edits[0]).toContain("| @carol | 75% | $6 |");
+  });
+
+  test("replaces a merge award still in its hold; the old one shows why it was cancelled", async () => {
+    const { n, card } = await fundedIssue(["10usd"]);
+    const pr = newPull();
+    mockClosingIssues(pr, [n]);
+    config();
+    await merge(pr, `Fixes #${n}`);
+    await bot.settled();
+    config();
+    expectCardEdit(card, n);
+    await close(n, "completed");
+    await bot.settled();
+
+    config();
+    mockPermission("alice", "write");
+    mockUser("bob", { id: bob.id });
+    mockUser("carol", { id: carol.id });
+    const replies = captureReplies(n);
+    const edits = expectCardEdit(card, n, "none");
+    await comment(n, "/award @bob @carol");
+    await bot.settled();
+    expect(replies[0]).toContain("awarded to @bob (50%, $5) and @carol (50%, $5). This replaces the award to @bob.");
+    const { bounty, pledges, awards } = await bountyOf(n);
+    expect(bounty.status).toBe("awarded");
+    expect(pledges.map((p) => p.status)).toEqual(["awarded"]);
+    expect(awards.map((a) => [a.recipientLogin, a.state, a.cancelReason, a.source])).toEqual([
+      ["bob", "cancelled", "replaced by /award from @alice", "merge"],
+      ["bob", "held", null, "command"],
+      ["carol", "held", null, "command"],
+    ]);
+    expect(edits[0]).toContain("| ~~@bob~~ | 100% | $10 | cancelled: replaced by /award from @alice |");
+    // A later revert of the merged PR does not touch the funder's award.
+    await merge(newPull(), `Reverts ${REPO.owner}/${REPO.name}#${pr}`, alice);
+    await bot.settled();
+    expect((await bountyOf(n)).awards.filter((a) => a.state === "held")).toHaveLength(2);
+  });
+
+  test("once an award is credited, it can no longer be changed", async () => {
+    const { n, card } = await fundedIssue();
+    config();
+    mockPermission("alice", "write");
+    mockUser("bob", { id: bob.id });
+    captureReplies(n);
+    expectCardEdit(card, n);
+    await comment(n, "/award @bob");
+    await bot.settled();
+    await credit(n); // the payout runner's part
+    config();
+    mockPermission("alice", "write");
+    mockUser("carol", { id: carol.id });
+    const replies = captureReplies(n);
+    await comment(n, "/award @carol");
+    await bot.settled();
+    expect(replies[0]).toContain("@alice: this bounty's award to @bob is already credited or paid, so it can no longer be changed.");
+    expect((await bountyOf(n)).awards.map((a) => [a.recipientLogin, a.state])).toEqual([["bob", "credited"]]);
+  });
+
+  test.each([
+    ["/award @carol 60 @dave 30", "percentages add up to 90, not 100", [] as string[]],
+    ["/award @carol 60 @dave", "give every user a percentage, or none for equal shares", []],
+    ["/award", "name at least one user", []],
+    ["/award @nobody-here", "@nobody-here is not a GitHub user, so I awarded nothing.", ["nobody-here"]],
+    ["/award @dependabot", "is not a person's account (Bot)", ["dependabot"]],
+  ])("%s is refused with a clear reply and changes nothing", async (line, why, lookups) => {
+    const { n } = await fundedIssue();
+    config();
+    if (lookups.length) mockPermission("alice", "write");
+    for (const login of lookups) mockUser(login, login === "dependabot" ? { id: 27347476, type: "Bot" } : null);
+    const replies = captureReplies(n);
+    await comment(n, line);
+    await bot.settled();
+    expect(replies[0]).toContain(`> ${line}`);
+    expect(replies[0]).toContain(why);
+    const { bounty, awards } = await bountyOf(n);
+    expect(bounty.status).toBe("open");
+    expect(awards).toEqual([]);
+  });
+
+  test("someone who may not fund is told who may, and nothing changes", async () => {
+    const { n } = await fundedIssue();
+    config();
+    github().get(`${repoPath}/collaborators/bob/permission`).reply(200, { permission: "read", role_name: "read" });
+    const replies = captureReplies(n);
+    await comment(n, "/award @bob", bob);
+    await bot.settled();
+    expect(replies[0]).toContain("@bob: only people with write access to kubernetes/website may award a bounty here.");
+    expect((await bountyOf(n)).awards).toEqual([]);
+  });
+
+  test("on an issue without a bounty, or with nothing left to award, it says so", async () => {
+    const n = newIssue();
+    config();
+    mockPermission("alice", "write");
+    mockUser("bob", { id: bob.id });
+    const replies = captureReplies(n);
+    await comment(n, "/award @bob");
+    await bot.settled();
+    expect(replies[0]).toContain("this issue has no bounty, so there is nothing to award.");
+  });
+});
