@@ -20,10 +20,14 @@ export class DbWalletState implements WalletState {
   readonly #db: Queryable;
   readonly #wallet: string;
 
-  constructor(db: Queryable, wallet: string) {
-    if (wallet === "") throw new Error("DbWalletState needs a wallet key");
+  /** `wallet` is the key its rows are stored under; given a network and script, walletKey() of them. */
+  constructor(db: Queryable, wallet: string);
+  constructor(db: Queryable, network: NetworkName, script: WalletScript);
+  constructor(db: Queryable, wallet: string, script?: WalletScript) {
+    const key = script === undefined ? wallet : walletKey(wallet as NetworkName, script);
+    if (key === "") throw new Error("DbWalletState needs a wallet key");
     this.#db = db;
-    this.#wallet = wallet;
+    this.#wallet = key;
   }
 
   async nextIndex(chain: Chain): Promise<number> {

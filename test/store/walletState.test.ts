@@ -57,6 +57,9 @@ describe.each(ENGINES)("wallet state on %s", (engine) => {
     expect(await new DbWalletState(b, "regtest/one").nextIndex(RECEIVE)).toBe(6);
     await expect(s.markUsed(RECEIVE, -1)).rejects.toThrow(RangeError);
     expect(() => new DbWalletState(a, "")).toThrow();
+    // Network and script name the same rows as their walletKey.
+    await new DbWalletState(a, walletKey("signet", "p2tr")).markUsed(CHANGE, 9);
+    expect(await new DbWalletState(b, "signet", "p2tr").nextIndex(CHANGE)).toBe(10);
   });
 
   test("concurrent markUsed from two processes ends at the highest index", async () => {
