@@ -20,9 +20,11 @@ export interface TxStatus {
 
 export interface Outspend {
   spent: boolean;
+  /** The spending transaction, when spent. */
   txid?: string;
   vin?: number;
   confirmed?: boolean;
+  blockHeight?: number;
 }
 
 /** Fee rate estimates in sat/vB keyed by confirmation target in blocks, as Esplora reports them. */
@@ -38,6 +40,7 @@ export interface ChainBackend {
   broadcast(txHex: string): Promise<string>;
   /** Undefined when the backend does not know the transaction. */
   getTxStatus(txid: string): Promise<TxStatus | undefined>;
+  /** Whether an output is spent and by what; { spent: false } for an output the backend does not know. */
   getOutspend(txid: string, vout: number): Promise<Outspend>;
   getTipHeight(): Promise<number>;
 }

@@ -118,16 +118,16 @@ export class EsploraBackend implements ChainBackend {
   }
 
   async getOutspend(txid: string, vout: number): Promise<Outspend> {
-    const raw = (await this.#json(`/tx/${txid}/outspend/${vout}`)) as {
-      spent?: unknown;
-      txid?: unknown;
-      vin?: unknown;
-      status?: { confirmed?: unknown };
-    };
+    // electrs answers { spent: false } for an unknown output; other servers 404.
+    const raw = (await this.#json(`/tx/${txid}/outspend/${vout}`, { notFound: true })) as
+      | { spent?: unknown; txid?: unknown; vin?: unknown; status?: { confirmed?: unknown; block_height?: unknown } }
+      | undefined;
+    if (raw === undefined) return { spent: false };
     const o: Outspend = { spent: raw?.spent === true };
     if (typeof raw?.txid === "string") o.txid = raw.txid;
     if (isUint(raw?.vin)) o.vin = raw.vin;
     if (raw?.status) o.confirmed = raw.status.confirmed === true;
+    if (isUint(raw?.status?.block_height)) o.blockHeight = raw.status.block_height;
     return o;
   }
 

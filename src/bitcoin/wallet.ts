@@ -1,5 +1,6 @@
+import * as bitcoin from "bitcoinjs-lib";
 import type { Logger } from "pino";
-import { type ChainBackend, TxRejectedError, estimateFor } from "./backend.js";
+import { type ChainBackend, type TxStatus, TxRejectedError, estimateFor } from "./backend.js";
 import {
   PayoutError,
   planBatch,
@@ -36,6 +37,42 @@ export type BroadcastOutcome =
   | { txid: string; status: "rejected"; reason: string }
   /** The backend could not be reached; the transaction may or may not have arrived. Safe to resend. */
   | { txid: string; status: "unknown"; reason: string };
+
+/** Where a signed transaction stands, as the backend sees it. */
+export type TxInspection =
+  | { state: "confirmed"; confirmations: number; blockHeight: number }
+  | { state: "mempool" }
+  /** Not known, and a coin it spends was spent by another transaction `by`. */
+  | { state: "conflicted"; by: string; confirmed: boolean; confirmations: number }
+  /** Not known and nothing conflicts: never arrived, or dropped from mempools. Safe to resend. */
+  | { state: "unknown" };
+
+export interface BuildOptions {
+  feeRate?: FeeRate;
+  /**
+   * Outpoints ("txid:vout") never to spend: the inputs of transactions signed
+   * earlier (stored by the caller) that may still confirm. The wallet's own
+   * memory of what it signed does not survive a restart; this does.
+   */
+  exclude?: Iterable<string>;
+}
+
+/** The txid of a raw transaction. Throws on anything that is not one. */
+export function txidOf(hex: string): string {
+  try {
+    return bitcoin.Transaction.fromHex(hex.trim()).getId();
+  } catch {
+    throw new TypeError("Not a raw Bitcoin transaction in hex");
+  }
+}
+
+/**
+ * Node answers to a resent transaction that mean it already has it (Bitcoin
+ * Core's and Esplora's wordings across versions): the transaction is out.
+ */
+const ALREADY_KNOWN = /txn-already-known|txn-already-in-mempool|transaction already in block ?chain|transaction outputs already in utxo set|already in (the )?mempool/i;
+/** Inputs gone: either it was mined (then it is ours that spent them) or something else spent them. */
+const INPUTS_SPENT = /bad-txns-inputs-missingorspent|missing ?inputs|missingorspent/i;
 
 export interface PayoutWalletOptions {
   config: WalletConfig;
@@ -141,7 +178,7 @@ export class PayoutWallet {
    * dust and the spending caps first; on any problem throws PayoutError and
    * signs nothing. Signed transactions count against the daily cap.
    */
-  buildBatch(payouts: readonly Payout[], opts: { feeRate?: FeeRate } = {}): Promise<BatchPlan> {
+  buildBatch(payouts: readonly Payout[], opts: BuildOptions = {}): Promise<BatchPlan> {
     return this.#serial(() => this.#buildBatch(payouts, opts));
   }
 
@@ -150,8 +187,56 @@ export class PayoutWallet {
     return this.#serial(() => this.#broadcast(plan));
   }
 
+  /**
+   * Sends a transaction signed earlier, unchanged (after a restart, or when
+   * it dropped out of mempools). A node that already has it counts as sent.
+   * Neither the daily cap nor the wallet's coins are touched: the
+   * transaction was counted when it was signed.
+   */
+  async rebroadcast(hex: string): Promise<BroadcastOutcome> {
+    const outcome = await this.#send(hex, txidOf(hex));
+    if (outcome.status === "sent") this.#log.info({ txid: outcome.txid }, "Rebroadcast payout transaction");
+    else this.#log.warn({ txid: outcome.txid, status: outcome.status, reason: outcome.reason }, "Could not rebroadcast a payout transaction");
+    return outcome;
+  }
+
+  /**
+   * Where a transaction signed earlier stands. When the backend does not know
+   * it, each input ("txid:vout") is checked for another transaction spending
+   * the same coin; a confirmed conflict is reported before an unconfirmed one.
+   * Backend errors propagate: the answer is then "ask again later".
+   */
+  async inspect(txid: string, inputs: readonly string[]): Promise<TxInspection> {
+    const seen = await this.#fromStatus(await this.#backend.getTxStatus(txid));
+    if (seen) return seen;
+    let pending: TxInspection | undefined;
+    for (const input of inputs) {
+      const [prevTxid, vout] = parseOutpoint(input);
+      const o = await this.#backend.getOutspend(prevTxid, vout);
+      if (!o.spent || o.txid === undefined) continue;
+      if (o.txid === txid) {
+        // Arrived between the two questions: ask again.
+        return (await this.#fromStatus(await this.#backend.getTxStatus(txid))) ?? { state: "mempool" };
+      }
+      if (o.confirmed) {
+        const height = o.blockHeight ?? (await this.#backend.getTxStatus(o.txid))?.blockHeight;
+        // Confirmed but no height given: at least one confirmation, the least this can claim.
+        const confirmations = height === undefined ? 1 : (await this.#backend.getTipHeight()) - height + 1;
+        return { state: "conflicted", by: o.txid, confirmed: true, confirmations };
+      }
+      pending ??= { state: "conflicted", by: o.txid, confirmed: false, confirmations: 0 };
+    }
+    return pending ?? { state: "unknown" };
+  }
+
+  /** Confirmed and unconfirmed coins, from a fresh sync. */
+  async balance(): Promise<{ confirmedSats: bigint; unconfirmedSats: bigint }> {
+    const { confirmedSats, unconfirmedSats } = await this.sync();
+    return { confirmedSats, unconfirmedSats };
+  }
+
   /** buildBatch + broadcast. */
-  async payBatch(payouts: readonly Payout[], opts: { feeRate?: FeeRate } = {}): Promise<{ plan: BatchPlan; outcomes: BroadcastOutcome[] }> {
+  async payBatch(payouts: readonly Payout[], opts: BuildOptions = {}): Promise<{ plan: BatchPlan; outcomes: BroadcastOutcome[] }> {
     const plan = await this.buildBatch(payouts, opts);
     const outcomes = await this.broadcast(plan);
     return { plan, outcomes };
@@ -279,14 +364,17 @@ export class PayoutWallet {
     return { utxos, firstUnused: lastUsed + 1 };
   }
 
-  async #buildBatch(payouts: readonly Payout[], opts: { feeRate?: FeeRate }): Promise<BatchPlan> {
+  async #buildBatch(payouts: readonly Payout[], opts: BuildOptions): Promise<BatchPlan> {
     const valid = validatePayouts(payouts, this.#config.network);
+    const exclude = new Set(opts.exclude ?? []);
     const feeRate = this.#clampFeeRate(opts.feeRate ?? (await this.feeRate()));
     const snap = await this.#sync();
     const tipHeight = await this.#backend.getTipHeight();
 
     // Spend confirmed coins, and our own unconfirmed change; never someone else's unconfirmed coins.
-    const coins = snap.utxos.filter((u) => (u.confirmed || u.ref.chain === CHANGE) && !this.#locked.has(u.id));
+    const coins = snap.utxos.filter(
+      (u) => (u.confirmed || u.ref.chain === CHANGE) && !this.#locked.has(u.id) && !exclude.has(u.id),
+    );
     let nextChange = Math.max(await this.#state.nextIndex(CHANGE), snap.firstUnused.change);
     const planned = planBatch(valid, {
       keys: this.#keys,
@@ -357,27 +445,65 @@ export class PayoutWallet {
   async #broadcast(plan: BatchPlan): Promise<BroadcastOutcome[]> {
     const outcomes: BroadcastOutcome[] = [];
     for (const t of plan.transactions) {
-      try {
-        const txid = await this.#backend.broadcast(t.hex);
-        if (txid !== t.txid) this.#log.warn({ expected: t.txid, got: txid }, "Backend returned a different txid");
-        outcomes.push({ txid: t.txid, status: "sent" });
+      const outcome = await this.#send(t.hex, t.txid);
+      outcomes.push(outcome);
+      if (outcome.status === "sent") {
         this.#log.info({ txid: t.txid, feeSats: t.fee.toString(), vsize: t.vsize }, "Broadcast payout batch");
-      } catch (e) {
-        if (e instanceof TxRejectedError) {
-          // Definitively refused: the coins are still ours and the money did not leave.
-          for (const i of t.inputs) this.#locked.delete(`${i.txid}:${i.vout}`);
-          await this.#spendLog.release(t.txid);
-          outcomes.push({ txid: t.txid, status: "rejected", reason: e.reason });
-          this.#log.error({ txid: t.txid, reason: e.reason }, "The network rejected a payout batch");
-        } else {
-          const reason = e instanceof Error ? e.message : String(e);
-          outcomes.push({ txid: t.txid, status: "unknown", reason });
-          this.#log.error({ txid: t.txid, reason }, "Could not broadcast a payout batch; it is safe to resend");
-        }
+      } else if (outcome.status === "rejected") {
+        // Definitively refused: the coins are still ours and the money did not leave.
+        for (const i of t.inputs) this.#locked.delete(`${i.txid}:${i.vout}`);
+        await this.#spendLog.release(t.txid);
+        this.#log.error({ txid: t.txid, reason: outcome.reason }, "The network rejected a payout batch");
+      } else {
+        this.#log.error({ txid: t.txid, reason: outcome.reason }, "Could not broadcast a payout batch; it is safe to resend");
       }
     }
     return outcomes;
   }
+
+  /**
+   * Submits a raw transaction. "Already have it" answers are sent (a resend,
+   * or a retried POST whose first attempt arrived); "inputs missing or spent"
+   * is sent only when the backend knows this very transaction.
+   */
+  async #send(hex: string, txid: string): Promise<BroadcastOutcome> {
+    try {
+      const got = await this.#backend.broadcast(hex);
+      if (got !== txid) this.#log.warn({ expected: txid, got }, "Backend returned a different txid");
+      return { txid, status: "sent" };
+    } catch (e) {
+      if (!(e instanceof TxRejectedError)) return { txid, status: "unknown", reason: message(e) };
+      if (ALREADY_KNOWN.test(e.reason)) return { txid, status: "sent" };
+      if (INPUTS_SPENT.test(e.reason)) {
+        let status: TxStatus | undefined;
+        try {
+          status = await this.#backend.getTxStatus(txid);
+        } catch (err) {
+          return { txid, status: "unknown", reason: `${e.reason}; and checking whether it is already mined failed: ${message(err)}` };
+        }
+        if (status) return { txid, status: "sent" };
+      }
+      return { txid, status: "rejected", reason: e.reason };
+    }
+  }
+
+  async #fromStatus(status: TxStatus | undefined): Promise<TxInspection | undefined> {
+    if (!status) return undefined;
+    if (!status.confirmed) return { state: "mempool" };
+    if (status.blockHeight === undefined) throw new Error("The backend reported a confirmed transaction without its block height");
+    const confirmations = (await this.#backend.getTipHeight()) - status.blockHeight + 1;
+    return { state: "confirmed", confirmations, blockHeight: status.blockHeight };
+  }
+}
+
+function parseOutpoint(outpoint: string): [string, number] {
+  const m = /^([0-9a-f]{64}):(\d{1,10})$/.exec(outpoint);
+  if (!m) throw new TypeError(`Not an outpoint "txid:vout": ${JSON.stringify(outpoint.slice(0, 80))}`);
+  return [m[1]!, Number(m[2])];
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {

@@ -82,7 +82,8 @@ describe("EsploraBackend", () => {
       [200, JSON.stringify({ chain_stats: { tx_count: 2 }, mempool_stats: { tx_count: 1 } })],
       [200, JSON.stringify({ confirmed: false })],
       [404, "Transaction not found"],
-      [200, JSON.stringify({ spent: true, txid: TXID, vin: 0, status: { confirmed: true } })],
+      [200, JSON.stringify({ spent: true, txid: TXID, vin: 0, status: { confirmed: true, block_height: 9 } })],
+      [404, "Transaction not found"],
       [200, JSON.stringify({ "1": 30.5, "6": 10.1, "144": 1 })],
       [404, "Address not found"],
     ]);
@@ -91,7 +92,8 @@ describe("EsploraBackend", () => {
     expect(await b.getAddressTxCount("bcrt1qxyz")).toBe(3);
     expect(await b.getTxStatus(TXID)).toEqual({ confirmed: false });
     expect(await b.getTxStatus(TXID)).toBeUndefined();
-    expect(await b.getOutspend(TXID, 0)).toEqual({ spent: true, txid: TXID, vin: 0, confirmed: true });
+    expect(await b.getOutspend(TXID, 0)).toEqual({ spent: true, txid: TXID, vin: 0, confirmed: true, blockHeight: 9 });
+    expect(await b.getOutspend(TXID, 1)).toEqual({ spent: false });
     expect(await b.getFeeEstimates()).toEqual({ "1": 30.5, "6": 10.1, "144": 1 });
     await expect(b.getUtxos("nope")).rejects.toBeInstanceOf(ChainRequestError);
     expect(s.seen.map((x) => x.url)).toEqual([
@@ -100,6 +102,7 @@ describe("EsploraBackend", () => {
       `/tx/${TXID}/status`,
       `/tx/${TXID}/status`,
       `/tx/${TXID}/outspend/0`,
+      `/tx/${TXID}/outspend/1`,
       "/fee-estimates",
       "/address/nope/utxo",
     ]);

@@ -1,10 +1,13 @@
 import * as bitcoin from "bitcoinjs-lib";
+import { generateMnemonic } from "@scure/bip39";
+import { wordlist } from "@scure/bip39/wordlists/english.js";
+import { ChainUnavailableError, TxRejectedError, type ChainBackend } from "../../src/bitcoin/backend.js";
 import { parseAddress } from "../../src/bitcoin/address.js";
 import { EsploraBackend } from "../../src/bitcoin/esplora.js";
 import { WalletKeys, RECEIVE, CHANGE } from "../../src/bitcoin/keys.js";
 import { startLocalChain, type LocalChainServer } from "../../src/bitcoin/localchain/server.js";
 import { MemorySpendLog, MemoryWalletState } from "../../src/bitcoin/state.js";
-import { PayoutWallet, PayoutError, type Payout } from "../../src/bitcoin/wallet.js";
+import { PayoutWallet, PayoutError, txidOf, type Payout } from "../../src/bitcoin/wallet.js";
 import { ALL_TYPES, LEGAL, randomAddress, testConfig } from "./helpers.js";
 import type { WalletConfig } from "../../src/bitcoin/config.js";
 import pino from "pino";
@@ -333,5 +336,218 @@ describe("PayoutWallet rules", () => {
     }).catch((e: unknown) => e);
     expect((err as Error).name).toBe("InvalidMnemonicError");
     expect(String((err as Error).message)).not.toMatch(/abandon/);
+  });
+});
+
+describe("PayoutWallet: what the payout run needs after a restart", () => {
+  const fresh = () => generateMnemonic(wordlist);
+  const today = () => new Date().toISOString().slice(0, 10);
+  const evict = async (txid: string) => {
+    const res = await fetch(`${node.url}/regtest/evict/${txid}`, { method: "POST" });
+    expect(res.status).toBe(200);
+  };
+  /** The same wallet with some backend calls replaced. */
+  async function withBackend(mnemonicText: string, patch: Partial<ChainBackend>, spendLog = new MemorySpendLog()) {
+    const backend = new EsploraBackend({ url: node.url, retries: 0, backoffMs: 1 });
+    return PayoutWallet.open({
+      config: testConfig({ esploraUrl: node.url, mnemonicText }),
+      backend: { ...bind(backend), ...patch },
+      state: new MemoryWalletState(),
+      spendLog,
+      logger: silent,
+    });
+  }
+
+  it("buildBatch never spends excluded outpoints, which a restarted wallet would otherwise pick", async () => {
+    const mnemonicText = fresh();
+    const { wallet } = await openWallet({ mnemonicText });
+    const a = node.fund(await wallet.receiveAddress(), 60_000n);
+    const b = node.fund(await wallet.receiveAddress(), 50_000n);
+    node.mine(1);
+    const pay = [{ id: "x", address: randomAddress("p2wpkh"), sats: 40_000n }];
+
+    // Signed and stored, not broadcast yet; then the process restarts.
+    const before = await wallet.buildBatch(pay, { feeRate: 1_000n });
+    const stored = before.transactions[0]!.inputs.map((i) => `${i.txid}:${i.vout}`);
+    const restarted = (await openWallet({ mnemonicText })).wallet;
+    const naive = await restarted.buildBatch(pay, { feeRate: 1_000n });
+    expect(naive.transactions[0]!.inputs.map((i) => `${i.txid}:${i.vout}`)).toEqual(stored); // would conflict
+    await restarted.abandon(naive);
+
+    const again = (await openWallet({ mnemonicText })).wallet;
+    const plan = await again.buildBatch(pay, { feeRate: 1_000n, exclude: stored });
+    const used = plan.transactions[0]!.inputs.map((i) => `${i.txid}:${i.vout}`);
+    expect(used.some((u) => stored.includes(u))).toBe(false);
+    await again.abandon(plan);
+
+    const none = await again
+      .buildBatch(pay, { feeRate: 1_000n, exclude: new Set([`${a.txid}:${a.vout}`, `${b.txid}:${b.vout}`]) })
+      .catch((e: unknown) => e);
+    expect((none as PayoutError).code).toBe("insufficient-funds");
+  });
+
+  it("rebroadcast: a transaction the node already has counts as sent, in the mempool or mined; the daily cap is untouched", async () => {
+    const { wallet, spendLog } = await openWallet({ mnemonicText: fresh() });
+    node.fund(await wallet.receiveAddress(), 80_000n);
+    node.mine(1);
+    const { plan } = await wallet.payBatch([{ id: "r", address: randomAddress("p2tr"), sats: 30_000n }], { feeRate: 2_000n });
+    const t = plan.transactions[0]!;
+    const log = spendLog as MemorySpendLog;
+    const reserved = log.entries();
+    expect(reserved).toHaveLength(1);
+
+    // The node answers 400 txn-already-in-mempool, then "already in block chain".
+    expect(await wallet.rebroadcast(t.hex)).toEqual({ txid: t.txid, status: "sent" });
+    node.mine(1);
+    expect(await wallet.rebroadcast(t.hex)).toEqual({ txid: t.txid, status: "sent" });
+    expect(log.entries()).toEqual(reserved);
+    expect(await spendLog.spentOn(today())).toBe(t.spentSats);
+  });
+
+  it("rebroadcast puts a dropped transaction back, unchanged", async () => {
+    const { wallet, spendLog } = await openWallet({ mnemonicText: fresh() });
+    node.fund(await wallet.receiveAddress(), 80_000n);
+    node.mine(1);
+    const { plan } = await wallet.payBatch([{ id: "d", address: randomAddress("p2wpkh"), sats: 30_000n }], { feeRate: 2_000n });
+    const t = plan.transactions[0]!;
+    await evict(t.txid);
+    expect(node.chain.tx(t.txid)).toBeUndefined();
+    expect(await wallet.inspect(t.txid, t.inputs.map((i) => `${i.txid}:${i.vout}`))).toEqual({ state: "unknown" });
+    expect(await wallet.rebroadcast(t.hex)).toEqual({ txid: t.txid, status: "sent" });
+    expect(node.chain.tx(t.txid)?.hex).toBe(t.hex);
+    expect(await wallet.inspect(t.txid, [])).toEqual({ state: "mempool" });
+    expect((spendLog as MemorySpendLog).entries()).toHaveLength(1);
+    node.mine(1);
+  });
+
+  it("rebroadcast reads every wording of 'already known', and 'inputs spent' only as sent when the transaction itself is mined", async () => {
+    const mnemonicText = fresh();
+    const { wallet } = await openWallet({ mnemonicText });
+    node.fund(await wallet.receiveAddress(), 80_000n);
+    node.mine(1);
+    const { plan } = await wallet.payBatch([{ id: "w", address: randomAddress("p2sh"), sats: 30_000n }], { feeRate: 2_000n });
+    const mined = plan.transactions[0]!;
+    node.mine(1);
+    const refusing = (reason: string) => async () => {
+      throw new TxRejectedError(reason);
+    };
+    const spendLog = new MemorySpendLog();
+    for (const reason of ["txn-already-known", "txn-already-in-mempool", "Transaction already in block chain", "Transaction outputs already in utxo set"]) {
+      const w = await withBackend(mnemonicText, { broadcast: refusing(reason) }, spendLog);
+      expect(await w.rebroadcast(mined.hex)).toEqual({ txid: mined.txid, status: "sent" });
+    }
+    const spent = await withBackend(mnemonicText, { broadcast: refusing("bad-txns-inputs-missingorspent") }, spendLog);
+    expect(await spent.rebroadcast(mined.hex)).toEqual({ txid: mined.txid, status: "sent" });
+
+    // The same answer for a transaction the backend does not know: its coins went elsewhere.
+    const other = new bitcoin.Transaction();
+    other.version = 2;
+    other.addInput(Buffer.alloc(32, 7), 0);
+    other.addOutput(bitcoin.address.toOutputScript(randomAddress("p2wpkh"), bitcoin.networks.regtest), 1_000n);
+    expect(await spent.rebroadcast(other.toHex())).toEqual({ txid: other.getId(), status: "rejected", reason: "bad-txns-inputs-missingorspent" });
+    // Cannot tell: the status check fails too.
+    const blind = await withBackend(mnemonicText, {
+      broadcast: refusing("bad-txns-inputs-missingorspent"),
+      getTxStatus: async () => {
+        throw new ChainUnavailableError("down");
+      },
+    });
+    expect(await blind.rebroadcast(mined.hex)).toMatchObject({ status: "unknown", reason: expect.stringMatching(/down/) });
+    const down = await withBackend(mnemonicText, { broadcast: async () => Promise.reject(new ChainUnavailableError("Esplora is unavailable")) });
+    expect(await down.rebroadcast(mined.hex)).toMatchObject({ txid: mined.txid, status: "unknown" });
+    expect(spendLog.entries()).toEqual([]);
+    await expect(wallet.rebroadcast("not a transaction")).rejects.toThrow(TypeError);
+  });
+
+  it("the first broadcast also reads 'already in mempool' as sent: a retried POST keeps its cap reservation", async () => {
+    const mnemonicText = fresh();
+    const spendLog = new MemorySpendLog();
+    const backend = new EsploraBackend({ url: node.url, retries: 0 });
+    // The first POST arrives but its answer is lost; the retry is refused as a duplicate.
+    const w = await withBackend(
+      mnemonicText,
+      {
+        broadcast: async (hex: string) => {
+          await backend.broadcast(hex);
+          return backend.broadcast(hex);
+        },
+      },
+      spendLog,
+    );
+    node.fund(await w.receiveAddress(), 80_000n);
+    node.mine(1);
+    const { plan, outcomes } = await w.payBatch([{ id: "p", address: randomAddress("p2wpkh"), sats: 30_000n }], { feeRate: 2_000n });
+    expect(outcomes).toEqual([{ txid: plan.transactions[0]!.txid, status: "sent" }]);
+    expect(spendLog.entries()).toHaveLength(1);
+    node.mine(1);
+  });
+
+  it("inspect: mempool, confirmed with its depth, unknown once dropped, then conflicted by a spend of the same coin — unconfirmed, then confirmed", async () => {
+    const mnemonicText = fresh();
+    const { wallet } = await openWallet({ mnemonicText });
+    node.fund(await wallet.receiveAddress(), 70_000n);
+    node.mine(1);
+
+    const { plan } = await wallet.payBatch([{ id: "i", address: randomAddress("p2wpkh"), sats: 20_000n }], { feeRate: 2_000n });
+    const t = plan.transactions[0]!;
+    const inputs = t.inputs.map((i) => `${i.txid}:${i.vout}`);
+    expect(await wallet.inspect(t.txid, inputs)).toEqual({ state: "mempool" });
+
+    await evict(t.txid);
+    expect(await wallet.inspect(t.txid, inputs)).toEqual({ state: "unknown" });
+    // The same wallet restored elsewhere spends the coin to someone else.
+    const elsewhere = (await openWallet({ mnemonicText })).wallet;
+    const conflict = await elsewhere.payBatch([{ id: "e", address: randomAddress("p2wpkh"), sats: 25_000n }], { feeRate: 3_000n });
+    const by = conflict.plan.transactions[0]!.txid;
+    expect(conflict.plan.transactions[0]!.inputs.map((i) => `${i.txid}:${i.vout}`)).toEqual(inputs);
+    expect(await wallet.inspect(t.txid, inputs)).toEqual({ state: "conflicted", by, confirmed: false, confirmations: 0 });
+    node.mine(1);
+    expect(await wallet.inspect(t.txid, inputs)).toEqual({ state: "conflicted", by, confirmed: true, confirmations: 1 });
+    node.mine(1);
+    expect(await wallet.inspect(t.txid, inputs)).toEqual({ state: "conflicted", by, confirmed: true, confirmations: 2 });
+    expect(await wallet.rebroadcast(t.hex)).toMatchObject({ status: "rejected", reason: expect.stringMatching(/missingorspent/) });
+
+    // The conflicting transaction itself, seen as ours: confirmed two blocks deep.
+    const height = node.chain.tipHeight - 1;
+    expect(await wallet.inspect(by, inputs)).toEqual({ state: "confirmed", confirmations: 2, blockHeight: height });
+  });
+
+  it("inspect lets backend errors through and refuses malformed outpoints", async () => {
+    const mnemonicText = fresh();
+    const failing = await withBackend(mnemonicText, {
+      getTxStatus: async () => {
+        throw new ChainUnavailableError("Esplora is unavailable");
+      },
+    });
+    await expect(failing.inspect("ab".repeat(32), [])).rejects.toBeInstanceOf(ChainUnavailableError);
+    const outspendDown = await withBackend(mnemonicText, {
+      getOutspend: async () => {
+        throw new ChainUnavailableError("Esplora is unavailable");
+      },
+    });
+    await expect(outspendDown.inspect("ab".repeat(32), [`${"cd".repeat(32)}:0`])).rejects.toBeInstanceOf(ChainUnavailableError);
+    const { wallet } = await openWallet({ mnemonicText });
+    await expect(wallet.inspect("ab".repeat(32), ["nope"])).rejects.toThrow(TypeError);
+    // An input the backend has never heard of is simply not spent.
+    expect(await wallet.inspect("ab".repeat(32), [`${"cd".repeat(32)}:0`])).toEqual({ state: "unknown" });
+  });
+
+  it("balance: confirmed and unconfirmed sats", async () => {
+    const { wallet } = await openWallet({ mnemonicText: fresh() });
+    expect(await wallet.balance()).toEqual({ confirmedSats: 0n, unconfirmedSats: 0n });
+    node.fund(await wallet.receiveAddress(), 30_000n);
+    node.mine(1);
+    node.fund(await wallet.receiveAddress(), 20_000n);
+    expect(await wallet.balance()).toEqual({ confirmedSats: 30_000n, unconfirmedSats: 20_000n });
+    node.mine(1);
+    expect(await wallet.balance()).toEqual({ confirmedSats: 50_000n, unconfirmedSats: 0n });
+  });
+
+  it("txidOf reads a raw transaction's id", () => {
+    const tx = new bitcoin.Transaction();
+    tx.addInput(Buffer.alloc(32, 1), 0);
+    tx.addOutput(Uint8Array.from([0x51]), 1n);
+    expect(txidOf(tx.toHex())).toBe(tx.getId());
+    expect(() => txidOf("zz")).toThrow(TypeError);
   });
 });
