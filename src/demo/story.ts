@@ -1,0 +1,243 @@
+import { generateMnemonic } from "@scure/bip39";
+import { wordlist } from "@scure/bip39/wordlists/english.js";
+import { RECEIVE, WalletKeys } from "../bitcoin/keys.js";
+import { satsText } from "../cli/format.js";
+import { reportLines } from "../cli/payouts.js";
+import type { RunReport } from "../payouts/run.js";
+import { commentInputFrom, issueCommentCreated, issueInputFrom, issuesClosed, pullRequestClosed } from "../sandbox/payloads.js";
+import { deliver } from "../sandbox/webhooks.js";
+import { listPayouts } from "../store/payouts.js";
+import { botWrites, quoted } from "./github.js";
+import { fetchTx } from "./transaction.js";
+import { DEMO_PRICES, startWorld, type DemoWorld } from "./world.js";
+
+export const REPO = "example/widgets";
+const INSTALLATION = 1;
+const ISSUE = 1;
+const PR = 2;
+const FUNDING_SATS = 1_000_000n;
+
+/** A step that did not happen: the demo stops and says which and why. */
+export class DemoFailure extends Error {}
+
+export interface DemoOptions {
+  write(text: string): void;
+  /** Longest wait for any one step (webhook handling, a payout run). */
+  stepTimeoutMs?: number;
+}
+
+/** What the demo showed, for a test to check. */
+export interface DemoResult {
+  code: number;
+  txid?: string;
+  contributorAddress?: string;
+  contributorSats?: bigint;
+}
+
+/**
+ * The whole story, offline: a maintainer offers $5 on issue #1, a contributor links a regtest
+ * address, their PR that says "Fixes #1" is merged and the issue closed, a payout run pays, a block
+ * confirms it. Prints a transcript; the result's code is 0 only if every step happened.
+ */
+export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
+  const say = (...lines: string[]) => opts.write(lines.map((l) => `${l}\n`).join(""));
+  const timeout = opts.stepTimeoutMs ?? 30_000;
+  const result: DemoResult = { code: 1 };
+  let world: DemoWorld | undefined;
+  const starting = startWorld();
+  try {
+    say("bounty-bot offline demo: a local regtest chain, a GitHub API stand-in and the app, all on 127.0.0.1.", "");
+    world = await within(timeout, "starting the local chain, the GitHub stand-in and the app", starting);
+    const w = world;
+    const { github: gh, chain } = w;
+    const stage = new Stage(w, say, timeout);
+
+    gh.addRepo(REPO, { installationId: INSTALLATION });
+    const maria = gh.addUser("maria");
+    const carol = gh.addUser("carol");
+    gh.addUser("rob");
+    gh.setPermission(REPO, maria.login, "write");
+    gh.addIssue(REPO, { number: ISSUE, title: "TestPodReady is flaky", author: "rob", body: "It fails about one run in ten." });
+
+    const funding = await w.wallet.receiveAddress();
+    chain.fund(funding, FUNDING_SATS);
+    const fundedAt = chain.mine(1);
+    // The contributor's own wallet: an address of a key only they would hold.
+    const carolAddress = WalletKeys.fromMnemonic(generateMnemonic(wordlist), { network: "regtest", script: "p2wpkh" }).address({ chain: RECEIVE, index: 0 });
+    result.contributorAddress = carolAddress;
+
+    say(
+      "== Setting up",
+      `  local chain (Esplora API)  ${chain.url}  regtest`,
+      `  GitHub stand-in            ${gh.apiUrl}  repository ${REPO}; @maria may write, @carol is a contributor`,
+      `  bounty-bot                 ${w.hookUrl}  embedded database in memory`,
+      `  prices                     PRICE_SOURCES=${DEMO_PRICES}`,
+      `  payout wallet              a fresh mnemonic (thrown away at exit); funded with ${satsText(FUNDING_SATS)}`,
+      `                             at ${funding}, confirmed in block ${fundedAt}`,
+      "",
+    );
+
+    // ---------------------------------------------------------------- 1. the bounty
+    say("== 1. A maintainer offers a bounty");
+    await stage.comment(maria, "/bounty 5usd");
+    const card = () => gh.comments(REPO, ISSUE).find((c) => c.body.includes("bounty-bot:card"))?.body ?? "";
+    if (!/Bounty: \$5(\.00)?\b/.test(card())) throw new DemoFailure("the bot did not post a $5 bounty card on issue #1");
+
+    // ---------------------------------------------------------------- 2. the wallet
+    say("== 2. The contributor links where to be paid");
+    await stage.comment(carol, `/wallet ${carolAddress}`);
+    const [linked] = await w.db.query<{ address: string }>("SELECT address FROM wallets WHERE user_id = $1", [carol.id]);
+    if (linked?.address !== carolAddress) throw new DemoFailure("the bot did not link @carol's address");
+
+    // ---------------------------------------------------------------- 3. the fix
+    say("== 3. The fix is merged and the issue closed");
+    const prBody = "Retry the readiness probe once before failing.\n\nFixes #1";
+    gh.addIssue(REPO, { number: PR, title: "Make TestPodReady wait for the probe", author: carol.login, body: prBody, pull_request: true, merged: true, merged_by: maria.login });
+    say(`  @carol's pull request #${PR} "Make TestPodReady wait for the probe" says:`, ...quoted(prBody, "    > "), `  @maria merges it.`);
+    await stage.hook(
+      "pull_request",
+      pullRequestClosed({
+        repo: REPO,
+        installationId: INSTALLATION,
+        pull_request: { number: PR, title: "Make TestPodReady wait for the probe", body: prBody, author: carol, merged: true, merged_by: maria },
+        sender: maria,
+      }),
+      "pull_request.closed (merged)",
+    );
+    await stage.closeIssue(maria.login);
+    await stage.settled("the app handling the merge and the close");
+    stage.showBotWrites();
+    if (!card().includes("@carol")) throw new DemoFailure("the card on issue #1 shows no award to @carol after the merge and the close");
+
+    // ---------------------------------------------------------------- 4. the payout
+    say("== 4. A payout run", "  The award's hold (PAYOUT_HOLD=0s) is over; the app's scheduler is off in this demo, so we start the run.");
+    const paid = await stage.payoutRun();
+    const txid = paid.broadcast[0];
+    if (!txid) throw new DemoFailure(`the payout run sent no transaction${paid.waiting ? `: ${paid.waiting}` : ""}`);
+    result.txid = txid;
+    const tx = await within(timeout, "reading the transaction from the chain", fetchTx(chain.url, txid, "regtest"));
+    const [payout] = await listPayouts(w.db);
+    const toCarol = tx.outputs.find((o) => o.address === carolAddress);
+    if (!payout || !toCarol || toCarol.sats !== payout.sats) throw new DemoFailure(`transaction ${txid} does not pay @carol's address the payout's amount`);
+    result.contributorSats = toCarol.sats;
+    say(
+      `  transaction ${txid} (${tx.vsize} vB), as the local chain has it:`,
+      ...tx.outputs.map(
+        (o) =>
+          `    output ${o.vout}  ${o.address}  ${String(o.sats).padStart(9)} sats  ${o === toCarol ? "→ @carol: the bounty, $5 at $60,000/BTC" : "→ change, back to the app's wallet"}`,
+      ),
+      `    fee ${tx.feeSats} sats (${(Number(tx.feeSats) / tx.vsize).toFixed(1)} sat/vB), paid by the app's wallet on top: @carol receives the full amount`,
+      "",
+    );
+    await stage.settled("the app announcing the payment");
+    stage.showBotWrites();
+    if (!card().includes("💸 Paid")) throw new DemoFailure("the card on issue #1 did not turn to paid");
+
+    // ---------------------------------------------------------------- 5. confirmation
+    const height = chain.mine(1);
+    say(`== 5. Block ${height} is mined; another payout run`);
+    const settled = await stage.payoutRun();
+    if (!settled.confirmed.includes(txid)) throw new DemoFailure(`the payout run did not see ${txid} confirmed`);
+    await stage.settled("the app updating the card");
+    stage.showBotWrites();
+    if (!card().includes("✅ Confirmed")) throw new DemoFailure("the card on issue #1 did not turn to confirmed");
+
+    const balance = await w.wallet.sync();
+    say(
+      "== Done",
+      `  @carol was paid ${satsText(toCarol.sats)} to ${carolAddress}`,
+      `  in ${txid}, confirmed in block ${height}.`,
+      `  The app's wallet now holds ${satsText(balance.confirmedSats + balance.unconfirmedSats)}: ${FUNDING_SATS} funded − ${toCarol.sats} paid − ${tx.feeSats} fee.`,
+    );
+    if (balance.confirmedSats + balance.unconfirmedSats !== FUNDING_SATS - toCarol.sats - tx.feeSats) {
+      throw new DemoFailure("the wallet's balance does not add up to funding − payout − fee");
+    }
+    result.code = 0;
+  } catch (err) {
+    say("", `DEMO FAILED: ${err instanceof Error ? err.message : String(err)}`);
+    const warnings = world?.warnings.slice(-10) ?? [];
+    if (warnings.length) say("The app's last warnings:", ...warnings.map((x) => `  ${x}`));
+    result.code = 1;
+  } finally {
+    // A world that came up too late is closed all the same.
+    await (world ?? (await starting.catch(() => undefined)))?.close();
+  }
+  return result;
+}
+
+/** The story's moves: people act on the stand-in, GitHub delivers webhooks, the transcript shows what the app did. */
+class Stage {
+  /** How much of the stand-in's request log the transcript has shown. */
+  #mark = 0;
+  constructor(
+    readonly w: DemoWorld,
+    readonly say: (...lines: string[]) => void,
+    readonly timeout: number,
+  ) {}
+
+  /** Prints what the bot wrote to GitHub since the last call. */
+  showBotWrites(): void {
+    this.say("  GitHub received from bounty-bot:", ...botWrites(this.w.github, REPO, [ISSUE, PR], this.#mark), "");
+    this.#mark = this.w.github.requests.length;
+  }
+
+  /** A person comments on issue #1; GitHub delivers the webhook; the app answers. */
+  async comment(who: { id: number; login: string }, body: string): Promise<void> {
+    const c = this.w.github.addComment(REPO, ISSUE, { author: who.login, body });
+    this.say(`  @${who.login} comments on issue #${ISSUE}:`, ...quoted(body, "    > "));
+    await this.hook(
+      "issue_comment",
+      issueCommentCreated({ repo: REPO, installationId: INSTALLATION, issue: issueInputFrom(this.w.github.issue(REPO, ISSUE)), comment: commentInputFrom(c) }),
+      "issue_comment.created",
+    );
+    await this.settled(`the app handling "${body}"`);
+    this.showBotWrites();
+  }
+
+  /** A person closes issue #1 as completed on the stand-in, through its REST API; GitHub tells the app. */
+  async closeIssue(login: string): Promise<void> {
+    this.say(`  @${login} closes issue #${ISSUE} as completed.`);
+    const res = await fetch(`${this.w.github.apiUrl}/repos/${REPO}/issues/${ISSUE}`, {
+      method: "PATCH",
+      headers: { authorization: `token ${this.w.github.userToken(login)}`, "content-type": "application/json" },
+      body: JSON.stringify({ state: "closed", state_reason: "completed" }),
+      signal: AbortSignal.timeout(this.timeout),
+    });
+    if (!res.ok) throw new DemoFailure(`the stand-in refused to close issue #${ISSUE}: ${res.status}`);
+    const issue = issueInputFrom(this.w.github.issue(REPO, ISSUE));
+    await this.hook("issues", issuesClosed({ repo: REPO, installationId: INSTALLATION, issue, state_reason: "completed", sender: login }), "issues.closed (completed)");
+  }
+
+  /** Delivers a webhook signed as GitHub signs it; the app must accept it. */
+  async hook(event: string, payload: object, label: string): Promise<void> {
+    const res = await within(this.timeout, `delivering ${label}`, deliver(this.w.hookUrl, this.w.secret, event, payload));
+    if (res.status !== 200) throw new DemoFailure(`the app answered ${res.status} to the ${label} webhook: ${res.body}`);
+    this.say(`  webhook ${label} → the app answered ${res.status}`);
+  }
+
+  settled(what: string): Promise<void> {
+    return within(this.timeout, what, this.w.bot.settled());
+  }
+
+  /** One payout run, as the scheduler would start it, and its report. */
+  async payoutRun(): Promise<RunReport> {
+    const report = await within(this.timeout, "the payout run", this.w.bot.payouts!.runNow());
+    this.say("  bot.payouts.runNow():", ...reportLines(report).map((l) => `    ${l}`), "");
+    return report;
+  }
+}
+
+/** Rejects with a DemoFailure naming the step if it takes longer than `ms`. */
+async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new DemoFailure(`${what} did not finish within ${ms / 1000} s`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
