@@ -4,8 +4,8 @@ import { awardPendingClaim, pendingClaims } from "../store/awards.js";
 import {
   cancelOpenPledges,
   findBounty,
+  hasOpenPledges,
   labelFunder,
-  listPledges,
   lockBounty,
   lockBountyById,
   pledge,
@@ -74,7 +74,7 @@ async function closedCompleted(deliveryId: string, p: IssuesPayload, deps: Deps)
   const known = await findBounty(deps.db, issue.repoId, issue.number);
   if (
     known &&
-    (await listPledges(deps.db, known.id)).some((x) => x.status === "open") &&
+    (await hasOpenPledges(deps.db, known.id)) &&
     (await pendingClaims(deps.db, issue.repoId, issue.number)).length > 0
   ) {
     config = await loadRepoConfig(await deps.github(issue.installationId, issue.owner, issue.repo), deps);
@@ -84,8 +84,7 @@ async function closedCompleted(deliveryId: string, p: IssuesPayload, deps: Deps)
     if (!existing) return { bountyIds: [] };
     const bounty = await lockBountyById(tx, existing.id);
     const awardable =
-      (await listPledges(tx, bounty.id)).some((x) => x.status === "open") &&
-      (await pendingClaims(tx, issue.repoId, issue.number)).length > 0;
+      (await hasOpenPledges(tx, bounty.id)) && (await pendingClaims(tx, issue.repoId, issue.number)).length > 0;
     if (!awardable) return { bountyIds: [] };
     // A claim recorded since the look above: go round again, with the config read.
     if (config === null) throw new Error("a claim arrived while this delivery was prepared; retrying");

@@ -13,7 +13,7 @@ import {
   type Award,
   type Claim,
 } from "../store/awards.js";
-import { findBounty, listPledges, lockBountyById, type Cause } from "../store/ledger.js";
+import { findBounty, hasOpenPledges, lockBountyById, type Cause } from "../store/ledger.js";
 import { queueReply } from "../store/outbox.js";
 import type { Queryable } from "../store/db.js";
 import { loadRepoConfig } from "./config.js";
@@ -50,11 +50,6 @@ const refFrom = (issueRepoId: number, pr: { repoId: number; owner: string; repo:
 
 const listLogins = (logins: string[]) =>
   logins.length <= 1 ? logins.join("") : `${logins.slice(0, -1).join(", ")} and ${logins[logins.length - 1]}`;
-
-async function hasOpenPledges(tx: Queryable, repoId: number, issueNumber: number): Promise<boolean> {
-  const bounty = await findBounty(tx, repoId, issueNumber);
-  return bounty !== null && (await listPledges(tx, bounty.id)).some((p) => p.status === "open");
-}
 
 /**
  * pull_request.closed, merged: a revert cancels the reverted PR's awards still in their hold;
@@ -147,7 +142,8 @@ async function explainNoClaim(
   here: Here,
   prNumber: number,
 ): Promise<void> {
-  if (!(await hasOpenPledges(tx, issue.repoId, issue.number))) return;
+  const bounty = await findBounty(tx, issue.repoId, issue.number);
+  if (!bounty || !(await hasOpenPledges(tx, bounty.id))) return;
   const where = { installationId: here.installationId, owner: issue.owner, repo: issue.repo, issueNumber: issue.number };
   const key = `no-claim:${issue.repoId}:${issue.number}:${here.repoId}:${prNumber}`;
   const body = !config.ok

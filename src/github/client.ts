@@ -56,7 +56,8 @@ export interface RepoGitHub {
   user(login: string): Promise<GitHubUser | null>;
   /**
    * The issues a pull request closes by GitHub's own reckoning (keywords and manual links), at
-   * most the first 50. Throws GraphQLError-like errors ({ errors }) when GitHub cannot answer.
+   * most the first 50. When GitHub answers with GraphQL errors, throws Octokit's
+   * GraphqlResponseError (name "GraphqlResponseError", with `errors`).
    */
   closingIssues(prNumber: number): Promise<ClosingIssue[]>;
   /** A pull request's commits (GitHub lists at most 250). */

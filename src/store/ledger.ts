@@ -195,6 +195,11 @@ export async function listPledges(db: Queryable, bountyId: bigint): Promise<Pled
   }));
 }
 
+export async function hasOpenPledges(db: Queryable, bountyId: bigint): Promise<boolean> {
+  const open = await db.query("SELECT 1 FROM pledges WHERE bounty_id = $1 AND status = 'open' LIMIT 1", [bountyId]);
+  return open.length > 0;
+}
+
 /** Something on the card changed: the card syncer will edit it. */
 export async function touch(tx: Queryable, bountyId: bigint): Promise<void> {
   await tx.query("UPDATE bounties SET card_version = card_version + 1, updated_at = now() WHERE id = $1", [bountyId]);
@@ -203,8 +208,7 @@ export async function touch(tx: Queryable, bountyId: bigint): Promise<void> {
 /** open while a pledge is open; cancelled when none is left (unless already awarded or later). */
 async function settleStatus(tx: Queryable, bounty: Bounty, reason: string | null, cause: Cause): Promise<void> {
   if (bounty.status !== "open" && bounty.status !== "cancelled") return;
-  const open = await tx.query("SELECT 1 FROM pledges WHERE bounty_id = $1 AND status = 'open' LIMIT 1", [bounty.id]);
-  const next: BountyStatus = open.length > 0 ? "open" : "cancelled";
+  const next: BountyStatus = (await hasOpenPledges(tx, bounty.id)) ? "open" : "cancelled";
   const nextReason = next === "open" ? null : reason;
   if (next === bounty.status && nextReason === bounty.statusReason) return;
   await tx.query("UPDATE bounties SET status = $2, status_reason = $3 WHERE id = $1", [bounty.id, next, nextReason]);
