@@ -63,7 +63,7 @@ export async function startBountyBot(settings: Settings, opts: StartOptions = {}
   const github = async (installationId: number, owner: string, repo: string): Promise<RepoGitHub> =>
     octokitRepo(await probot.auth(installationId), owner, repo);
 
-  const cards = new CardSyncer({ db, github, log, debounceMs: opts.cardDebounceMs ?? 100 });
+  const cards = new CardSyncer({ db, github, log, debounceMs: opts.cardDebounceMs ?? 100, unclaimedDays: settings.payout.unclaimedDays });
   const outbox = new OutboxSender({ db, github, log });
   const inbox = new InboxWorker(
     { db, github, network: settings.network, defaults: { currency: settings.defaultCurrency, holdMs: settings.payout.holdMs }, appLogin: "bounty-bot[bot]", log },

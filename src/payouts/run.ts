@@ -18,6 +18,7 @@ import {
   markConfirmed,
   markReplaced,
   markWalletAsked,
+  noteWaitingForPrice,
   paidAwards,
   recordTxError,
   releaseOrphanReservations,
@@ -234,8 +235,10 @@ async function priceAwards(o: PayoutRunOptions, report: RunReport, now: Date): P
     rates.set(c, r.rateText);
     stored[c] = { price: r.rateText, sources: r.fresh.map((q) => q.source), at: r.at.toISOString() };
   }
+  const unpriced = due.filter((award) => award.amounts.some((a) => a.currency !== "BTC" && !rates.has(a.currency)));
+  if (unpriced.length) await o.db.transaction((tx) => noteWaitingForPrice(tx, unpriced.map((a) => a.id)));
   for (const award of due) {
-    if (award.amounts.some((a) => a.currency !== "BTC" && !rates.has(a.currency))) continue;
+    if (unpriced.includes(award)) continue;
     const sats = awardSats(award.amounts, rates);
     if (sats <= 0n) {
       o.log.warn({ award: award.id.toString() }, "Award is worth less than one sat; left unpaid");

@@ -26,6 +26,8 @@ export type Queryable = Pick<Db, "query" | "exec">;
 /** int8 columns come back as bigint from both engines (pg would give strings). */
 const INT8_OID = 20;
 pg.types.setTypeParser(INT8_OID, (v: string) => BigInt(v));
+/** PGlite would give a number when the value fits one and a bigint otherwise. */
+const PGLITE_OPTIONS = { parsers: { [INT8_OID]: (v: string) => BigInt(v) } };
 
 class PGliteDb implements Db {
   readonly kind = "pglite" as const;
@@ -146,12 +148,12 @@ export async function openDatabase(opts: DbOptions): Promise<Db> {
   } else {
     const dir = opts.dataDir ?? "./data";
     if (dir.startsWith("memory://")) {
-      db = new PGliteDb(await PGlite.create(dir));
+      db = new PGliteDb(await PGlite.create(dir, PGLITE_OPTIONS));
     } else {
       mkdirSync(dir, { recursive: true });
       const unlock = await lockDataDir(dir);
       try {
-        db = new PGliteDb(await PGlite.create(`${dir.replace(/\/$/, "")}/pglite`), unlock);
+        db = new PGliteDb(await PGlite.create(`${dir.replace(/\/$/, "")}/pglite`, PGLITE_OPTIONS), unlock);
       } catch (err) {
         unlock();
         throw err;

@@ -1,5 +1,6 @@
 import type { Amount, Currency } from "../core/money.js";
 import type { Db, Queryable } from "./db.js";
+import { refreshBounties } from "./awards.js";
 import { appendEvent, type Cause } from "./ledger.js";
 
 /**
@@ -135,7 +136,7 @@ export async function creditAward(tx: Queryable, award: DueAward, sats: bigint, 
     data: { award_id: award.id.toString(), sats: sats.toString(), rates },
     cause: SYSTEM_CAUSE,
   });
-  await touchBounties(tx, [award.bountyId]);
+  await refreshBounties(tx, { awardIds: [award.id] }, SYSTEM_CAUSE);
   return true;
 }
 
@@ -244,7 +245,7 @@ export async function createPayout(
       cause: SYSTEM_CAUSE,
     });
   }
-  await touchBounties(tx, awards.map((a) => a.bountyId));
+  await refreshBounties(tx, { payoutIds: [id] }, SYSTEM_CAUSE);
   return id;
 }
 
@@ -470,7 +471,7 @@ export async function markBroadcast(tx: Queryable, txId: bigint): Promise<boolea
   if (rows.length === 0) return false;
   await tx.query("UPDATE payouts SET state = 'broadcast', updated_at = now() WHERE tx_id = $1 AND state = 'signed'", [txId]);
   await payoutEvents(tx, txId, "payout_broadcast", { txid: rows[0]!.txid });
-  await settleBounties(tx, txId);
+  await refreshBounties(tx, { payoutIds: await payoutsOf(tx, txId) }, SYSTEM_CAUSE);
   return true;
 }
 
@@ -484,7 +485,7 @@ export async function markConfirmed(tx: Queryable, txId: bigint, blockHeight: nu
   if (rows.length === 0) return false;
   await tx.query("UPDATE payouts SET state = 'confirmed', updated_at = now() WHERE tx_id = $1", [txId]);
   await payoutEvents(tx, txId, "payout_confirmed", { txid: rows[0]!.txid, block_height: blockHeight });
-  await settleBounties(tx, txId);
+  await refreshBounties(tx, { payoutIds: await payoutsOf(tx, txId) }, SYSTEM_CAUSE);
   return true;
 }
 
@@ -499,12 +500,14 @@ export async function markReplaced(tx: Queryable, txId: bigint, reason: string):
   );
   if (rows.length === 0) return false;
   await payoutEvents(tx, txId, "payout_requeued", { txid: rows[0]!.txid, reason });
+  const payoutIds = await payoutsOf(tx, txId);
   await tx.query(
     `UPDATE payouts SET state = 'queued', tx_id = NULL, vout = NULL, wait_reason = $2, updated_at = now()
      WHERE tx_id = $1`,
     [txId, `transaction ${rows[0]!.txid} was replaced: ${reason}`],
   );
   await tx.query("DELETE FROM spend_reservations WHERE txid = $1", [rows[0]!.txid]);
+  await refreshBounties(tx, { payoutIds }, SYSTEM_CAUSE);
   return true;
 }
 
@@ -545,36 +548,23 @@ async function payoutEvents(tx: Queryable, txId: bigint, kind: string, data: Rec
   }
 }
 
-/** Bounty status follows its awards' payouts: paid once all are on the network, confirmed once all confirm. */
-async function settleBounties(tx: Queryable, txId: bigint): Promise<void> {
-  const bounties = await tx.query<{ bounty_id: bigint }>(
-    "SELECT DISTINCT a.bounty_id FROM awards a JOIN payouts p ON p.id = a.payout_id WHERE p.tx_id = $1",
-    [txId],
-  );
-  for (const { bounty_id } of bounties) {
-    const [s] = await tx.query<{ total: bigint; sent: bigint; confirmed: bigint; status: string }>(
-      `SELECT count(*) AS total,
-              count(*) FILTER (WHERE p.state IN ('broadcast', 'confirmed')) AS sent,
-              count(*) FILTER (WHERE p.state = 'confirmed') AS confirmed,
-              (SELECT status FROM bounties WHERE id = $1) AS status
-       FROM awards a LEFT JOIN payouts p ON p.id = a.payout_id
-       WHERE a.bounty_id = $1 AND a.state <> 'cancelled'`,
-      [bounty_id],
-    );
-    if (!s || Number(s.total) === 0) continue;
-    const next = Number(s.confirmed) === Number(s.total) ? "confirmed" : Number(s.sent) === Number(s.total) ? "paid" : "awarded";
-    if (next === s.status || !["awarded", "paid", "confirmed"].includes(s.status)) continue;
-    await tx.query("UPDATE bounties SET status = $2, status_reason = NULL WHERE id = $1", [bounty_id, next]);
-    await appendEvent(tx, { bountyId: BigInt(bounty_id), kind: "status", data: { status: next, reason: null }, cause: SYSTEM_CAUSE });
-  }
-  await touchBounties(tx, bounties.map((b) => BigInt(b.bounty_id)));
+async function payoutsOf(tx: Queryable, txId: bigint): Promise<bigint[]> {
+  const rows = await tx.query<{ id: bigint }>("SELECT id FROM payouts WHERE tx_id = $1", [txId]);
+  return rows.map((r) => BigInt(r.id));
 }
 
-/** The cards of these bounties show something new. */
-export async function touchBounties(tx: Queryable, ids: bigint[]): Promise<void> {
-  const unique = [...new Set(ids.map(String))];
-  if (unique.length === 0) return;
-  await tx.query("UPDATE bounties SET card_version = card_version + 1, updated_at = now() WHERE id = ANY($1::bigint[])", [unique]);
+/**
+ * Awards past their hold that could not be priced: their cards are re-rendered once, to say they
+ * wait for a reliable price (the card cannot know the hold ended unless it is rendered again).
+ */
+export async function noteWaitingForPrice(tx: Queryable, awardIds: bigint[]): Promise<number> {
+  if (awardIds.length === 0) return 0;
+  const rows = await tx.query<{ id: bigint }>(
+    `UPDATE awards SET updated_at = now() WHERE id = ANY($1::bigint[]) AND state = 'held' AND updated_at < hold_until RETURNING id`,
+    [awardIds.map(String)],
+  );
+  if (rows.length) await refreshBounties(tx, { awardIds: rows.map((r) => BigInt(r.id)) }, SYSTEM_CAUSE);
+  return rows.length;
 }
 
 /** What the payout comments say about one award paid in a transaction. */

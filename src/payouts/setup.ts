@@ -1,0 +1,34 @@
+import type { Logger } from "pino";
+import { loadWalletConfig, type WalletConfig } from "../bitcoin/config.js";
+import { EsploraBackend } from "../bitcoin/esplora.js";
+import { PayoutWallet } from "../bitcoin/wallet.js";
+import { PriceOracle } from "../price/oracle.js";
+import { priceConfigFromEnv } from "../price/config.js";
+import type { Db } from "../store/db.js";
+import { DbSpendLog, DbWalletState } from "../store/walletState.js";
+
+type Env = Record<string, string | undefined>;
+
+/** True when the environment names a payout wallet; without one the app records awards but pays nothing. */
+export function walletConfigured(env: Env): boolean {
+  return Boolean(env.WALLET_MNEMONIC?.trim() || env.WALLET_MNEMONIC_FILE?.trim());
+}
+
+/** The payout wallet the environment describes, its state kept in the database. */
+export async function openPayoutWallet(env: Env, db: Db, log: Logger): Promise<{ wallet: PayoutWallet; config: WalletConfig }> {
+  const config = loadWalletConfig(env);
+  const wallet = await PayoutWallet.open({
+    config,
+    backend: new EsploraBackend({ url: config.esploraUrl }),
+    state: new DbWalletState(db, config.network, config.script),
+    spendLog: new DbSpendLog(db),
+    logger: log,
+  });
+  return { wallet, config };
+}
+
+export function openPriceOracle(env: Env): PriceOracle {
+  const parsed = priceConfigFromEnv(env);
+  if (!parsed.ok) throw new Error(`PRICE_SOURCES / PRICE_MAX_SPREAD: ${parsed.error}`);
+  return new PriceOracle({ sources: parsed.config.sources, maxSpread: parsed.config.maxSpread });
+}

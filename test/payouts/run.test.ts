@@ -1,0 +1,365 @@
+import * as bitcoin from "bitcoinjs-lib";
+import { addressFromScript, parseAddress } from "../../src/bitcoin/address.js";
+import { EsploraBackend } from "../../src/bitcoin/esplora.js";
+import { MemorySpendLog, MemoryWalletState } from "../../src/bitcoin/state.js";
+import { PayoutWallet } from "../../src/bitcoin/wallet.js";
+import { approvePayouts, listPayouts, listPayoutTxs } from "../../src/store/payouts.js";
+import { bountyEvents, getBounty } from "../../src/store/ledger.js";
+import { randomAddress, testConfig } from "../bitcoin/helpers.js";
+import { createTestDb, ENGINES, type TestDb } from "../support/databases.js";
+import { linkWallet, priceOracle, seedAward, silent, startPayoutRig, startPriceServer, type PayoutRig } from "../support/payouts.js";
+
+/** Outputs of a transaction on the local chain, by address. */
+function outputsOf(rig: PayoutRig, txid: string): Map<string, bigint> {
+  const known = rig.chain.chain.tx(txid);
+  if (!known) throw new Error(`${txid} is not on the chain`);
+  const tx = bitcoin.Transaction.fromHex(known.hex);
+  const out = new Map<string, bigint>();
+  for (const o of tx.outs) {
+    const a = addressFromScript(o.script, "regtest");
+    out.set(a, (out.get(a) ?? 0n) + BigInt(o.value));
+  }
+  return out;
+}
+
+/** Every sat the chain holds for `address` (recipients in these tests never spend), and the transactions that sent it. */
+function receivedBy(rig: PayoutRig, address: string): { sats: bigint; txids: string[] } {
+  const parsed = parseAddress(address, "regtest");
+  if (!parsed.ok) throw new Error(parsed.reason);
+  const utxos = rig.chain.chain.utxosOf(parsed.script);
+  return { sats: utxos.reduce((s, u) => s + u.value, 0n), txids: [...new Set(utxos.map((u) => u.txid))] };
+}
+
+/** The node drops a transaction from its mempool (as after expiry), through the local chain's dev endpoint. */
+async function evict(rig: PayoutRig, txid: string): Promise<void> {
+  const res = await fetch(`${rig.chain.url}/regtest/evict/${txid}`, { method: "POST" });
+  if (!res.ok) throw new Error(`evict ${txid}: ${res.status} ${await res.text()}`);
+}
+
+async function outbox(db: TestDb["db"]) {
+  return db.query<{ dedupe_key: string; issue_number: number; body: string }>("SELECT dedupe_key, issue_number, body FROM outbox ORDER BY id");
+}
+
+describe.each(ENGINES)("payout run (%s)", (engine) => {
+  let t: TestDb;
+  let rig: PayoutRig;
+
+  beforeAll(async () => {
+    t = await createTestDb(engine);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+  beforeEach(async () => {
+    // Each test: a fresh wallet and chain, and a database without earlier payouts.
+    await t.db.exec(
+      "TRUNCATE outbox, spend_reservations, wallet_indexes, wallets, awards, payouts, payout_txs, claims, pledges, events, bounties RESTART IDENTITY CASCADE",
+    ).catch(async () => {
+      // events are append-only by trigger; TRUNCATE does not fire row triggers, but be explicit if an engine refuses.
+      throw new Error("could not reset the database");
+    });
+    rig = await startPayoutRig(t.db);
+  });
+  afterEach(async () => {
+    await rig.close();
+  });
+
+  test("a held award past its hold is priced, paid in one transaction, announced, then confirmed", async () => {
+    await rig.fund(200_000n);
+    const alice = randomAddress("p2wpkh");
+    await linkWallet(t.db, 501, "alice", alice);
+    const { bountyId, issueNumber } = await seedAward(t.db, { recipients: [{ id: 501, login: "alice", amounts: [{ currency: "USD", minor: 500n }] }] });
+
+    const r1 = await rig.run();
+    expect(r1).toMatchObject({ ran: true, credited: 1, queued: 1 });
+    expect(r1.signed).toHaveLength(1);
+    expect(r1.broadcast).toEqual(r1.signed);
+    const txid = r1.signed[0]!;
+    // $5.00 at 60,000 USD/BTC = 8,333.33… sats, rounded to the nearest sat.
+    expect(outputsOf(rig, txid).get(alice)).toBe(8_333n);
+
+    const [award] = await t.db.query<{ sats: bigint; rates: { USD: { price: string } } }>("SELECT sats, rates FROM awards");
+    expect(award!.sats).toBe(8_333n);
+    expect(award!.rates.USD.price).toBe("60000");
+    expect((await getBounty(t.db, bountyId)).status).toBe("paid");
+    const [tx] = await listPayoutTxs(t.db);
+    expect(tx).toMatchObject({ txid, state: "broadcast" });
+    expect(tx!.feeSats).toBeGreaterThan(0n);
+
+    const comments = await outbox(t.db);
+    expect(comments.map((c) => c.issue_number).sort()).toEqual([issueNumber, issueNumber + 1]);
+    expect(comments[0]!.body).toContain("8,333 sats to @alice ($5 at USD 60,000.00/BTC)");
+    expect(comments[0]!.body).toContain(`https://mempool.space/testnet/tx/${txid}`);
+
+    rig.chain.mine(1);
+    const r2 = await rig.run();
+    expect(r2.confirmed).toEqual([txid]);
+    expect((await getBounty(t.db, bountyId)).status).toBe("confirmed");
+    expect((await listPayouts(t.db))[0]!.state).toBe("confirmed");
+    const kinds = (await bountyEvents(t.db, bountyId)).map((e) => e.kind);
+    expect(kinds).toEqual(["award_credited", "payout_queued", "payout_signed", "payout_broadcast", "status", "payout_confirmed", "status"]);
+
+    // Nothing left to do: another run changes nothing and sends nothing.
+    const r3 = await rig.run();
+    expect(r3).toMatchObject({ credited: 0, queued: 0, signed: [], broadcast: [], confirmed: [] });
+    expect(receivedBy(rig, alice)).toEqual({ sats: 8_333n, txids: [txid] });
+  });
+
+  test("payouts to several recipients go out in one batch, and a held award waits for its hold", async () => {
+    await rig.fund(300_000n, 50_000n);
+    const people = [601, 602, 603].map((id) => ({ id, login: `user${id}`, address: randomAddress(id === 602 ? "p2tr" : "p2wpkh") }));
+    for (const p of people) await linkWallet(t.db, p.id, p.login, p.address, id2type(p.address));
+    await seedAward(t.db, { recipients: people.map((p) => ({ ...p, amounts: [{ currency: "BTC", minor: 20_000n }] })) });
+    const later = await seedAward(t.db, {
+      recipients: [{ id: 601, login: "user601", amounts: [{ currency: "EUR", minor: 1_000n }] }],
+      holdUntil: new Date(Date.now() + 3_600_000),
+    });
+
+    const r = await rig.run();
+    expect(r.signed).toHaveLength(1);
+    const outs = outputsOf(rig, r.signed[0]!);
+    for (const p of people) expect(outs.get(p.address)).toBe(20_000n);
+    const [held] = await t.db.query<{ state: string }>("SELECT state FROM awards WHERE bounty_id = $1", [later.bountyId]);
+    expect(held!.state).toBe("held");
+
+    // After the hold: €10 at 50,000 EUR/BTC = 20,000 sats.
+    const r2 = await rig.run({ now: () => new Date(Date.now() + 3_700_000) });
+    expect(r2.credited).toBe(1);
+    expect(outputsOf(rig, r2.signed[0]!).get(people[0]!.address)).toBe(20_000n);
+  });
+
+  test("a balance below PAYOUT_MIN_SATS waits and is paid in one output once awards add up", async () => {
+    await rig.fund(100_000n);
+    const bob = randomAddress("p2wpkh");
+    await linkWallet(t.db, 701, "bob", bob);
+    await seedAward(t.db, { recipients: [{ id: 701, login: "bob", amounts: [{ currency: "BTC", minor: 6_000n }] }] });
+    const r1 = await rig.run({ settings: { ...rigSettings(), minSats: 10_000n } });
+    expect(r1).toMatchObject({ credited: 1, queued: 0, signed: [] });
+
+    await seedAward(t.db, { recipients: [{ id: 701, login: "bob", amounts: [{ currency: "BTC", minor: 5_000n }] }] });
+    const r2 = await rig.run({ settings: { ...rigSettings(), minSats: 10_000n } });
+    expect(r2).toMatchObject({ credited: 1, queued: 1 });
+    expect(outputsOf(rig, r2.signed[0]!).get(bob)).toBe(11_000n);
+    const comments = await outbox(t.db);
+    expect(comments.filter((c) => c.dedupe_key.endsWith(":issue"))).toHaveLength(2);
+    expect(comments[0]!.body).toContain("11,000 sats in all");
+  });
+
+  test("no wallet: asked once; after PAYOUT_UNCLAIMED_DAYS the amount goes to the unclaimed charity", async () => {
+    await rig.fund(100_000n);
+    const charity = { id: "coin-center", name: "Coin Center", address: randomAddress("p2wpkh") };
+    const { issueNumber } = await seedAward(t.db, {
+      recipients: [{ id: 801, login: "carol", amounts: [{ currency: "BTC", minor: 15_000n }] }],
+      unclaimedCharity: charity,
+    });
+    const r1 = await rig.run();
+    expect(r1).toMatchObject({ credited: 1, queued: 0 });
+    await rig.run();
+    const asks = (await outbox(t.db)).filter((c) => c.dedupe_key.startsWith("ask-wallet:"));
+    expect(asks).toHaveLength(1);
+    expect(asks[0]!.issue_number).toBe(issueNumber);
+    expect(asks[0]!.body).toContain("@carol, 15,000 sats from this bounty are waiting for you");
+    expect(asks[0]!.body).toContain("within 30 days, the amount goes to **Coin Center**");
+
+    const r2 = await rig.run({ now: () => new Date(Date.now() + 29 * 86_400_000) });
+    expect(r2.queued).toBe(0);
+    const r3 = await rig.run({ now: () => new Date(Date.now() + 31 * 86_400_000) });
+    expect(r3.queued).toBe(1);
+    expect(outputsOf(rig, r3.signed[0]!).get(charity.address)).toBe(15_000n);
+    const [p] = await listPayouts(t.db);
+    expect(p).toMatchObject({ kind: "charity", charityId: "coin-center", userId: 801 });
+    expect((await outbox(t.db)).find((c) => c.dedupe_key.endsWith(":issue"))!.body).toContain("**Coin Center** (on behalf of @carol)");
+  });
+
+  test("a wallet linked before the unclaimed period ends gets the money", async () => {
+    await rig.fund(100_000n);
+    await seedAward(t.db, {
+      recipients: [{ id: 802, login: "dave", amounts: [{ currency: "BTC", minor: 15_000n }] }],
+      unclaimedCharity: { id: "coin-center", name: "Coin Center", address: randomAddress("p2wpkh") },
+    });
+    await rig.run();
+    const dave = randomAddress("p2tr");
+    await linkWallet(t.db, 802, "dave", dave, "p2tr");
+    const r = await rig.run();
+    expect(outputsOf(rig, r.signed[0]!).get(dave)).toBe(15_000n);
+  });
+
+  test("price sources that disagree, or none answering: nothing is priced, the award waits", async () => {
+    const a = await startPriceServer({ USD: 60_000 });
+    const b = await startPriceServer({ USD: 66_000 });
+    try {
+      await rig.fund(100_000n);
+      await linkWallet(t.db, 901, "erin", randomAddress("p2wpkh"));
+      await seedAward(t.db, { recipients: [{ id: 901, login: "erin", amounts: [{ currency: "USD", minor: 1_000n }] }] });
+      const prices = priceOracle(`mempool:${a.url},mempool:${b.url}`);
+      const r1 = await rig.run({ prices });
+      expect(r1).toMatchObject({ credited: 0, queued: 0, signed: [] });
+      expect(r1.priceWaits.join()).toMatch(/differ by 9\.5%, more than PRICE_MAX_SPREAD 2%/);
+
+      a.down(true);
+      b.down(true);
+      const fresh = priceOracle(`mempool:${a.url},mempool:${b.url}`);
+      const r2 = await rig.run({ prices: fresh });
+      expect(r2.credited).toBe(0);
+      expect(r2.priceWaits.join()).toMatch(/no fresh USD price/);
+
+      a.down(false);
+      b.down(false);
+      b.set({ USD: 60_600 });
+      const r3 = await rig.run({ prices: fresh });
+      expect(r3.credited).toBe(1);
+      const [award] = await t.db.query<{ sats: bigint; rates: { USD: { price: string; sources: string[] } } }>("SELECT sats, rates FROM awards");
+      // The median of 60,000 and 60,600 is 60,300: $10 = 16,583.74… → 16,584 sats.
+      expect(award!.rates.USD.price).toBe("60300");
+      expect(award!.sats).toBe(16_584n);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  test("an empty wallet keeps payouts queued with the reason; once funded the next run pays", async () => {
+    const fay = randomAddress("p2wpkh");
+    await linkWallet(t.db, 902, "fay", fay);
+    await seedAward(t.db, { recipients: [{ id: 902, login: "fay", amounts: [{ currency: "BTC", minor: 12_000n }] }] });
+    const r1 = await rig.run();
+    expect(r1).toMatchObject({ queued: 1, signed: [] });
+    expect(r1.waiting).toMatch(/cannot fund this batch/);
+    const [p] = await listPayouts(t.db);
+    expect(p).toMatchObject({ state: "queued" });
+    expect(p!.waitReason).toBe(r1.waiting);
+
+    await rig.fund(50_000n);
+    const r2 = await rig.run();
+    expect(outputsOf(rig, r2.signed[0]!).get(fay)).toBe(12_000n);
+    expect((await listPayouts(t.db))[0]!.waitReason).toBeNull();
+  });
+
+  test("PAYOUT_MODE=approve: due payouts wait until approved", async () => {
+    await rig.fund(100_000n);
+    const gus = randomAddress("p2wpkh");
+    await linkWallet(t.db, 903, "gus", gus);
+    await seedAward(t.db, { recipients: [{ id: 903, login: "gus", amounts: [{ currency: "BTC", minor: 12_000n }] }] });
+    const approve = { settings: { ...rigSettings(), mode: "approve" as const } };
+    expect(await rig.run(approve)).toMatchObject({ queued: 1, signed: [] });
+    expect(await rig.run(approve)).toMatchObject({ queued: 0, signed: [] });
+    const [p] = await listPayouts(t.db);
+    expect(p!.state).toBe("awaiting_approval");
+    expect(await approvePayouts(t.db, [p!.id], "operator")).toEqual([p!.id]);
+    expect(await approvePayouts(t.db, [p!.id], "operator")).toEqual([]);
+    const r = await rig.run(approve);
+    expect(outputsOf(rig, r.signed[0]!).get(gus)).toBe(12_000n);
+  });
+
+  test("interrupted after storing the signed transaction: the next run broadcasts that same transaction", async () => {
+    await rig.fund(100_000n);
+    const hal = randomAddress("p2wpkh");
+    await linkWallet(t.db, 904, "hal", hal);
+    await seedAward(t.db, { recipients: [{ id: 904, login: "hal", amounts: [{ currency: "BTC", minor: 12_000n }] }] });
+    await expect(
+      rig.run({
+        checkpoint: (step) => {
+          if (step === "stored") throw new Error("power cut");
+        },
+      }),
+    ).rejects.toThrow("power cut");
+    const [stored] = await listPayoutTxs(t.db);
+    expect(stored!.state).toBe("signed");
+    expect(rig.chain.chain.tx(stored!.txid)).toBeUndefined();
+
+    const r = await rig.run();
+    expect(r.signed).toEqual([]);
+    expect(r.broadcast).toEqual([stored!.txid]);
+    expect(receivedBy(rig, hal)).toEqual({ sats: 12_000n, txids: [stored!.txid] });
+  });
+
+  test("interrupted after broadcasting, before marking: the node already knows it, which counts as sent", async () => {
+    await rig.fund(100_000n);
+    const ivy = randomAddress("p2wpkh");
+    await linkWallet(t.db, 905, "ivy", ivy);
+    await seedAward(t.db, { recipients: [{ id: 905, login: "ivy", amounts: [{ currency: "BTC", minor: 12_000n }] }] });
+    await expect(
+      rig.run({
+        checkpoint: (step) => {
+          if (step === "broadcast") throw new Error("killed");
+        },
+      }),
+    ).rejects.toThrow("killed");
+    const [stored] = await listPayoutTxs(t.db);
+    expect(stored!.state).toBe("signed");
+    expect(rig.chain.chain.tx(stored!.txid)).toBeDefined();
+    rig.chain.mine(1);
+    const r = await rig.run();
+    expect(r.broadcast).toEqual([stored!.txid]);
+    expect(r.confirmed).toEqual([stored!.txid]);
+    expect(receivedBy(rig, ivy)).toEqual({ sats: 12_000n, txids: [stored!.txid] });
+    expect((await outbox(t.db)).filter((c) => c.dedupe_key.endsWith(":issue"))).toHaveLength(1);
+  });
+
+  test("payouts return to the queue only when a confirmed transaction conflicts with theirs", async () => {
+    await rig.fund(100_000n);
+    const jo = randomAddress("p2wpkh");
+    await linkWallet(t.db, 906, "jo", jo);
+    await seedAward(t.db, { recipients: [{ id: 906, login: "jo", amounts: [{ currency: "BTC", minor: 12_000n }] }] });
+    const r1 = await rig.run();
+    const first = r1.signed[0]!;
+    // The node drops it (mempool expiry), and someone holding the keys spends the same coin elsewhere.
+    await evict(rig, first);
+    const unknown = await rig.run();
+    expect(unknown.broadcast).toEqual([]);
+    expect(rig.chain.chain.tx(first)).toBeDefined(); // rebroadcast unchanged, not replaced
+
+    await evict(rig, first);
+    const conflicting = await spendElsewhere(rig, (await listPayoutTxs(t.db))[0]!.inputs);
+    const waiting = await rig.run();
+    expect(waiting.replaced).toEqual([]); // in the mempool only: it may still be dropped
+    expect((await listPayouts(t.db))[0]!.state).toBe("broadcast");
+
+    rig.chain.mine(1);
+    await rig.fund(60_000n);
+    const r2 = await rig.run();
+    expect(r2.replaced).toEqual([first]);
+    expect(r2.signed).toHaveLength(1);
+    expect(r2.signed[0]).not.toBe(first);
+    expect(outputsOf(rig, r2.signed[0]!).get(jo)).toBe(12_000n);
+    expect(receivedBy(rig, jo).txids).toEqual(expect.arrayContaining([r2.signed[0]]));
+    expect(conflicting).not.toBe(first);
+  });
+
+  test("two runs at once: one runs, the other does nothing", async () => {
+    await rig.fund(100_000n);
+    await linkWallet(t.db, 907, "kim", randomAddress("p2wpkh"));
+    await seedAward(t.db, { recipients: [{ id: 907, login: "kim", amounts: [{ currency: "BTC", minor: 12_000n }] }] });
+    const [a, b] = await Promise.all([rig.run(), rig.run()]);
+    expect([a.ran, b.ran].sort()).toEqual([false, true]);
+    expect([...a.signed, ...b.signed]).toHaveLength(1);
+  });
+});
+
+function rigSettings() {
+  return { holdMs: 0, minSats: 1_000n, unclaimedDays: 30, intervalMs: 60_000, confirmations: 1, mode: "auto" as const, explorerUrl: null };
+}
+
+function id2type(address: string): string {
+  return address.startsWith("bcrt1p") ? "p2tr" : "p2wpkh";
+}
+
+/**
+ * The same wallet restored elsewhere (same mnemonic, no shared state) spends one of `inputs`,
+ * to someone else: a transaction conflicting with it.
+ */
+async function spendElsewhere(rig: PayoutRig, inputs: string[]): Promise<string> {
+  const other = await PayoutWallet.open({
+    config: testConfig({ esploraUrl: rig.chain.url, mnemonicText: rig.mnemonic }),
+    backend: new EsploraBackend({ url: rig.chain.url, retries: 1, backoffMs: 5 }),
+    state: new MemoryWalletState(),
+    spendLog: new MemorySpendLog(),
+    logger: silent,
+  });
+  const { plan, outcomes } = await other.payBatch([{ id: "elsewhere", address: randomAddress("p2wpkh"), sats: 30_000n }]);
+  expect(outcomes[0]!.status).toBe("sent");
+  const mine = new Set(inputs);
+  const theirs = plan.transactions[0]!.inputs.map((i) => `${i.txid}:${i.vout}`);
+  expect(theirs.some((i) => mine.has(i))).toBe(true);
+  return plan.transactions[0]!.txid;
+}

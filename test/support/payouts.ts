@@ -1,0 +1,161 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { generateMnemonic } from "@scure/bip39";
+import { wordlist } from "@scure/bip39/wordlists/english.js";
+import { pino } from "pino";
+import { EsploraBackend } from "../../src/bitcoin/esplora.js";
+import { startLocalChain, type LocalChainServer } from "../../src/bitcoin/localchain/server.js";
+import { PayoutWallet } from "../../src/bitcoin/wallet.js";
+import { runPayouts, type PayoutRunOptions, type RunReport } from "../../src/payouts/run.js";
+import { PriceOracle } from "../../src/price/oracle.js";
+import { parseMaxSpread, parsePriceSources } from "../../src/price/sources.js";
+import type { PayoutSettings } from "../../src/settings.js";
+import type { Db } from "../../src/store/db.js";
+import { DbSpendLog, DbWalletState } from "../../src/store/walletState.js";
+import { testConfig } from "../bitcoin/helpers.js";
+
+export const silent = pino({ level: "silent" });
+
+export const PAYOUT_SETTINGS: PayoutSettings = {
+  holdMs: 0,
+  minSats: 1_000n,
+  unclaimedDays: 30,
+  intervalMs: 60_000,
+  confirmations: 1,
+  mode: "auto",
+  explorerUrl: "https://mempool.space/testnet/tx/",
+};
+
+/** A price API over real HTTP answering like mempool.space's /api/v1/prices; prices can change mid-test. */
+export async function startPriceServer(prices: Record<string, number>): Promise<{
+  url: string;
+  set(p: Record<string, number>): void;
+  down(yes: boolean): void;
+  close(): Promise<void>;
+}> {
+  let current = prices;
+  let isDown = false;
+  const server: Server = createServer((req, res) => {
+    if (isDown) {
+      res.writeHead(503).end("down");
+      return;
+    }
+    if (req.url?.endsWith("/api/v1/prices")) {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ time: Math.floor(Date.now() / 1000), ...current }));
+      return;
+    }
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    set: (p) => (current = p),
+    down: (yes) => (isDown = yes),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+export function priceOracle(spec: string, maxSpread = "2%"): PriceOracle {
+  const s = parsePriceSources(spec);
+  if (!s.ok) throw new Error(s.error);
+  const m = parseMaxSpread(maxSpread);
+  if (!m.ok) throw new Error(m.error);
+  return new PriceOracle({ sources: s.sources, maxSpread: m.maxSpread, timeoutMs: 2000 });
+}
+
+export interface PayoutRig {
+  chain: LocalChainServer;
+  wallet: PayoutWallet;
+  mnemonic: string;
+  /** Funds the wallet with confirmed coins. */
+  fund(...sats: bigint[]): Promise<void>;
+  run(overrides?: Partial<PayoutRunOptions>): Promise<RunReport>;
+  close(): Promise<void>;
+}
+
+/** The local chain over HTTP and a fresh wallet whose state lives in `db`. */
+export async function startPayoutRig(db: Db, opts: { prices?: PayoutRunOptions["prices"]; settings?: Partial<PayoutSettings>; chain?: LocalChainServer } = {}): Promise<PayoutRig> {
+  const chain = opts.chain ?? (await startLocalChain({ network: "regtest" }));
+  const mnemonic = generateMnemonic(wordlist);
+  const config = testConfig({ esploraUrl: chain.url, mnemonicText: mnemonic, longTermFeeRate: 1000n });
+  const wallet = await PayoutWallet.open({
+    config,
+    backend: new EsploraBackend({ url: chain.url, retries: 1, backoffMs: 5 }),
+    state: new DbWalletState(db, `regtest/${mnemonic.split(" ")[0]}`),
+    spendLog: new DbSpendLog(db),
+    logger: silent,
+  });
+  const prices = opts.prices ?? priceOracle("fixed:USD=60000;EUR=50000;GBP=40000");
+  return {
+    chain,
+    wallet,
+    mnemonic,
+    async fund(...sats) {
+      for (const s of sats) chain.fund(await wallet.receiveAddress(), s);
+      chain.mine(1);
+    },
+    run: (overrides = {}) =>
+      runPayouts({ db, wallet, prices, settings: { ...PAYOUT_SETTINGS, ...opts.settings }, log: silent, ...overrides }),
+    async close() {
+      if (!opts.chain) await chain.close();
+    },
+  };
+}
+
+let nextIssue = 1000;
+
+/**
+ * An awarded bounty as the award flow leaves it: a bounty row, its pledge marked awarded, and
+ * one award per recipient. Used by tests of the payout run; the award flow has its own tests.
+ */
+export async function seedAward(
+  db: Db,
+  a: {
+    recipients: Array<{ id: number; login: string; amounts: Array<{ currency: string; minor: bigint }> }>;
+    holdUntil?: Date;
+    unclaimedCharity?: { id: string; name: string; address: string };
+    pr?: number;
+  },
+): Promise<{ bountyId: bigint; issueNumber: number; awardIds: bigint[] }> {
+  const issueNumber = nextIssue++;
+  const [b] = await db.query<{ id: bigint }>(
+    `INSERT INTO bounties (installation_id, repo_id, repo_owner, repo_name, issue_number, issue_title, status, issue_state)
+     VALUES (1, 1296269, 'octocat', 'Hello-World', $1, 'A bug', 'awarded', 'completed') RETURNING id`,
+    [issueNumber],
+  );
+  const bountyId = BigInt(b!.id);
+  const awardIds: bigint[] = [];
+  for (const r of a.recipients) {
+    const [row] = await db.query<{ id: bigint }>(
+      `INSERT INTO awards (bounty_id, recipient_id, recipient_login, share_bps, amounts, source, pr_owner, pr_repo, pr_number,
+                           hold_until, unclaimed_charity)
+       VALUES ($1, $2, $3, $4, $5, 'merge', 'octocat', 'Hello-World', $6, $7, $8) RETURNING id`,
+      [
+        bountyId,
+        r.id,
+        r.login,
+        Math.floor(10000 / a.recipients.length),
+        JSON.stringify(r.amounts.map((x) => ({ currency: x.currency, minor: x.minor.toString() }))),
+        a.pr ?? issueNumber + 1,
+        a.holdUntil ?? new Date(Date.now() - 1000),
+        a.unclaimedCharity ? JSON.stringify(a.unclaimedCharity) : null,
+      ],
+    );
+    awardIds.push(BigInt(row!.id));
+  }
+  return { bountyId, issueNumber, awardIds };
+}
+
+export async function linkWallet(db: Db, userId: number, login: string, address: string, addressType = "p2wpkh"): Promise<void> {
+  await db.query(
+    `INSERT INTO wallets (user_id, login, kind, address, address_type, network) VALUES ($1, $2, 'address', $3, $4, 'regtest')
+     ON CONFLICT (user_id) DO UPDATE SET address = EXCLUDED.address, address_type = EXCLUDED.address_type`,
+    [userId, login, address, addressType],
+  );
+}
