@@ -15,6 +15,7 @@ export const REPO = "example/widgets";
 const INSTALLATION = 1;
 const ISSUE = 1;
 const PR = 2;
+const PR_TITLE = "Make TestPodReady wait for the probe";
 const FUNDING_SATS = 1_000_000n;
 
 /** A step that did not happen: the demo stops and says which and why. */
@@ -92,14 +93,14 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     // ---------------------------------------------------------------- 3. the fix
     say("== 3. The fix is merged and the issue closed");
     const prBody = "Retry the readiness probe once before failing.\n\nFixes #1";
-    gh.addIssue(REPO, { number: PR, title: "Make TestPodReady wait for the probe", author: carol.login, body: prBody, pull_request: true, merged: true, merged_by: maria.login });
-    say(`  @carol's pull request #${PR} "Make TestPodReady wait for the probe" says:`, ...quoted(prBody, "    > "), `  @maria merges it.`);
+    gh.addIssue(REPO, { number: PR, title: PR_TITLE, author: carol.login, body: prBody, pull_request: true, merged: true, merged_by: maria.login });
+    say(`  @carol's pull request #${PR} "${PR_TITLE}" says:`, ...quoted(prBody, "    > "), `  @maria merges it.`);
     await stage.hook(
       "pull_request",
       pullRequestClosed({
         repo: REPO,
         installationId: INSTALLATION,
-        pull_request: { number: PR, title: "Make TestPodReady wait for the probe", body: prBody, author: carol, merged: true, merged_by: maria },
+        pull_request: { number: PR, title: PR_TITLE, body: prBody, author: carol, merged: true, merged_by: maria },
         sender: maria,
       }),
       "pull_request.closed (merged)",
