@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { BatchPlan, BroadcastOutcome, Payout } from "../bitcoin/wallet.js";
+import type { BatchPlan, BroadcastOutcome, Payout, TxInspection } from "../bitcoin/wallet.js";
 import { PayoutError } from "../bitcoin/batch.js";
 import { utcDay } from "../bitcoin/state.js";
 import type { PriceResult } from "../price/oracle.js";
@@ -32,6 +32,8 @@ import { askWalletComment, paidComment } from "./comments.js";
 import { awardSats, destinationOf, dueBalances } from "./plan.js";
 
 /** What a payout run needs from the wallet (src/bitcoin/wallet.ts PayoutWallet provides it). */
+export type { TxInspection };
+
 export interface PayoutEngine {
   readonly network: string;
   buildBatch(payouts: readonly Payout[], opts?: { exclude?: Iterable<string> }): Promise<BatchPlan>;
@@ -42,11 +44,6 @@ export interface PayoutEngine {
   abandon(plan: BatchPlan): Promise<void>;
 }
 
-export type TxInspection =
-  | { state: "confirmed"; confirmations: number; blockHeight: number }
-  | { state: "mempool" }
-  | { state: "conflicted"; by: string; confirmed: boolean; confirmations: number }
-  | { state: "unknown" };
 
 export interface PriceSource {
   price(currency: FiatCurrency): Promise<PriceResult>;
@@ -123,7 +120,18 @@ export async function runPayouts(o: PayoutRunOptions): Promise<RunReport> {
 }
 
 async function settleSent(o: PayoutRunOptions, report: RunReport): Promise<void> {
+  const replaced = new Set((await listPayoutTxs(o.db, ["replaced"])).map((t) => t.txid));
   for (const t of await listPayoutTxs(o.db, ["signed", "broadcast"])) {
+    // A transaction that spent the change of a replaced one can never confirm either.
+    const parent = t.inputs.map((i) => i.split(":")[0]!).find((txid) => replaced.has(txid));
+    if (parent) {
+      if (await o.db.transaction((tx) => markReplaced(tx, t.id, `it spent the change of ${parent}, which was replaced`))) {
+        replaced.add(t.txid);
+        report.replaced.push(t.txid);
+        o.log.warn({ txid: t.txid, parent }, "A payout transaction built on a replaced one is void; its payouts are queued again");
+      }
+      continue;
+    }
     let seen: TxInspection;
     try {
       seen = await o.wallet.inspect(t.txid, t.inputs);
@@ -151,6 +159,7 @@ async function settleSent(o: PayoutRunOptions, report: RunReport): Promise<void>
       if (seen.confirmed) {
         const reason = `its coins were spent by ${seen.by}, confirmed`;
         if (await o.db.transaction((tx) => markReplaced(tx, t.id, reason))) {
+          replaced.add(t.txid);
           report.replaced.push(t.txid);
           o.log.warn({ txid: t.txid, by: seen.by }, "A confirmed transaction conflicts with a payout transaction; its payouts are queued again");
         }

@@ -326,6 +326,31 @@ describe.each(ENGINES)("payout run (%s)", (engine) => {
     expect(conflicting).not.toBe(first);
   });
 
+  test("a transaction that spent the change of a replaced one is void too: both payouts are paid again, once", async () => {
+    await rig.fund(100_000n);
+    const [lee, max] = [randomAddress("p2wpkh"), randomAddress("p2wpkh")];
+    await linkWallet(t.db, 908, "lee", lee);
+    await linkWallet(t.db, 909, "max", max);
+    await seedAward(t.db, { recipients: [{ id: 908, login: "lee", amounts: [{ currency: "BTC", minor: 12_000n }] }] });
+    const first = (await rig.run()).signed[0]!;
+    await seedAward(t.db, { recipients: [{ id: 909, login: "max", amounts: [{ currency: "BTC", minor: 13_000n }] }] });
+    const second = (await rig.run()).signed[0]!;
+    const [tx1, tx2] = await listPayoutTxs(t.db);
+    expect(tx2!.inputs.some((i) => i.startsWith(`${first}:`))).toBe(true); // built on the unconfirmed change
+
+    await evict(rig, first); // drops its descendant too, as a node does
+    await spendElsewhere(rig, tx1!.inputs);
+    rig.chain.mine(1);
+    await rig.fund(80_000n);
+    const r = await rig.run();
+    expect(r.replaced).toEqual([first, second]);
+    expect(r.signed).toHaveLength(1);
+    const outs = outputsOf(rig, r.signed[0]!);
+    expect([outs.get(lee), outs.get(max)]).toEqual([12_000n, 13_000n]);
+    expect(receivedBy(rig, lee).sats).toBe(12_000n);
+    expect(receivedBy(rig, max).sats).toBe(13_000n);
+  });
+
   test("two runs at once: one runs, the other does nothing", async () => {
     await rig.fund(100_000n);
     await linkWallet(t.db, 907, "kim", randomAddress("p2wpkh"));
