@@ -1,7 +1,7 @@
 import { createHmac, generateKeyPairSync, randomUUID } from "node:crypto";
 import nock from "nock";
 import { pino } from "pino";
-import { startBountyBot, type BountyBot } from "../../src/server.js";
+import { startBountyBot, type BountyBot, type StartOptions } from "../../src/server.js";
 import { loadSettings } from "../../src/settings.js";
 import type { Db } from "../../src/store/db.js";
 import { REPO } from "./payloads.js";
@@ -15,7 +15,11 @@ const { privateKey } = generateKeyPairSync("rsa", {
 });
 
 /** bounty-bot on a loopback port with a test database; GitHub is nock's. Throttling off. */
-export async function startTestBot(db: Db, env: Record<string, string> = {}): Promise<BountyBot> {
+export async function startTestBot(
+  db: Db,
+  env: Record<string, string> = {},
+  opts: Pick<StartOptions, "payouts"> = {},
+): Promise<BountyBot> {
   const settings = loadSettings({
     APP_ID: "123",
     PRIVATE_KEY: privateKey,
@@ -25,7 +29,7 @@ export async function startTestBot(db: Db, env: Record<string, string> = {}): Pr
     BITCOIN_NETWORK: "testnet",
     ...env,
   });
-  return startBountyBot(settings, { db, log: pino({ level: "silent" }), throttle: false, cardDebounceMs: 0, sweepMs: 60_000 });
+  return startBountyBot(settings, { db, log: pino({ level: "silent" }), throttle: false, cardDebounceMs: 0, sweepMs: 60_000, ...opts });
 }
 
 /** Posts a webhook the way GitHub does: signed, with event and delivery headers. */

@@ -1,0 +1,275 @@
+import * as bitcoin from "bitcoinjs-lib";
+import nock from "nock";
+import { addressFromScript } from "../../src/bitcoin/address.js";
+import type { BountyBot } from "../../src/server.js";
+import { listPayouts } from "../../src/store/payouts.js";
+import { randomAddress } from "../bitcoin/helpers.js";
+import { deliver, github, mockClosingIssues, mockConfig, mockPermission, mockToken, mockUser, repoPath, startTestBot } from "../support/bot.js";
+import { createTestDb, ENGINES, type TestDb } from "../support/databases.js";
+import { alice, bob, bountyFlows, failedDeliveries } from "../support/flows.js";
+import { commentCreated, type Who } from "../support/payloads.js";
+import { priceOracle, startPayoutRig, startPriceServer, type PayoutRig } from "../support/payouts.js";
+
+/**
+ * The whole story through the app's real seams: signed webhooks in, GitHub answered by nock, the
+ * payout run against the local chain over HTTP, the database on every engine.
+ */
+
+const carol: Who = { login: "carol", id: 1003 };
+const HOLD_0 = "payout:\n  hold: 0s\n";
+
+describe.each(ENGINES)("merged work is paid (%s)", (engine) => {
+  let t: TestDb;
+  let rig: PayoutRig;
+  let bot: BountyBot;
+  let prices: ReturnType<typeof priceOracle>;
+  let nextComment = 990000;
+
+  beforeAll(async () => {
+    nock.disableNetConnect();
+    nock.enableNetConnect("127.0.0.1");
+    t = await createTestDb(engine);
+  });
+  afterAll(async () => {
+    await t.close();
+    nock.enableNetConnect();
+  });
+  beforeEach(async () => {
+    await t.db.exec(
+      "TRUNCATE webhook_inbox, outbox, spend_reservations, wallet_indexes, wallets, awards, payouts, payout_txs, claims, pledges, events, bounties RESTART IDENTITY CASCADE",
+    );
+    rig = await startPayoutRig(t.db);
+    prices = priceOracle("fixed:USD=60000;EUR=50000;GBP=40000");
+    bot = await startTestBot(
+      t.db,
+      { BITCOIN_NETWORK: "regtest", PAYOUT_MIN_SATS: "1000", EXPLORER_URL: "https://mempool.example/tx/" },
+      { payouts: { wallet: rig.wallet, prices: { price: (c) => prices.price(c) }, schedule: false } },
+    );
+    mockToken();
+  });
+  afterEach(async () => {
+    await bot.close();
+    await rig.close();
+    const pending = nock.pendingMocks();
+    nock.cleanAll();
+    expect(pending).toEqual([]);
+    expect(await failedDeliveries(t.db)).toEqual([]);
+  });
+
+  const flows = bountyFlows({ bot: () => bot, db: () => t.db });
+
+  /** Every card edit and label change on the issue, however many there are. */
+  function cardEdits(card: number, n: number): string[] {
+    const edits: string[] = [];
+    github()
+      .persist()
+      .patch(`${repoPath}/issues/comments/${card}`)
+      .reply(200, (_u, b) => {
+        edits.push((b as { body: string }).body);
+        return {};
+      });
+    github().persist().delete(`${repoPath}/issues/${n}/labels/bounty`).reply(200, []);
+    return edits;
+  }
+
+  /** Every new comment on an issue or PR. */
+  function comments(n: number): string[] {
+    const bodies: string[] = [];
+    github()
+      .persist()
+      .post(`${repoPath}/issues/${n}/comments`)
+      .reply(201, (_u, b) => {
+        bodies.push((b as { body: string }).body);
+        return { id: 1 };
+      });
+    return bodies;
+  }
+
+  async function linkWallet(who: Who, address: string) {
+    const id = nextComment++;
+    mockConfig(HOLD_0);
+    github().post(`${repoPath}/issues/comments/${id}/reactions`, { content: "+1" }).reply(201, { id: 1, content: "+1" });
+    await deliver(bot, "issue_comment", commentCreated({ issue: { number: 1 }, commentId: id, body: `/wallet ${address}`, user: who }));
+    await bot.settled();
+  }
+
+  /** Merge a PR that fixes the issue, then close the issue as completed. */
+  async function land(n: number, author: Who = bob, yaml = HOLD_0): Promise<number> {
+    const pr = flows.newPull();
+    mockClosingIssues(pr, [n]);
+    mockConfig(yaml);
+    await flows.merge(pr, `Fixes #${n}`, author, {}, `merge-${pr}`);
+    mockConfig(yaml);
+    await flows.close(n, "completed", `close-${n}`);
+    await bot.settled();
+    return pr;
+  }
+
+  async function run() {
+    const report = await bot.payouts!.runNow();
+    await bot.settled();
+    return report;
+  }
+
+  function outputs(txid: string): Map<string, bigint> {
+    const tx = bitcoin.Transaction.fromHex(rig.chain.chain.tx(txid)!.hex);
+    return new Map(tx.outs.map((o) => [addressFromScript(o.script, "regtest"), BigInt(o.value)]));
+  }
+
+  test("a merged PR closing a funded issue: paid on chain once, announced on the issue and the PR, the card follows", async () => {
+    await rig.fund(500_000n);
+    const bobAddress = randomAddress("p2wpkh");
+    await linkWallet(bob, bobAddress);
+    const { n, card } = await flows.fundedIssue(["5usd"], HOLD_0);
+    const edits = cardEdits(card, n);
+    const pr = await land(n);
+    expect(edits.at(-1)).toContain("🏆 Awarded");
+
+    const onIssue = comments(n);
+    const onPr = comments(pr);
+    const r = await run();
+    expect(r).toMatchObject({ credited: 1, queued: 1, waiting: null });
+    const txid = r.broadcast[0]!;
+    expect(outputs(txid).get(bobAddress)).toBe(8_333n);
+    for (const body of [onIssue, onPr]) {
+      expect(body).toHaveLength(1);
+      expect(body[0]).toContain("8,333 sats to @bob ($5 at USD 60,000.00/BTC)");
+      expect(body[0]).toContain(`[\`${txid}\`](https://mempool.example/tx/${txid})`);
+    }
+    expect(edits.at(-1)).toContain("💸 Paid");
+
+    rig.chain.mine(1);
+    const r2 = await run();
+    expect(r2.confirmed).toEqual([txid]);
+    expect(edits.at(-1)).toContain("✅ Confirmed");
+
+    // Redelivered webhooks and more runs pay nothing more.
+    await flows.merge(pr, `Fixes #${n}`, bob, {}, `merge-${pr}`);
+    await flows.close(n, "completed", `close-${n}`);
+    await bot.settled();
+    const again = await run();
+    expect(again).toMatchObject({ credited: 0, queued: 0, signed: [] });
+    expect(onIssue).toHaveLength(1);
+  });
+
+  test("/award @bob 70 @carol 30: one transaction pays both shares", async () => {
+    await rig.fund(500_000n);
+    const [bobAddress, carolAddress] = [randomAddress("p2wpkh"), randomAddress("p2tr")];
+    await linkWallet(bob, bobAddress);
+    await linkWallet(carol, carolAddress);
+    const { n, card } = await flows.fundedIssue(["20000sats"], HOLD_0);
+    const edits = cardEdits(card, n);
+    const replies = comments(n);
+    mockConfig(HOLD_0);
+    mockPermission("alice", "write");
+    mockUser("bob", { id: bob.id });
+    mockUser("carol", { id: carol.id });
+    await deliver(bot, "issue_comment", commentCreated({ issue: { number: n }, commentId: nextComment++, body: "/award @bob 70 @carol 30", user: alice }));
+    await bot.settled();
+    expect(replies[0]).toContain("awarded to @bob (70%");
+
+    const r = await run();
+    const outs = outputs(r.broadcast[0]!);
+    expect([outs.get(bobAddress), outs.get(carolAddress)]).toEqual([14_000n, 6_000n]);
+    expect(replies.filter((b) => b.includes("Bounty paid"))).toHaveLength(2);
+    expect(edits.at(-1)).toContain("💸 Paid");
+  });
+
+  test("no wallet: asked once on the issue; after /wallet the next run pays", async () => {
+    await rig.fund(500_000n);
+    const { n, card } = await flows.fundedIssue(["5usd"], HOLD_0);
+    cardEdits(card, n);
+    await land(n, carol);
+    const onIssue = comments(n);
+    expect(await run()).toMatchObject({ credited: 1, queued: 0 });
+    await run();
+    expect(onIssue).toHaveLength(1);
+    expect(onIssue[0]).toContain("@carol, 8,333 sats from this bounty are waiting for you");
+
+    const carolAddress = randomAddress("p2wpkh");
+    await linkWallet(carol, carolAddress);
+    const r = await run();
+    expect(outputs(r.broadcast[0]!).get(carolAddress)).toBe(8_333n);
+    expect(onIssue.at(-1)).toContain("8,333 sats to @carol");
+  });
+
+  test("no wallet within the unclaimed period: the configured charity gets it, as the card said from the start", async () => {
+    await rig.fund(500_000n);
+    const charityAddress = randomAddress("p2wpkh");
+    const yaml = `${HOLD_0}  unclaimed: coin-center\ncharities:\n  coin-center:\n    name: Coin Center\n    address: ${charityAddress}\n`;
+    const { n, card } = await flows.fundedIssue(["5usd"], yaml);
+    const edits = cardEdits(card, n);
+    await land(n, carol, yaml);
+    expect(edits.at(-1)).toContain("Coin Center");
+    const onIssue = comments(n);
+    await run();
+    expect(onIssue[0]).toContain("within 30 days, the amount goes to **Coin Center**");
+
+    const r = await bot.payouts!.runNow(); // same day: still waiting
+    expect(r.queued).toBe(0);
+    const later = await startLater(31);
+    expect(outputs(later.broadcast[0]!).get(charityAddress)).toBe(8_333n);
+    expect((await listPayouts(t.db))[0]).toMatchObject({ kind: "charity", charityName: "Coin Center", login: "carol" });
+  });
+
+  test("price sources disagreeing: the award waits and the card says so; once they agree it is paid", async () => {
+    await rig.fund(500_000n);
+    const a = await startPriceServer({ USD: 60_000 });
+    const b = await startPriceServer({ USD: 64_000 });
+    try {
+      prices = priceOracle(`mempool:${a.url},mempool:${b.url}`);
+      const bobAddress = randomAddress("p2wpkh");
+      await linkWallet(bob, bobAddress);
+      const { n, card } = await flows.fundedIssue(["5usd"], HOLD_0);
+      const edits = cardEdits(card, n);
+      const pr = await land(n);
+      const r1 = await run();
+      expect(r1).toMatchObject({ credited: 0, queued: 0 });
+      expect(r1.priceWaits[0]).toContain("more than PRICE_MAX_SPREAD 2%");
+      expect(edits.at(-1)).toContain("waiting for a reliable BTC price");
+
+      b.set({ USD: 60_000 });
+      comments(n);
+      comments(pr);
+      const r2 = await run();
+      expect(outputs(r2.broadcast[0]!).get(bobAddress)).toBe(8_333n);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  test("an empty wallet: the payout stays queued and says why; once funded it is paid", async () => {
+    const bobAddress = randomAddress("p2wpkh");
+    await linkWallet(bob, bobAddress);
+    const { n, card } = await flows.fundedIssue(["5usd"], HOLD_0);
+    cardEdits(card, n);
+    const pr = await land(n);
+    const r1 = await run();
+    expect(r1.waiting).toContain("cannot fund");
+    expect((await listPayouts(t.db))[0]).toMatchObject({ state: "queued" });
+
+    await rig.fund(100_000n);
+    comments(n);
+    comments(pr);
+    const r2 = await run();
+    expect(outputs(r2.broadcast[0]!).get(bobAddress)).toBe(8_333n);
+  });
+
+  /** A payout run as if `days` had passed. */
+  async function startLater(days: number) {
+    github().persist().post(/\/repos\/.*\/issues\/\d+\/comments/).reply(201, { id: 1 });
+    const { runPayouts } = await import("../../src/payouts/run.js");
+    const { PAYOUT_SETTINGS, silent } = await import("../support/payouts.js");
+    const report = await runPayouts({
+      db: t.db,
+      wallet: rig.wallet,
+      prices,
+      settings: { ...PAYOUT_SETTINGS, minSats: 1000n },
+      log: silent,
+      now: () => new Date(Date.now() + days * 86_400_000),
+    });
+    await bot.settled();
+    return report;
+  }
+});
