@@ -6,7 +6,8 @@ import { PayoutWallet } from "../../src/bitcoin/wallet.js";
 import { approvePayouts, listPayouts, listPayoutTxs } from "../../src/store/payouts.js";
 import { bountyEvents, getBounty } from "../../src/store/ledger.js";
 import { randomAddress, testConfig } from "../bitcoin/helpers.js";
-import { createTestDb, ENGINES, type TestDb } from "../support/databases.js";
+import { openDatabase } from "../../src/store/db.js";
+import { createServerDatabase, createTestDb, ENGINES, type TestDb } from "../support/databases.js";
 import { linkWallet, priceOracle, seedAward, silent, startPayoutRig, startPriceServer, type PayoutRig } from "../support/payouts.js";
 
 /** Outputs of a transaction on the local chain, by address. */
@@ -388,3 +389,43 @@ async function spendElsewhere(rig: PayoutRig, inputs: string[]): Promise<string>
   expect(theirs.some((i) => mine.has(i))).toBe(true);
   return plan.transactions[0]!.txid;
 }
+
+/** Several app processes on one PostgreSQL: each has its own connection pool and wallet object. */
+// Defined only where a PostgreSQL server is given (CI always gives one); PGlite is one process by design.
+if (process.env.DATABASE_URL) describe("two payout workers on one PostgreSQL", () => {
+  test("racing runs never put a payout in two transactions; every award is paid exactly once", async () => {
+    const server = await createServerDatabase();
+    const dbs = [await openDatabase({ databaseUrl: server.url }), await openDatabase({ databaseUrl: server.url })];
+    const rigA = await startPayoutRig(dbs[0]!);
+    const rigB = await startPayoutRig(dbs[1]!, { chain: rigA.chain, mnemonic: rigA.mnemonic });
+    try {
+      await rigA.fund(400_000n, 400_000n, 400_000n);
+      const people = Array.from({ length: 12 }, (_, i) => ({ id: 5000 + i, login: `racer${i}`, address: randomAddress(i % 3 === 0 ? "p2tr" : "p2wpkh") }));
+      for (const p of people) await linkWallet(dbs[0]!, p.id, p.login, p.address, p.address.startsWith("bcrt1p") ? "p2tr" : "p2wpkh");
+      let round = 0;
+      for (const p of people) {
+        await seedAward(dbs[round % 2]!, { recipients: [{ id: p.id, login: p.login, amounts: [{ currency: "BTC", minor: 10_000n + BigInt(p.id - 5000) }] }] });
+        const [a, b] = await Promise.all([rigA.run(), rigB.run()]);
+        expect(a.ran || b.ran).toBe(true);
+        if (++round % 4 === 0) rigA.chain.mine(1);
+      }
+      rigA.chain.mine(1);
+      while ((await Promise.all([rigA.run(), rigB.run()])).some((r) => r.ran && (r.signed.length || r.broadcast.length))) rigA.chain.mine(1);
+      await rigA.run();
+
+      for (const p of people) {
+        const parsed = parseAddress(p.address, "regtest");
+        if (!parsed.ok) throw new Error(parsed.reason);
+        expect(rigA.chain.chain.utxosOf(parsed.script).map((u) => u.value)).toEqual([10_000n + BigInt(p.id - 5000)]);
+      }
+      const payouts = await listPayouts(dbs[0]!);
+      expect(payouts).toHaveLength(12);
+      expect(new Set(payouts.map((p) => p.state))).toEqual(new Set(["confirmed"]));
+    } finally {
+      await rigB.close();
+      await rigA.close();
+      for (const db of dbs) await db.close();
+      await server.drop();
+    }
+  });
+});

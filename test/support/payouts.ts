@@ -80,9 +80,12 @@ export interface PayoutRig {
 }
 
 /** The local chain over HTTP and a fresh wallet whose state lives in `db`. */
-export async function startPayoutRig(db: Db, opts: { prices?: PayoutRunOptions["prices"]; settings?: Partial<PayoutSettings>; chain?: LocalChainServer } = {}): Promise<PayoutRig> {
+export async function startPayoutRig(
+  db: Db,
+  opts: { prices?: PayoutRunOptions["prices"]; settings?: Partial<PayoutSettings>; chain?: LocalChainServer; mnemonic?: string } = {},
+): Promise<PayoutRig> {
   const chain = opts.chain ?? (await startLocalChain({ network: "regtest" }));
-  const mnemonic = generateMnemonic(wordlist);
+  const mnemonic = opts.mnemonic ?? generateMnemonic(wordlist);
   const config = testConfig({ esploraUrl: chain.url, mnemonicText: mnemonic, longTermFeeRate: 1000n });
   const wallet = await PayoutWallet.open({
     config,
