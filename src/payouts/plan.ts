@@ -1,4 +1,5 @@
-import { DUST_LIMIT, type AddressType } from "../bitcoin/address.js";
+import { DUST_LIMIT, parseAddress, type AddressType } from "../bitcoin/address.js";
+import type { NetworkName } from "../bitcoin/network.js";
 import type { Amount } from "../core/money.js";
 import { fiatToSats } from "../price/convert.js";
 import type { CreditedAward, Payee } from "../store/payouts.js";
@@ -67,6 +68,15 @@ export function destinationOf(
   const charity = award.unclaimedCharity;
   const unclaimedAt = since && charity ? new Date(since.getTime() + opts.unclaimedDays * DAY_MS) : null;
   if (charity && unclaimedAt && opts.now >= unclaimedAt) {
+    const parsed = parseAddress(charity.address, opts.network as NetworkName);
+    if (!parsed.ok) {
+      return {
+        kind: "wait",
+        reason: `the unclaimed charity ${charity.name}'s address is not valid on ${opts.network}: ${parsed.reason}`,
+        askWallet: false,
+        unclaimedAt,
+      };
+    }
     return {
       kind: "pay",
       payee: {
@@ -76,21 +86,12 @@ export function destinationOf(
         charityId: charity.id,
         charityName: charity.name,
         address: charity.address,
-        addressType: addressTypeGuess(charity.address),
+        addressType: parsed.type,
         network: opts.network,
       },
     };
   }
   return { kind: "wait", reason: `@${award.recipientLogin} has not linked a wallet`, askWallet: since === null, unclaimedAt };
-}
-
-/** Charity addresses come from config, validated there; the type only matters for the dust limit. */
-function addressTypeGuess(address: string): string {
-  const a = address.toLowerCase();
-  if (/^(bc|tb|bcrt)1p/.test(a)) return "p2tr";
-  if (/^(bc|tb|bcrt)1q/.test(a)) return a.length > 50 ? "p2wsh" : "p2wpkh";
-  if (/^[23m]/i.test(address) && !/^[mn]/.test(address)) return "p2sh";
-  return "p2pkh";
 }
 
 export interface DueBalance {
