@@ -1,39 +1,17 @@
-import nock from "nock";
-import { ENGINES, createTestDb, type TestDb } from "../support/databases.js";
-import { github, mockClosingIssues, mockPermission, mockToken, mockUser, repoPath, startTestBot } from "../support/bot.js";
-import { alice, bob, bountyFlows, failedDeliveries } from "../support/flows.js";
+import { useTestBot } from "../support/harness.js";
+import { ENGINES } from "../support/databases.js";
+import { github, mockClosingIssues, mockPermission, mockUser, repoPath } from "../support/bot.js";
+import { alice, bob, bountyFlows } from "../support/flows.js";
 import { REPO, type Who } from "../support/payloads.js";
-import type { BountyBot } from "../../src/server.js";
 
 const carol: Who = { login: "carol", id: 1003 };
 const dave: Who = { login: "dave", id: 1004 };
 
 describe.each(ENGINES)("/award on %s", (engine) => {
-  let t: TestDb;
-  let bot: BountyBot;
-  beforeAll(async () => {
-    nock.disableNetConnect();
-    nock.enableNetConnect("127.0.0.1");
-    t = await createTestDb(engine);
-  });
-  afterAll(async () => {
-    await t.close();
-    nock.enableNetConnect();
-  });
-  beforeEach(async () => {
-    bot = await startTestBot(t.db);
-    mockToken();
-  });
-  afterEach(async () => {
-    await bot.close();
-    const pending = nock.pendingMocks();
-    nock.cleanAll();
-    expect(pending).toEqual([]);
-    expect(await failedDeliveries(t.db)).toEqual([]);
-  });
+  const h = useTestBot(engine);
 
   const { config, expectCardEdit, captureReplies, fundedIssue, merge, close, comment, bountyOf, credit, newIssue, newPull } =
-    bountyFlows({ bot: () => bot, db: () => t.db });
+    bountyFlows({ bot: () => h.bot, db: () => h.db });
 
   test("on open pledges it awards now, with the hold from now, and replies quoting the line", async () => {
     const { n, card } = await fundedIssue(["8usd"]);
@@ -44,7 +22,7 @@ describe.each(ENGINES)("/award on %s", (engine) => {
     const replies = captureReplies(n);
     const edits = expectCardEdit(card, n);
     await comment(n, "Thanks both!\n/award @carol 75 @Dave 25%");
-    await bot.settled();
+    await h.bot.settled();
     expect(replies[0]).toMatch(/^> \/award @carol 75 @Dave 25%\n\n@alice: awarded to @carol \(75%, \$6\) and @dave \(25%, \$2\)\. It is paid after .* UTC\.$/);
     const { bounty, awards } = await bountyOf(n);
     expect(bounty.status).toBe("awarded");
@@ -61,11 +39,11 @@ describe.each(ENGINES)("/award on %s", (engine) => {
     mockClosingIssues(pr, [n]);
     config();
     await merge(pr, `Fixes #${n}`);
-    await bot.settled();
+    await h.bot.settled();
     config();
     expectCardEdit(card, n);
     await close(n, "completed");
-    await bot.settled();
+    await h.bot.settled();
 
     config();
     mockPermission("alice", "write");
@@ -74,7 +52,7 @@ describe.each(ENGINES)("/award on %s", (engine) => {
     const replies = captureReplies(n);
     const edits = expectCardEdit(card, n, "none");
     await comment(n, "/award @bob @carol");
-    await bot.settled();
+    await h.bot.settled();
     expect(replies[0]).toContain("awarded to @bob (50%, $5) and @carol (50%, $5). This replaces the award to @bob.");
     const { bounty, pledges, awards } = await bountyOf(n);
     expect(bounty.status).toBe("awarded");
@@ -87,7 +65,7 @@ describe.each(ENGINES)("/award on %s", (engine) => {
     expect(edits[0]).toContain("| ~~@bob~~ | 100% | $10 | cancelled: replaced by /award from @alice |");
     // A later revert of the merged PR does not touch the funder's award.
     await merge(newPull(), `Reverts ${REPO.owner}/${REPO.name}#${pr}`, alice);
-    await bot.settled();
+    await h.bot.settled();
     expect((await bountyOf(n)).awards.filter((a) => a.state === "held")).toHaveLength(2);
   });
 
@@ -99,14 +77,14 @@ describe.each(ENGINES)("/award on %s", (engine) => {
     captureReplies(n);
     expectCardEdit(card, n);
     await comment(n, "/award @bob");
-    await bot.settled();
+    await h.bot.settled();
     await credit(n); // the payout runner's part
     config();
     mockPermission("alice", "write");
     mockUser("carol", { id: carol.id });
     const replies = captureReplies(n);
     await comment(n, "/award @carol");
-    await bot.settled();
+    await h.bot.settled();
     expect(replies[0]).toContain("@alice: this bounty's award to @bob is already credited or paid, so it can no longer be changed.");
     expect((await bountyOf(n)).awards.map((a) => [a.recipientLogin, a.state])).toEqual([["bob", "credited"]]);
   });
@@ -124,7 +102,7 @@ describe.each(ENGINES)("/award on %s", (engine) => {
     for (const login of lookups) mockUser(login, login === "dependabot" ? { id: 27347476, type: "Bot" } : null);
     const replies = captureReplies(n);
     await comment(n, line);
-    await bot.settled();
+    await h.bot.settled();
     expect(replies[0]).toContain(`> ${line}`);
     expect(replies[0]).toContain(why);
     const { bounty, awards } = await bountyOf(n);
@@ -138,7 +116,7 @@ describe.each(ENGINES)("/award on %s", (engine) => {
     github().get(`${repoPath}/collaborators/bob/permission`).reply(200, { permission: "read", role_name: "read" });
     const replies = captureReplies(n);
     await comment(n, "/award @bob", bob);
-    await bot.settled();
+    await h.bot.settled();
     expect(replies[0]).toContain("@bob: only people with write access to kubernetes/website may award a bounty here.");
     expect((await bountyOf(n)).awards).toEqual([]);
   });
@@ -150,7 +128,7 @@ describe.each(ENGINES)("/award on %s", (engine) => {
     mockUser("bob", { id: bob.id });
     const replies = captureReplies(n);
     await comment(n, "/award @bob");
-    await bot.settled();
+    await h.bot.settled();
     expect(replies[0]).toContain("this issue has no bounty, so there is nothing to award.");
   });
 });

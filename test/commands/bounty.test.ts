@@ -1,8 +1,7 @@
-import nock from "nock";
-import { ENGINES, createTestDb, type TestDb } from "../support/databases.js";
-import { deliver, github, mockConfig, mockNoConfig, mockPermission, mockToken, repoPath, startTestBot } from "../support/bot.js";
+import { useTestBot } from "../support/harness.js";
+import { ENGINES } from "../support/databases.js";
+import { deliver, github, mockConfig, mockNoConfig, mockPermission, mockToken, repoPath } from "../support/bot.js";
 import { commentCreated, type Who } from "../support/payloads.js";
-import type { BountyBot } from "../../src/server.js";
 import { CARD_MARKER } from "../../src/github/card.js";
 import { bountyEvents, findBounty, listPledges, replay } from "../../src/store/ledger.js";
 import { REPO } from "../support/payloads.js";
@@ -16,29 +15,10 @@ let nextComment = 5000;
 const issueNo = () => nextIssue++;
 
 describe.each(ENGINES)("/bounty on %s", (engine) => {
-  let t: TestDb;
-  let bot: BountyBot;
-  beforeAll(async () => {
-    nock.disableNetConnect();
-    nock.enableNetConnect("127.0.0.1");
-    t = await createTestDb(engine);
-  });
-  afterAll(async () => {
-    await t.close();
-    nock.enableNetConnect();
-  });
-  beforeEach(async () => {
-    bot = await startTestBot(t.db);
-  });
-  afterEach(async () => {
-    await bot.close();
-    const pending = nock.pendingMocks();
-    nock.cleanAll();
-    expect(pending).toEqual([]);
-  });
+  const h = useTestBot(engine, { token: false });
 
   const comment = (issue: number, body: string, user: Who = alice, extra: { pullRequest?: boolean; state?: "open" | "closed" } = {}) =>
-    deliver(bot, "issue_comment", commentCreated({ issue: { number: issue, ...extra }, commentId: nextComment++, body, user }));
+    deliver(h.bot, "issue_comment", commentCreated({ issue: { number: issue, ...extra }, commentId: nextComment++, body, user }));
 
   /** Captures the bodies GitHub received for new comments on an issue. */
   function captureReplies(issue: number, n = 1): string[] {
@@ -70,7 +50,7 @@ describe.each(ENGINES)("/bounty on %s", (engine) => {
 
     const res = await comment(n, "Important one.\n/bounty 5usd\n/lgtm");
     expect(res.status).toBe(200);
-    await bot.settled();
+    await h.bot.settled();
     expect(cards).toHaveLength(1);
     expect(cards[0]).toContain(CARD_MARKER);
     expect(cards[0]).toContain("@alice | $5");
@@ -87,17 +67,17 @@ describe.each(ENGINES)("/bounty on %s", (engine) => {
       })
       .reply(200, { id: 777 });
     await comment(n, "/BOUNTY $7.50");
-    await bot.settled();
+    await h.bot.settled();
     expect(edits).toHaveLength(1);
     expect(edits[0]).toContain("@alice | $7.50");
     expect(edits[0]).not.toContain("$5 ");
 
-    const b = (await findBounty(t.db, REPO.id, n))!;
-    const pledges = await listPledges(t.db, b.id);
+    const b = (await findBounty(h.db, REPO.id, n))!;
+    const pledges = await listPledges(h.db, b.id);
     expect(pledges.map((p) => [p.funderLogin, p.amount.minor, p.status])).toEqual([["alice", 750n, "open"]]);
     expect(b.cardCommentId).toBe(777);
     expect(b.labelApplied).toBe(true);
-    const events = await bountyEvents(t.db, b.id);
+    const events = await bountyEvents(h.db, b.id);
     expect(events.filter((e) => e.kind === "pledged").map((e) => e.actorLogin)).toEqual(["alice", "alice"]);
     expect(replay(events).pledges.get("user:1001")?.amount.minor).toBe(750n);
   });
@@ -117,13 +97,13 @@ describe.each(ENGINES)("/bounty on %s", (engine) => {
     mockNoConfig();
     const replies = captureReplies(n);
     await comment(n, `Let's fund this.\n${line}`);
-    await bot.settled();
+    await h.bot.settled();
     expect(replies).toHaveLength(1);
     expect(replies[0]).toContain(`> ${line}`);
     expect(replies[0]).toContain("@alice:");
     expect(replies[0]).toMatch(why);
     expect(replies[0]).toMatch(/Try:|\/bounty/);
-    expect(await findBounty(t.db, REPO.id, n)).toBeNull();
+    expect(await findBounty(h.db, REPO.id, n)).toBeNull();
   });
 
   test("someone without write access is told who may fund, and nothing is recorded", async () => {
@@ -133,9 +113,9 @@ describe.each(ENGINES)("/bounty on %s", (engine) => {
     github().get(`${repoPath}/collaborators/mallory/permission`).reply(200, { permission: "read", role_name: "read", user: { login: "mallory" } });
     const replies = captureReplies(n);
     await comment(n, "/bounty 100usd", mallory);
-    await bot.settled();
+    await h.bot.settled();
     expect(replies[0]).toContain("only people with write access to kubernetes/website may put a bounty");
-    expect(await findBounty(t.db, REPO.id, n)).toBeNull();
+    expect(await findBounty(h.db, REPO.id, n)).toBeNull();
   });
 
   test("config funders: users, teams and OWNERS approvers (aliases expanded) may fund", async () => {
@@ -171,10 +151,10 @@ describe.each(ENGINES)("/bounty on %s", (engine) => {
       mockConfig(config);
       mock();
       await comment(n, "/bounty 10usd", who);
-      await bot.settled();
+      await h.bot.settled();
     }
-    const b = (await findBounty(t.db, REPO.id, n))!;
-    expect((await listPledges(t.db, b.id)).map((p) => p.funderLogin)).toEqual(["carol", "frank", "erin"]);
+    const b = (await findBounty(h.db, REPO.id, n))!;
+    expect((await listPledges(h.db, b.id)).map((p) => p.funderLogin)).toEqual(["carol", "frank", "erin"]);
   });
 
   test("/bounty cancel withdraws only the commenter's own pledge; the label goes when none is left", async () => {
@@ -186,13 +166,13 @@ describe.each(ENGINES)("/bounty on %s", (engine) => {
     github().post(`${repoPath}/issues/${n}/comments`).reply(201, { id: 31 });
     github().post(`${repoPath}/issues/${n}/labels`).reply(200, []);
     await comment(n, "/bounty 25000sats");
-    await bot.settled();
+    await h.bot.settled();
 
     // bob has no pledge: told so; alice's pledge stays.
     mockNoConfig();
     const replies = captureReplies(n);
     await comment(n, "/bounty cancel", bob);
-    await bot.settled();
+    await h.bot.settled();
     expect(replies[0]).toMatch(/no (open )?pledge/);
 
     mockNoConfig();
@@ -205,9 +185,9 @@ describe.each(ENGINES)("/bounty on %s", (engine) => {
       .reply(200, {});
     github().delete(`${repoPath}/issues/${n}/labels/bounty`).reply(200, []);
     await comment(n, "/bounty cancel");
-    await bot.settled();
+    await h.bot.settled();
     expect(edited).toContain("Cancelled");
-    const b = (await findBounty(t.db, REPO.id, n))!;
+    const b = (await findBounty(h.db, REPO.id, n))!;
     expect(b.status).toBe("cancelled");
     expect(b.labelApplied).toBe(false);
   });
@@ -218,14 +198,14 @@ describe.each(ENGINES)("/bounty on %s", (engine) => {
     mockNoConfig();
     const replies = captureReplies(n, 2);
     await comment(n, "/bounty 5usd", alice, { pullRequest: true });
-    await bot.settled();
+    await h.bot.settled();
     mockNoConfig();
     await comment(n, "/bounty help");
-    await bot.settled();
+    await h.bot.settled();
     expect(replies[0]).toContain("bounties live on issues");
     expect(replies[1]).toContain("| Command | What it does | Who can use it | Example |");
     expect(replies[1]).toContain("`/wallet <bitcoin address>`");
-    expect(await findBounty(t.db, REPO.id, n)).toBeNull();
+    expect(await findBounty(h.db, REPO.id, n)).toBeNull();
   });
 
   test("an invalid config gets one reply listing its errors, and nothing is recorded", async () => {
@@ -234,12 +214,12 @@ describe.each(ENGINES)("/bounty on %s", (engine) => {
     mockConfig("max_bounty: 10xyz\nfundrs:\n  users: [a]\n");
     const replies = captureReplies(n);
     await comment(n, "/bounty 5usd\n/wallet tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx");
-    await bot.settled();
+    await h.bot.settled();
     expect(replies).toHaveLength(1);
     expect(replies[0]).toContain(".github/bounties.yml` is invalid");
     expect(replies[0]).toContain("max_bounty");
     expect(replies[0]).toContain("fundrs");
-    expect(await findBounty(t.db, REPO.id, n)).toBeNull();
+    expect(await findBounty(h.db, REPO.id, n)).toBeNull();
   });
 
   test("max_bounty limits amounts and the currencies a repository takes", async () => {
@@ -248,10 +228,10 @@ describe.each(ENGINES)("/bounty on %s", (engine) => {
     mockConfig("max_bounty: 50eur\ncurrency: eur\n");
     const replies = captureReplies(n, 2);
     await comment(n, "/bounty 5usd");
-    await bot.settled();
+    await h.bot.settled();
     mockConfig("max_bounty: 50eur\ncurrency: eur\n");
     await comment(n, "/bounty 60");
-    await bot.settled();
+    await h.bot.settled();
     expect(replies[0]).toContain("does not take bounties in USD");
     expect(replies[1]).toContain("maximum bounty of €50");
   });
@@ -265,9 +245,9 @@ describe.each(ENGINES)("/bounty on %s", (engine) => {
       .reply(200, "max_bounty: [10usd, 10eur]\nfunders:\n  users: [zed]\n");
     const replies = captureReplies(n);
     await comment(n, "/bounty 5eur", { login: "zed", id: 4242 });
-    await bot.settled();
+    await h.bot.settled();
     // EUR came only from the base list, which the repository's own list replaced.
     expect(replies[0]).toContain("does not take bounties in EUR");
-    expect(await findBounty(t.db, REPO.id, n)).toBeNull();
+    expect(await findBounty(h.db, REPO.id, n)).toBeNull();
   });
 });

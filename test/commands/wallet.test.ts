@@ -1,8 +1,7 @@
-import nock from "nock";
-import { ENGINES, createTestDb, type TestDb } from "../support/databases.js";
-import { deliver, github, mockConfig, mockNoConfig, mockToken, repoPath, startTestBot } from "../support/bot.js";
+import { useTestBot } from "../support/harness.js";
+import { ENGINES } from "../support/databases.js";
+import { deliver, github, mockConfig, mockNoConfig, repoPath } from "../support/bot.js";
 import { commentCreated, type Who } from "../support/payloads.js";
-import type { BountyBot } from "../../src/server.js";
 import { getWallet } from "../../src/store/wallets.js";
 
 const carol: Who = { login: "carol", id: 3001 };
@@ -23,33 +22,13 @@ const WITNESS_V2 = "tb1zw508d6qejxtdg4y5r3zarvaryv5p829g";
 const WITNESS_V16 = "tb1sw508d6qejxtdg4y5r3zarvaryvpf98dr";
 
 describe.each(ENGINES)("/wallet on %s", (engine) => {
-  let t: TestDb;
-  let bot: BountyBot;
-  beforeAll(async () => {
-    nock.disableNetConnect();
-    nock.enableNetConnect("127.0.0.1");
-    t = await createTestDb(engine);
-  });
-  afterAll(async () => {
-    await t.close();
-    nock.enableNetConnect();
-  });
-  beforeEach(async () => {
-    bot = await startTestBot(t.db);
-    mockToken();
-  });
-  afterEach(async () => {
-    await bot.close();
-    const pending = nock.pendingMocks();
-    nock.cleanAll();
-    expect(pending).toEqual([]);
-  });
+  const h = useTestBot(engine);
 
   async function say(body: string, user: Who, config?: string): Promise<number> {
     if (config) mockConfig(config);
     else mockNoConfig();
     const id = nextComment++;
-    const res = await deliver(bot, "issue_comment", commentCreated({ issue: { number: ISSUE }, commentId: id, body, user }));
+    const res = await deliver(h.bot, "issue_comment", commentCreated({ issue: { number: ISSUE }, commentId: id, body, user }));
     expect(res.status).toBe(200);
     return id;
   }
@@ -75,8 +54,8 @@ describe.each(ENGINES)("/wallet on %s", (engine) => {
   ])("links %s (%s) to the commenter's numeric id with a 👍", async (address, type) => {
     expectThumbsUp(nextComment);
     await say(`/wallet ${address}`, carol);
-    await bot.settled();
-    const w = await getWallet(t.db, carol.id);
+    await h.bot.settled();
+    const w = await getWallet(h.db, carol.id);
     expect([w?.address, w?.addressType, w?.kind, w?.network]).toEqual([address.toLowerCase().startsWith("tb1") ? address.toLowerCase() : address, type, "address", "testnet"]);
   });
 
@@ -88,47 +67,47 @@ describe.each(ENGINES)("/wallet on %s", (engine) => {
     [WITNESS_V16, /version|future/i],
     ["not-an-address", /./],
   ])("refuses %s with a reply and keeps the wallet already linked", async (address, why) => {
-    const before = await getWallet(t.db, carol.id);
+    const before = await getWallet(h.db, carol.id);
     const replies = captureReply();
     await say(`/wallet ${address}`, carol);
-    await bot.settled();
+    await h.bot.settled();
     expect(replies[0]).toContain(`> /wallet ${address}`);
     expect(replies[0]).toMatch(why);
-    expect(await getWallet(t.db, carol.id)).toEqual(before);
+    expect(await getWallet(h.db, carol.id)).toEqual(before);
   });
 
   test("/wallet shows what is linked; /wallet remove unlinks; only one's own wallet changes", async () => {
     const shown = captureReply();
     await say("/wallet", carol);
-    await bot.settled();
+    await h.bot.settled();
     expect(shown[0]).toContain("your payouts go to");
 
     // dave's commands never touch carol's wallet.
     const daveReply = captureReply();
     await say("/wallet remove", dave);
-    await bot.settled();
+    await h.bot.settled();
     expect(daveReply[0]).toContain("no wallet linked");
-    expect(await getWallet(t.db, carol.id)).not.toBeNull();
+    expect(await getWallet(h.db, carol.id)).not.toBeNull();
 
     const id = nextComment;
     expectThumbsUp(id);
     await say("/wallet remove", carol);
-    await bot.settled();
-    expect(await getWallet(t.db, carol.id)).toBeNull();
+    await h.bot.settled();
+    expect(await getWallet(h.db, carol.id)).toBeNull();
   });
 
   test("/wallet donate routes payouts to a configured charity; an unknown charity is refused", async () => {
     const config = `charities:\n  coin-center:\n    name: Coin Center\n    address: ${TESTNET_P2WPKH}\n`;
     const replies = captureReply();
     await say("/wallet donate black-girls-code", dave, config);
-    await bot.settled();
+    await h.bot.settled();
     expect(replies[0]).toContain("`coin-center` (Coin Center)");
-    expect(await getWallet(t.db, dave.id)).toBeNull();
+    expect(await getWallet(h.db, dave.id)).toBeNull();
 
     expectThumbsUp(nextComment);
     await say("/wallet donate coin-center", dave, config);
-    await bot.settled();
-    const w = await getWallet(t.db, dave.id);
+    await h.bot.settled();
+    const w = await getWallet(h.db, dave.id);
     expect([w?.kind, w?.charityId, w?.charityName, w?.address]).toEqual(["charity", "coin-center", "Coin Center", TESTNET_P2WPKH]);
   });
 });

@@ -1,8 +1,7 @@
-import nock from "nock";
-import { ENGINES, createTestDb, type TestDb } from "../support/databases.js";
-import { deliver, github, mockConfig, mockNoConfig, mockPermission, mockToken, repoPath, startTestBot } from "../support/bot.js";
+import { useTestBot } from "../support/harness.js";
+import { ENGINES } from "../support/databases.js";
+import { deliver, github, mockConfig, mockNoConfig, mockPermission, repoPath } from "../support/bot.js";
 import { REPO, commentCreated, issueClosed, issueLabeled, type Who } from "../support/payloads.js";
-import type { BountyBot } from "../../src/server.js";
 import { findBounty, listPledges } from "../../src/store/ledger.js";
 
 const alice: Who = { login: "alice", id: 1001 };
@@ -13,27 +12,7 @@ let nextIssue = 300;
 let nextComment = 90000;
 
 describe.each(ENGINES)("issue events on %s", (engine) => {
-  let t: TestDb;
-  let bot: BountyBot;
-  beforeAll(async () => {
-    nock.disableNetConnect();
-    nock.enableNetConnect("127.0.0.1");
-    t = await createTestDb(engine);
-  });
-  afterAll(async () => {
-    await t.close();
-    nock.enableNetConnect();
-  });
-  beforeEach(async () => {
-    bot = await startTestBot(t.db);
-    mockToken();
-  });
-  afterEach(async () => {
-    await bot.close();
-    const pending = nock.pendingMocks();
-    nock.cleanAll();
-    expect(pending).toEqual([]);
-  });
+  const h = useTestBot(engine);
 
   function expectNewCard(n: number, id: number): string[] {
     const bodies: string[] = [];
@@ -53,26 +32,26 @@ describe.each(ENGINES)("issue events on %s", (engine) => {
     mockConfig(CONFIG);
     mockPermission("alice", "maintain");
     const card = expectNewCard(n, 501);
-    await deliver(bot, "issues", issueLabeled({ issue: { number: n }, label: "bounty/50", sender: alice }));
-    await bot.settled();
+    await deliver(h.bot, "issues", issueLabeled({ issue: { number: n }, label: "bounty/50", sender: alice }));
+    await h.bot.settled();
     expect(card[0]).toContain("label `bounty/50` | $50");
-    const b = (await findBounty(t.db, REPO.id, n))!;
-    expect((await listPledges(t.db, b.id)).map((p) => [p.funderKey, p.amount.minor, p.status])).toEqual([["label:bounty/50", 5000n, "open"]]);
+    const b = (await findBounty(h.db, REPO.id, n))!;
+    expect((await listPledges(h.db, b.id)).map((p) => [p.funderKey, p.amount.minor, p.status])).toEqual([["label:bounty/50", 5000n, "open"]]);
 
     mockConfig(CONFIG);
     github().patch(`${repoPath}/issues/comments/501`).reply(200, {});
     github().delete(`${repoPath}/issues/${n}/labels/bounty`).reply(200, []);
-    await deliver(bot, "issues", issueLabeled({ issue: { number: n }, label: "bounty/50", sender: alice, action: "unlabeled" }));
-    await bot.settled();
-    expect((await listPledges(t.db, b.id)).map((p) => p.status)).toEqual(["withdrawn"]);
+    await deliver(h.bot, "issues", issueLabeled({ issue: { number: n }, label: "bounty/50", sender: alice, action: "unlabeled" }));
+    await h.bot.settled();
+    expect((await listPledges(h.db, b.id)).map((p) => p.status)).toEqual(["withdrawn"]);
   });
 
   test("a trusted sender (Prow's bot) may add the label without a permission check", async () => {
     const n = nextIssue++;
     mockConfig(CONFIG);
     const card = expectNewCard(n, 502);
-    await deliver(bot, "issues", issueLabeled({ issue: { number: n }, label: "bounty/small", sender: prow }));
-    await bot.settled();
+    await deliver(h.bot, "issues", issueLabeled({ issue: { number: n }, label: "bounty/small", sender: prow }));
+    await h.bot.settled();
     expect(card[0]).toContain("10,000 sats");
   });
 
@@ -87,18 +66,18 @@ describe.each(ENGINES)("issue events on %s", (engine) => {
         replies.push((b as { body: string }).body);
         return { id: 1 };
       });
-    await deliver(bot, "issues", issueLabeled({ issue: { number: n }, label: "bounty/50", sender: triager }));
-    await bot.settled();
+    await deliver(h.bot, "issues", issueLabeled({ issue: { number: n }, label: "bounty/50", sender: triager }));
+    await h.bot.settled();
     expect(replies[0]).toContain("adds a bounty only when people with write access");
-    expect(await findBounty(t.db, REPO.id, n)).toBeNull();
+    expect(await findBounty(h.db, REPO.id, n)).toBeNull();
   });
 
   test("labels that are not in labels.auto are ignored without a GitHub write", async () => {
     const n = nextIssue++;
     mockConfig(CONFIG);
-    await deliver(bot, "issues", issueLabeled({ issue: { number: n }, label: "kind/bug", sender: alice }));
-    await bot.settled();
-    expect(await findBounty(t.db, REPO.id, n)).toBeNull();
+    await deliver(h.bot, "issues", issueLabeled({ issue: { number: n }, label: "kind/bug", sender: alice }));
+    await h.bot.settled();
+    expect(await findBounty(h.db, REPO.id, n)).toBeNull();
   });
 
   test("closing as not planned cancels open pledges and the card says so; closing as completed does not", async () => {
@@ -106,12 +85,12 @@ describe.each(ENGINES)("issue events on %s", (engine) => {
     mockNoConfig();
     mockPermission("alice", "write");
     expectNewCard(n, 503);
-    await deliver(bot, "issue_comment", commentCreated({ issue: { number: n }, commentId: nextComment++, body: "/bounty 20gbp", user: alice }));
-    await bot.settled();
+    await deliver(h.bot, "issue_comment", commentCreated({ issue: { number: n }, commentId: nextComment++, body: "/bounty 20gbp", user: alice }));
+    await h.bot.settled();
 
-    await deliver(bot, "issues", issueClosed({ issue: { number: n, stateReason: "completed" }, sender: alice }));
-    await bot.settled();
-    const b = (await findBounty(t.db, REPO.id, n))!;
+    await deliver(h.bot, "issues", issueClosed({ issue: { number: n, stateReason: "completed" }, sender: alice }));
+    await h.bot.settled();
+    const b = (await findBounty(h.db, REPO.id, n))!;
     expect(b.status).toBe("open");
 
     let edited = "";
@@ -122,10 +101,10 @@ describe.each(ENGINES)("issue events on %s", (engine) => {
         return {};
       });
     github().delete(`${repoPath}/issues/${n}/labels/bounty`).reply(200, []);
-    await deliver(bot, "issues", issueClosed({ issue: { number: n, stateReason: "not_planned" }, sender: alice }));
-    await bot.settled();
+    await deliver(h.bot, "issues", issueClosed({ issue: { number: n, stateReason: "not_planned" }, sender: alice }));
+    await h.bot.settled();
     expect(edited).toContain("Cancelled — the issue was closed as not planned");
     expect(edited).toContain("~~@alice £20~~");
-    expect((await listPledges(t.db, b.id)).map((p) => p.status)).toEqual(["cancelled"]);
+    expect((await listPledges(h.db, b.id)).map((p) => p.status)).toEqual(["cancelled"]);
   });
 });

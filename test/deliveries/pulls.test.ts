@@ -1,9 +1,8 @@
-import nock from "nock";
-import { ENGINES, createTestDb, type TestDb } from "../support/databases.js";
-import { deliver, github, mockClosingIssues, mockPermission, mockPullCommits, mockToken, mockUser, startTestBot } from "../support/bot.js";
-import { alice, bob, bountyFlows, failedDeliveries } from "../support/flows.js";
+import { useTestBot } from "../support/harness.js";
+import { ENGINES } from "../support/databases.js";
+import { deliver, github, mockClosingIssues, mockPermission, mockPullCommits, mockUser } from "../support/bot.js";
+import { alice, bob, bountyFlows } from "../support/flows.js";
 import { REPO, commentCreated, issueReopened, pullClosed, type Who } from "../support/payloads.js";
-import type { BountyBot } from "../../src/server.js";
 import { bountyEvents, replay } from "../../src/store/ledger.js";
 
 const carol: Who = { login: "carol", id: 1003 };
@@ -15,31 +14,10 @@ const HOUR = 3_600_000;
 let nextComment = 180000;
 
 describe.each(ENGINES)("merged pull requests and awards on %s", (engine) => {
-  let t: TestDb;
-  let bot: BountyBot;
-  beforeAll(async () => {
-    nock.disableNetConnect();
-    nock.enableNetConnect("127.0.0.1");
-    t = await createTestDb(engine);
-  });
-  afterAll(async () => {
-    await t.close();
-    nock.enableNetConnect();
-  });
-  beforeEach(async () => {
-    bot = await startTestBot(t.db);
-    mockToken();
-  });
-  afterEach(async () => {
-    await bot.close();
-    const pending = nock.pendingMocks();
-    nock.cleanAll();
-    expect(pending).toEqual([]);
-    expect(await failedDeliveries(t.db)).toEqual([]);
-  });
+  const h = useTestBot(engine);
 
   const { config, expectCardEdit, captureReplies, fundedIssue, merge, close, bountyOf, claimsOf, credit, newIssue, newPull } =
-    bountyFlows({ bot: () => bot, db: () => t.db });
+    bountyFlows({ bot: () => h.bot, db: () => h.db });
 
   test("PR merged first, then the issue closed as completed: the author is awarded, held for 24h", async () => {
     const { n, card } = await fundedIssue();
@@ -47,7 +25,7 @@ describe.each(ENGINES)("merged pull requests and awards on %s", (engine) => {
     mockClosingIssues(pr, [n]);
     config();
     await merge(pr, `Fixes #${n}`);
-    await bot.settled();
+    await h.bot.settled();
     expect((await claimsOf(n)).map((c) => [c.pr_number, c.state])).toEqual([[pr, "pending"]]);
     expect((await bountyOf(n)).awards).toEqual([]);
 
@@ -55,7 +33,7 @@ describe.each(ENGINES)("merged pull requests and awards on %s", (engine) => {
     const edits = expectCardEdit(card, n);
     const before = Date.now();
     await close(n, "completed");
-    await bot.settled();
+    await h.bot.settled();
 
     const { bounty, pledges, awards } = await bountyOf(n);
     expect(bounty.status).toBe("awarded");
@@ -80,7 +58,7 @@ describe.each(ENGINES)("merged pull requests and awards on %s", (engine) => {
     expect(edits[0]).toMatch(/\| @bob \| 100% \| \$5 \| ⏳ paid after \d{4}-\d\d-\d\d \d\d:\d\d UTC \|/);
     expect(edits[0]).not.toContain("How to claim");
 
-    const events = await bountyEvents(t.db, bounty.id);
+    const events = await bountyEvents(h.db, bounty.id);
     const awarded = events.find((e) => e.kind === "awarded")!;
     expect(awarded.data).toMatchObject({ source: "merge", funders: ["user:1001"], totals: [{ currency: "USD", minor: "500" }] });
     const rebuilt = replay(events);
@@ -92,7 +70,7 @@ describe.each(ENGINES)("merged pull requests and awards on %s", (engine) => {
     const yaml = `charities:\n  coin-center: {name: Coin Center, address: ${CHARITY}}\npayout:\n  hold: 2h\n  unclaimed: coin-center\n`;
     const { n, card } = await fundedIssue(["5usd", "20eur"], yaml);
     await close(n, "completed"); // no claim yet: no GitHub call at all
-    await bot.settled();
+    await h.bot.settled();
     expect((await bountyOf(n)).bounty.issueState).toBe("completed");
 
     const pr = newPull();
@@ -101,7 +79,7 @@ describe.each(ENGINES)("merged pull requests and awards on %s", (engine) => {
     const edits = expectCardEdit(card, n);
     const before = Date.now();
     await merge(pr, `Fixes #${n}`);
-    await bot.settled();
+    await h.bot.settled();
 
     const { bounty, awards } = await bountyOf(n);
     expect(bounty.status).toBe("awarded");
@@ -122,29 +100,29 @@ describe.each(ENGINES)("merged pull requests and awards on %s", (engine) => {
     mockClosingIssues(pr, [n]);
     config();
     const first = await merge(pr, `Closes #${n}`);
-    await bot.settled();
+    await h.bot.settled();
     config();
     expectCardEdit(card, n);
     const closed = await close(n, "completed");
-    await bot.settled();
+    await h.bot.settled();
     const b = (await bountyOf(n)).bounty;
-    const eventsBefore = (await bountyEvents(t.db, b.id)).length;
+    const eventsBefore = (await bountyEvents(h.db, b.id)).length;
 
     // GitHub's "Redeliver" keeps the id: dropped at the door.
     await merge(pr, `Closes #${n}`, bob, {}, first.id);
     await close(n, "completed", closed.id);
-    await bot.settled();
+    await h.bot.settled();
     // The same happenings delivered again under new ids: read again, but nothing more is recorded.
     mockClosingIssues(pr, [n]);
     config();
     await merge(pr, `Closes #${n}`);
     await close(n, "completed");
-    await bot.settled();
+    await h.bot.settled();
 
     const after = await bountyOf(n);
     expect(after.awards).toHaveLength(1);
     expect(after.bounty.status).toBe("awarded");
-    expect((await bountyEvents(t.db, b.id)).length).toBe(eventsBefore);
+    expect((await bountyEvents(h.db, b.id)).length).toBe(eventsBefore);
     expect(await claimsOf(n)).toHaveLength(1);
   });
 
@@ -174,7 +152,7 @@ describe.each(ENGINES)("merged pull requests and awards on %s", (engine) => {
     ]);
     mockUser("dave", { id: dave.id });
     await merge(pr, `Fixes #${n}`);
-    await bot.settled();
+    await h.bot.settled();
     expect((await claimsOf(n))[0]!.recipients).toEqual([
       { id: bob.id, login: "bob", bps: 2500 },
       { id: carol.id, login: "carol", bps: 2500 },
@@ -185,7 +163,7 @@ describe.each(ENGINES)("merged pull requests and awards on %s", (engine) => {
     config(yaml);
     const edits = expectCardEdit(card, n);
     await close(n, "completed");
-    await bot.settled();
+    await h.bot.settled();
     const { awards } = await bountyOf(n);
     expect(awards.map((a) => [a.recipientLogin, a.shareBps, a.amounts[0]!.minor])).toEqual([
       ["bob", 2500, 250n],
@@ -203,11 +181,11 @@ describe.each(ENGINES)("merged pull requests and awards on %s", (engine) => {
     config(yaml);
     mockPermission("carol", "write");
     expectCardEdit(card, n, "none");
-    await deliver(bot, "issue_comment", commentCreated({ issue: { number: n }, commentId: nextComment++, body: "/bounty 10000sats", user: carol }));
-    await bot.settled();
+    await deliver(h.bot, "issue_comment", commentCreated({ issue: { number: n }, commentId: nextComment++, body: "/bounty 10000sats", user: carol }));
+    await h.bot.settled();
 
     await close(n, "completed");
-    await bot.settled();
+    await h.bot.settled();
     const pr = newPull();
     mockClosingIssues(pr, [n]);
     config(yaml);
@@ -216,7 +194,7 @@ describe.each(ENGINES)("merged pull requests and awards on %s", (engine) => {
     ]);
     expectCardEdit(card, n);
     await merge(pr, `Fixes #${n}`);
-    await bot.settled();
+    await h.bot.settled();
     const { awards } = await bountyOf(n);
     expect(awards.map((a) => [a.recipientLogin, a.shareBps, a.amounts.map((x) => `${x.minor}${x.currency}`)])).toEqual([
       ["bob", 3334, ["34USD", "3334BTC"]],
@@ -231,10 +209,10 @@ describe.each(ENGINES)("merged pull requests and awards on %s", (engine) => {
     mockClosingIssues(pr, [n]);
     config();
     await merge(pr, `Fixes #${n}`);
-    await bot.settled();
+    await h.bot.settled();
     const edits = expectCardEdit(card, n);
     await close(n, "not_planned");
-    await bot.settled();
+    await h.bot.settled();
     const { bounty, pledges, awards } = await bountyOf(n);
     expect(bounty.status).toBe("cancelled");
     expect(bounty.issueState).toBe("not_planned");
@@ -246,21 +224,21 @@ describe.each(ENGINES)("merged pull requests and awards on %s", (engine) => {
   test("reopened and closed as completed later: awarded then", async () => {
     const { n, card } = await fundedIssue();
     await close(n, "completed");
-    await bot.settled();
-    await deliver(bot, "issues", issueReopened({ issue: { number: n }, sender: alice }));
-    await bot.settled();
+    await h.bot.settled();
+    await deliver(h.bot, "issues", issueReopened({ issue: { number: n }, sender: alice }));
+    await h.bot.settled();
     expect((await bountyOf(n)).bounty.issueState).toBe("open");
     // A PR merged while the issue is open only claims it.
     const pr = newPull();
     mockClosingIssues(pr, [n]);
     config();
     await merge(pr, `Fixes #${n}`);
-    await bot.settled();
+    await h.bot.settled();
     expect((await bountyOf(n)).awards).toEqual([]);
     config();
     expectCardEdit(card, n);
     await close(n, "completed");
-    await bot.settled();
+    await h.bot.settled();
     expect((await bountyOf(n)).awards.map((a) => a.recipientLogin)).toEqual(["bob"]);
   });
 
@@ -268,9 +246,9 @@ describe.each(ENGINES)("merged pull requests and awards on %s", (engine) => {
     const pr = newPull();
     mockClosingIssues(pr, []);
     await merge(pr, "Refactors the docs build. Related to #12, see #13.");
-    await deliver(bot, "pull_request", pullClosed({ pr: { number: newPull(), body: "Fixes #12", author: bob, merged: false }, sender: bob }));
-    await bot.settled();
-    const [row] = await t.db.query<{ n: bigint }>("SELECT count(*) AS n FROM claims WHERE pr_number = $1", [pr]);
+    await deliver(h.bot, "pull_request", pullClosed({ pr: { number: newPull(), body: "Fixes #12", author: bob, merged: false }, sender: bob }));
+    await h.bot.settled();
+    const [row] = await h.db.query<{ n: bigint }>("SELECT count(*) AS n FROM claims WHERE pr_number = $1", [pr]);
     expect(Number(row!.n)).toBe(0);
   });
 
@@ -284,25 +262,25 @@ describe.each(ENGINES)("merged pull requests and awards on %s", (engine) => {
       .reply(200, { data: null, errors: [{ type: "NOT_SUPPORTED", message: "not here" }] });
     config();
     await merge(pr, `Fixes #${n}\nFixes someone-else/website#${other}\nFixes https://github.com/kubernetes/website/issues/${other}`);
-    await bot.settled();
+    await h.bot.settled();
     expect((await claimsOf(n)).map((c) => c.pr_number)).toEqual([pr]);
     expect((await claimsOf(other)).map((c) => c.pr_number)).toEqual([pr]);
-    const [claimed] = await t.db.query<{ n: bigint }>("SELECT count(*) AS n FROM claims WHERE pr_number = $1", [pr]);
+    const [claimed] = await h.db.query<{ n: bigint }>("SELECT count(*) AS n FROM claims WHERE pr_number = $1", [pr]);
     expect(Number(claimed!.n)).toBe(2); // not someone-else/website's issue
 
     // Into a release branch, GitHub closes nothing by keyword, and neither do we.
     const pr2 = newPull();
     mockClosingIssues(pr2, []);
     await merge(pr2, `Fixes #${n}`, bob, { baseRef: "release-1.31" });
-    await bot.settled();
+    await h.bot.settled();
     expect((await claimsOf(n)).map((c) => c.pr_number)).toEqual([pr]);
 
     // GraphQL's cross-repository references count only for the same account.
     const pr3 = newPull();
     mockClosingIssues(pr3, [{ number: 5, owner: "someone-else", repo: "website", repoId: 999 }]);
     await merge(pr3, null);
-    await bot.settled();
-    const [none] = await t.db.query<{ n: bigint }>("SELECT count(*) AS n FROM claims WHERE pr_number = $1", [pr3]);
+    await h.bot.settled();
+    const [none] = await h.db.query<{ n: bigint }>("SELECT count(*) AS n FROM claims WHERE pr_number = $1", [pr3]);
     expect(Number(none!.n)).toBe(0);
   });
 
@@ -313,7 +291,7 @@ describe.each(ENGINES)("merged pull requests and awards on %s", (engine) => {
     config();
     const replies = captureReplies(n);
     await merge(pr, `Fixes #${n}`, dependabot);
-    await bot.settled();
+    await h.bot.settled();
     expect(await claimsOf(n)).toEqual([]);
     expect(replies[0]).toContain(`#${pr} was merged and closes this issue, but its author @dependabot[bot] is a bot`);
     expect(replies[0]).toContain("/award @login");
@@ -325,16 +303,16 @@ describe.each(ENGINES)("merged pull requests and awards on %s", (engine) => {
     mockClosingIssues(pr, [n]);
     config();
     await merge(pr, `Fixes #${n}`, bob, { title: "Fix the docs" });
-    await bot.settled();
+    await h.bot.settled();
     config();
     expectCardEdit(card, n);
     await close(n, "completed");
-    await bot.settled();
+    await h.bot.settled();
 
     const revert = newPull();
     const edits = expectCardEdit(card, n, "add");
     await merge(revert, `Reverts ${REPO.owner}/${REPO.name}#${pr}`, alice, { title: 'Revert "Fix the docs"' });
-    await bot.settled();
+    await h.bot.settled();
 
     const { bounty, pledges, awards } = await bountyOf(n);
     expect(bounty.status).toBe("open");
@@ -345,13 +323,13 @@ describe.each(ENGINES)("merged pull requests and awards on %s", (engine) => {
     expect(edits[0]).toContain(`🟢 Open — award to @bob cancelled: #${pr} was reverted by #${revert}`);
     expect(edits[0]).toContain(`| ~~@bob~~ | 100% | $5 | cancelled: #${pr} was reverted by #${revert} |`);
     expect(edits[0]).toContain("How to claim");
-    const rebuilt = replay(await bountyEvents(t.db, bounty.id));
+    const rebuilt = replay(await bountyEvents(h.db, bounty.id));
     expect(rebuilt.status).toBe("open");
     expect(rebuilt.pledges.get("user:1001")?.status).toBe("open");
 
     // The same revert again awards and cancels nothing more.
     await merge(revert, `Reverts ${REPO.owner}/${REPO.name}#${pr}`, alice, { title: 'Revert "Fix the docs"' });
-    await bot.settled();
+    await h.bot.settled();
     expect((await bountyOf(n)).awards.map((a) => a.state)).toEqual(["cancelled"]);
   });
 
@@ -361,13 +339,13 @@ describe.each(ENGINES)("merged pull requests and awards on %s", (engine) => {
     mockClosingIssues(pr, [n]);
     config();
     await merge(pr, `Fixes #${n}`, bob, { title: "Tidy the glossary" });
-    await bot.settled();
+    await h.bot.settled();
     await merge(newPull(), "This reverts commit 0123abcd.", alice, { title: 'Revert "Tidy the glossary"' });
-    await bot.settled();
+    await h.bot.settled();
     expect((await claimsOf(n))[0]!.state).toBe("reverted");
     // Closing the issue now awards nothing: the only claim was reverted.
     await close(n, "completed");
-    await bot.settled();
+    await h.bot.settled();
     expect((await bountyOf(n)).awards).toEqual([]);
     expect((await bountyOf(n)).bounty.status).toBe("open");
   });
@@ -379,17 +357,17 @@ describe.each(ENGINES)("merged pull requests and awards on %s", (engine) => {
     mockClosingIssues(pr, [n]);
     config(yaml);
     await merge(pr, `Fixes #${n}`);
-    await bot.settled();
+    await h.bot.settled();
     config(yaml);
     expectCardEdit(card, n);
     await close(n, "completed");
-    await bot.settled();
+    await h.bot.settled();
     await credit(n); // the payout runner's part
 
     const replies = captureReplies(n);
     const revert = newPull();
     await merge(revert, `Reverts #${pr}`, alice, { title: "Revert the fix" });
-    await bot.settled();
+    await h.bot.settled();
     expect(replies[0]).toBe(
       `#${pr} was reverted by #${revert}, but the award to @bob is already credited to their balance, so I did not ` +
         "cancel it: the money may already be out. A maintainer may need to act.",

@@ -1,12 +1,11 @@
 import * as bitcoin from "bitcoinjs-lib";
-import nock from "nock";
 import { addressFromScript } from "../../src/bitcoin/address.js";
-import type { BountyBot } from "../../src/server.js";
 import { listPayouts } from "../../src/store/payouts.js";
 import { randomAddress } from "../bitcoin/helpers.js";
-import { deliver, github, mockClosingIssues, mockConfig, mockPermission, mockToken, mockUser, repoPath, startTestBot } from "../support/bot.js";
-import { createTestDb, ENGINES, type TestDb } from "../support/databases.js";
-import { alice, bob, bountyFlows, failedDeliveries } from "../support/flows.js";
+import { deliver, github, mockClosingIssues, mockConfig, mockPermission, mockUser, repoPath } from "../support/bot.js";
+import { ENGINES } from "../support/databases.js";
+import { alice, bob, bountyFlows } from "../support/flows.js";
+import { useTestBot } from "../support/harness.js";
 import { commentCreated, type Who } from "../support/payloads.js";
 import { priceOracle, startPayoutRig, startPriceServer, type PayoutRig } from "../support/payouts.js";
 
@@ -19,44 +18,25 @@ const carol: Who = { login: "carol", id: 1003 };
 const HOLD_0 = "payout:\n  hold: 0s\n";
 
 describe.each(ENGINES)("merged work is paid (%s)", (engine) => {
-  let t: TestDb;
   let rig: PayoutRig;
-  let bot: BountyBot;
   let prices: ReturnType<typeof priceOracle>;
   let nextComment = 990000;
-
-  beforeAll(async () => {
-    nock.disableNetConnect();
-    nock.enableNetConnect("127.0.0.1");
-    t = await createTestDb(engine);
-  });
-  afterAll(async () => {
-    await t.close();
-    nock.enableNetConnect();
-  });
-  beforeEach(async () => {
-    await t.db.exec(
-      "TRUNCATE webhook_inbox, outbox, spend_reservations, wallet_indexes, wallets, awards, payouts, payout_txs, claims, pledges, events, bounties RESTART IDENTITY CASCADE",
-    );
-    rig = await startPayoutRig(t.db);
-    prices = priceOracle("fixed:USD=60000;EUR=50000;GBP=40000");
-    bot = await startTestBot(
-      t.db,
-      { BITCOIN_NETWORK: "regtest", PAYOUT_MIN_SATS: "1000", EXPLORER_URL: "https://mempool.example/tx/" },
-      { payouts: { wallet: rig.wallet, prices: { price: (c) => prices.price(c) }, schedule: false } },
-    );
-    mockToken();
-  });
-  afterEach(async () => {
-    await bot.close();
-    await rig.close();
-    const pending = nock.pendingMocks();
-    nock.cleanAll();
-    expect(pending).toEqual([]);
-    expect(await failedDeliveries(t.db)).toEqual([]);
+  const h = useTestBot(engine, {
+    env: { BITCOIN_NETWORK: "regtest", PAYOUT_MIN_SATS: "1000", EXPLORER_URL: "https://mempool.example/tx/" },
+    async beforeStart(db) {
+      await db.exec(
+        "TRUNCATE webhook_inbox, outbox, spend_reservations, wallet_indexes, wallets, awards, payouts, payout_txs, claims, pledges, events, bounties RESTART IDENTITY CASCADE",
+      );
+    },
+    async payouts(db) {
+      rig = await startPayoutRig(db);
+      prices = priceOracle("fixed:USD=60000;EUR=50000;GBP=40000");
+      return { wallet: rig.wallet, prices: { price: (c) => prices.price(c) }, schedule: false };
+    },
+    afterStop: () => rig.close(),
   });
 
-  const flows = bountyFlows({ bot: () => bot, db: () => t.db });
+  const flows = bountyFlows({ bot: () => h.bot, db: () => h.db });
 
   /** Every card edit and label change on the issue, however many there are. */
   function cardEdits(card: number, n: number): string[] {
@@ -89,8 +69,8 @@ describe.each(ENGINES)("merged work is paid (%s)", (engine) => {
     const id = nextComment++;
     mockConfig(HOLD_0);
     github().post(`${repoPath}/issues/comments/${id}/reactions`, { content: "+1" }).reply(201, { id: 1, content: "+1" });
-    await deliver(bot, "issue_comment", commentCreated({ issue: { number: 1 }, commentId: id, body: `/wallet ${address}`, user: who }));
-    await bot.settled();
+    await deliver(h.bot, "issue_comment", commentCreated({ issue: { number: 1 }, commentId: id, body: `/wallet ${address}`, user: who }));
+    await h.bot.settled();
   }
 
   /** Merge a PR that fixes the issue, then close the issue as completed. */
@@ -101,13 +81,13 @@ describe.each(ENGINES)("merged work is paid (%s)", (engine) => {
     await flows.merge(pr, `Fixes #${n}`, author, {}, `merge-${pr}`);
     mockConfig(yaml);
     await flows.close(n, "completed", `close-${n}`);
-    await bot.settled();
+    await h.bot.settled();
     return pr;
   }
 
   async function run() {
-    const report = await bot.payouts!.runNow();
-    await bot.settled();
+    const report = await h.bot.payouts!.runNow();
+    await h.bot.settled();
     return report;
   }
 
@@ -146,7 +126,7 @@ describe.each(ENGINES)("merged work is paid (%s)", (engine) => {
     // Redelivered webhooks and more runs pay nothing more.
     await flows.merge(pr, `Fixes #${n}`, bob, {}, `merge-${pr}`);
     await flows.close(n, "completed", `close-${n}`);
-    await bot.settled();
+    await h.bot.settled();
     const again = await run();
     expect(again).toMatchObject({ credited: 0, queued: 0, signed: [] });
     expect(onIssue).toHaveLength(1);
@@ -164,8 +144,8 @@ describe.each(ENGINES)("merged work is paid (%s)", (engine) => {
     mockPermission("alice", "write");
     mockUser("bob", { id: bob.id });
     mockUser("carol", { id: carol.id });
-    await deliver(bot, "issue_comment", commentCreated({ issue: { number: n }, commentId: nextComment++, body: "/award @bob 70 @carol 30", user: alice }));
-    await bot.settled();
+    await deliver(h.bot, "issue_comment", commentCreated({ issue: { number: n }, commentId: nextComment++, body: "/award @bob 70 @carol 30", user: alice }));
+    await h.bot.settled();
     expect(replies[0]).toContain("awarded to @bob (70%");
 
     const r = await run();
@@ -205,11 +185,11 @@ describe.each(ENGINES)("merged work is paid (%s)", (engine) => {
     await run();
     expect(onIssue[0]).toContain("within 30 days, the amount goes to **Coin Center**");
 
-    const r = await bot.payouts!.runNow(); // same day: still waiting
+    const r = await h.bot.payouts!.runNow(); // same day: still waiting
     expect(r.queued).toBe(0);
     const later = await startLater(31);
     expect(outputs(later.broadcast[0]!).get(charityAddress)).toBe(8_333n);
-    expect((await listPayouts(t.db))[0]).toMatchObject({ kind: "charity", charityName: "Coin Center", login: "carol" });
+    expect((await listPayouts(h.db))[0]).toMatchObject({ kind: "charity", charityName: "Coin Center", login: "carol" });
   });
 
   test("price sources disagreeing: the award waits and the card says so; once they agree it is paid", async () => {
@@ -247,7 +227,7 @@ describe.each(ENGINES)("merged work is paid (%s)", (engine) => {
     const pr = await land(n);
     const r1 = await run();
     expect(r1.waiting).toContain("cannot fund");
-    expect((await listPayouts(t.db))[0]).toMatchObject({ state: "queued" });
+    expect((await listPayouts(h.db))[0]).toMatchObject({ state: "queued" });
 
     await rig.fund(100_000n);
     comments(n);
@@ -262,14 +242,14 @@ describe.each(ENGINES)("merged work is paid (%s)", (engine) => {
     const { runPayouts } = await import("../../src/payouts/run.js");
     const { PAYOUT_SETTINGS, silent } = await import("../support/payouts.js");
     const report = await runPayouts({
-      db: t.db,
+      db: h.db,
       wallet: rig.wallet,
       prices,
       settings: { ...PAYOUT_SETTINGS, minSats: 1000n },
       log: silent,
       now: () => new Date(Date.now() + days * 86_400_000),
     });
-    await bot.settled();
+    await h.bot.settled();
     return report;
   }
 });

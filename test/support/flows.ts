@@ -113,7 +113,4 @@ export function bountyFlows(env: { bot(): BountyBot; db(): Db }) {
   };
 }
 
-/** A delivery that failed is retried later and looks, to a test, like one that did nothing. */
-export async function failedDeliveries(db: Db): Promise<unknown[]> {
-  return db.query("SELECT event, action, last_error FROM webhook_inbox WHERE last_error IS NOT NULL");
-}
+export { failedDeliveries } from "./harness.js";
