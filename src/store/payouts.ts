@@ -78,18 +78,10 @@ export interface PayoutTxOutput {
   address: string;
 }
 
-export interface PayoutTx {
+/** A stored payout transaction: what was signed, and where it is now. */
+export interface PayoutTx extends Omit<SignedTxRecord, "outputs" | "change"> {
   id: bigint;
-  txid: string;
-  hex: string;
-  network: string;
-  feeSats: bigint;
-  feeRateSatKvb: bigint;
-  vsize: number;
-  payoutSats: bigint;
-  inputs: string[];
   outputs: PayoutTxOutput[];
-  dayUtc: string;
   state: PayoutTxState;
   stateReason: string | null;
   signedAt: Date;
