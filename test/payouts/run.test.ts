@@ -236,6 +236,34 @@ describe.each(ENGINES)("payout run (%s)", (engine) => {
     expect((await listPayouts(t.db))[0]!.waitReason).toBeNull();
   });
 
+  test("the chain backend down: nothing is lost, payouts stay queued with the reason, the next run pays", async () => {
+    const { startLocalChain } = await import("../../src/bitcoin/localchain/server.js");
+    const chain = await startLocalChain({ network: "regtest" });
+    const { port } = new URL(chain.url);
+    const flaky = await startPayoutRig(t.db, { chain });
+    await flaky.fund(100_000n);
+    const ned = randomAddress("p2wpkh");
+    await linkWallet(t.db, 910, "ned", ned);
+    await seedAward(t.db, { recipients: [{ id: 910, login: "ned", amounts: [{ currency: "BTC", minor: 12_000n }] }] });
+    await chain.close(); // the Esplora server is gone
+    const r1 = await flaky.run();
+    expect(r1).toMatchObject({ credited: 1, queued: 1, signed: [] });
+    expect(r1.waiting).toMatch(/ECONNREFUSED|unreachable|could not reach|fetch failed/i);
+    expect((await listPayouts(t.db))[0]).toMatchObject({ state: "queued", waitReason: r1.waiting });
+
+    // The server comes back with the same chain: the next run pays, once.
+    const back = await startLocalChain({ chain: chain.chain, port: Number(port) });
+    try {
+      const r2 = await flaky.run();
+      expect(r2.signed).toHaveLength(1);
+      expect(r2.broadcast).toEqual(r2.signed);
+      const got = chain.chain.utxosOf((parseAddress(ned, "regtest") as { script: Uint8Array }).script);
+      expect(got.map((u) => u.value)).toEqual([12_000n]);
+    } finally {
+      await back.close();
+    }
+  });
+
   test("PAYOUT_MODE=approve: due payouts wait until approved", async () => {
     await rig.fund(100_000n);
     const gus = randomAddress("p2wpkh");

@@ -30,12 +30,14 @@ export interface LocalChainOptions {
   /** 0 (default) picks a free port. */
   port?: number;
   host?: string;
+  /** Serve an existing chain (e.g. to bring a stopped server back with the same state). */
+  chain?: LocalChain;
 }
 
 const MAX_BODY = 2_000_000;
 
 export async function startLocalChain(opts: LocalChainOptions = {}): Promise<LocalChainServer> {
-  const chain = new LocalChain(opts.network ?? "regtest");
+  const chain = opts.chain ?? new LocalChain(opts.network ?? "regtest");
   const server = http.createServer((req, res) => {
     handle(chain, req, res).catch((e: unknown) => {
       send(res, 500, "text/plain", e instanceof Error ? e.message : "internal error");
