@@ -10,6 +10,7 @@ import { queueReply } from "../store/outbox.js";
 import {
   awardsDueForPricing,
   createPayout,
+  dissolveStalePayouts,
   creditAward,
   listPayouts,
   listPayoutTxs,
@@ -111,6 +112,8 @@ export async function runPayouts(o: PayoutRunOptions): Promise<RunReport> {
     const orphans = await releaseOrphanReservations(o.db);
     if (orphans) o.log.warn({ orphans }, "Released spending-cap reservations of transactions that were signed but never stored");
     await settleSent(o, report);
+    const dissolved = await dissolveStalePayouts(o.db);
+    if (dissolved) o.log.info({ dissolved }, "Unsigned payouts whose recipient changed wallets were taken apart; they are formed again");
     await priceAwards(o, report, now);
     await formPayouts(o, report, now);
     await sendQueued(o, report, now);

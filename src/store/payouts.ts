@@ -300,6 +300,42 @@ export async function listPayouts(db: Queryable, opts: { state?: PayoutState; id
   return rows.map(toPayout);
 }
 
+/**
+ * Payouts not yet signed whose recipient has since changed or removed their wallet (or linked one
+ * after their award was bound for the unclaimed charity): they are taken apart so the next run pays
+ * where the recipient wants now. Nothing signed is ever touched. Returns how many.
+ */
+export async function dissolveStalePayouts(db: Db): Promise<number> {
+  return db.transaction(async (tx) => {
+    const stale = await tx.query<{ id: bigint; user_id: bigint; address: string; sats: bigint }>(
+      `SELECT p.id, p.user_id, p.address, p.sats FROM payouts p LEFT JOIN wallets w ON w.user_id = p.user_id
+       WHERE p.state IN ('awaiting_approval', 'queued') AND p.user_id IS NOT NULL
+         AND ((w.user_id IS NULL AND (p.payee_kind = 'user' OR p.charity_id IS DISTINCT FROM (
+                 SELECT a.unclaimed_charity->>'id' FROM awards a WHERE a.payout_id = p.id LIMIT 1)))
+              OR (w.user_id IS NOT NULL AND w.address <> p.address))
+       FOR UPDATE OF p`,
+    );
+    for (const p of stale) {
+      const awards = await tx.query<{ id: bigint; bounty_id: bigint }>(
+        "UPDATE awards SET payout_id = NULL, updated_at = now() WHERE payout_id = $1 RETURNING id, bounty_id",
+        [p.id],
+      );
+      for (const bountyId of new Set(awards.map((a) => String(a.bounty_id)))) {
+        await appendEvent(tx, {
+          bountyId: BigInt(bountyId),
+          userId: Number(p.user_id),
+          kind: "payout_dissolved",
+          data: { payout_id: String(p.id), address: p.address, sats: String(p.sats), reason: "the recipient's wallet changed before it was paid" },
+          cause: SYSTEM_CAUSE,
+        });
+      }
+      await tx.query("DELETE FROM payouts WHERE id = $1", [p.id]);
+      await refreshBounties(tx, { awardIds: awards.map((a) => BigInt(a.id)) }, SYSTEM_CAUSE);
+    }
+    return stale.length;
+  });
+}
+
 /** Says why queued payouts are still waiting (shown by `payouts list`). */
 export async function setWaitReason(db: Queryable, ids: bigint[], reason: string | null): Promise<void> {
   if (ids.length === 0) return;

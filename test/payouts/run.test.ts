@@ -280,6 +280,36 @@ describe.each(ENGINES)("payout run (%s)", (engine) => {
     expect(outputsOf(rig, r.signed[0]!).get(gus)).toBe(12_000n);
   });
 
+  test("a recipient who changes wallet before the payout is signed is paid at the new address", async () => {
+    await rig.fund(100_000n);
+    const [old, fresh] = [randomAddress("p2wpkh"), randomAddress("p2tr")];
+    await linkWallet(t.db, 911, "oli", old);
+    const { bountyId } = await seedAward(t.db, { recipients: [{ id: 911, login: "oli", amounts: [{ currency: "BTC", minor: 12_000n }] }] });
+    const approve = { settings: { ...rigSettings(), mode: "approve" as const } };
+    expect(await rig.run(approve)).toMatchObject({ queued: 1 });
+    expect((await listPayouts(t.db))[0]).toMatchObject({ address: old, state: "awaiting_approval" });
+
+    await linkWallet(t.db, 911, "oli", fresh, "p2tr");
+    expect(await rig.run(approve)).toMatchObject({ queued: 1 });
+    const payouts = await listPayouts(t.db);
+    expect(payouts.map((p) => [p.address, p.state])).toEqual([[fresh, "awaiting_approval"]]);
+    expect((await bountyEvents(t.db, bountyId)).map((e) => e.kind)).toContain("payout_dissolved");
+
+    // Removed altogether: nothing is paid, and nothing is lost (the award is back on the balance).
+    await t.db.query("DELETE FROM wallets WHERE user_id = 911");
+    expect(await rig.run(approve)).toMatchObject({ queued: 0 });
+    expect(await listPayouts(t.db)).toEqual([]);
+    const [award] = await t.db.query<{ state: string; payout_id: bigint | null }>("SELECT state, payout_id FROM awards WHERE bounty_id = $1", [bountyId]);
+    expect(award).toEqual({ state: "credited", payout_id: null });
+
+    await linkWallet(t.db, 911, "oli", fresh, "p2tr");
+    await rig.run();
+    const r = await rig.run();
+    expect(r.signed).toHaveLength(0);
+    expect(receivedBy(rig, fresh).sats).toBe(12_000n);
+    expect(receivedBy(rig, old).sats).toBe(0n);
+  });
+
   test("interrupted after storing the signed transaction: the next run broadcasts that same transaction", async () => {
     await rig.fund(100_000n);
     const hal = randomAddress("p2wpkh");
