@@ -8,7 +8,18 @@
  */
 import { startLocalChain } from "./server.js";
 
-const port = Number(process.argv[2] ?? process.env.LOCALCHAIN_PORT ?? 3002);
+const USAGE = "usage: node dist/src/bitcoin/localchain/main.js [port]   (default LOCALCHAIN_PORT or 3002; 0 picks a free port)";
+const arg = process.argv[2];
+if (arg === "--help" || arg === "-h" || arg === "help") {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+const portText = arg ?? process.env.LOCALCHAIN_PORT ?? "3002";
+const port = Number(portText);
+if (!/^\d+$/.test(portText) || port > 65535) {
+  process.stderr.write(`"${portText}" is not a port number.\n${USAGE}\n`);
+  process.exit(2);
+}
 const node = await startLocalChain({ network: "regtest", port });
 process.stdout.write(`Local regtest chain (Esplora API) listening on ${node.url}\n`);
 const stop = () => void node.close().then(() => process.exit(0));
