@@ -1,3 +1,4 @@
+import { Drainer } from "../core/drainer.js";
 import { completeDelivery, failDelivery, pendingDeliveries, type Delivery } from "../store/inbox.js";
 import { onIssueComment } from "./comment.js";
 import { onIssueClosed, onIssueLabel, onIssueReopened } from "./issues.js";
@@ -34,43 +35,15 @@ export interface InboxWorkerOptions {
  * effects and its "processed" mark commit together, so after a crash nothing is lost and
  * nothing is done twice; several processes may share the inbox.
  */
-export class InboxWorker {
-  private running: Promise<void> | null = null;
-  private again = false;
-  private stopped = false;
-
+export class InboxWorker extends Drainer {
   constructor(
     private readonly deps: Deps,
     private readonly opts: InboxWorkerOptions,
-  ) {}
-
-  /** Asks for a drain soon; calls while one runs make it go round once more. */
-  kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.drain().finally(() => {
-      this.running = null;
-      if (this.again) {
-        this.again = false;
-        this.kick();
-      }
-    });
+  ) {
+    super((err) => deps.log.error({ err }, "inbox drain failed"));
   }
 
-  /** Resolves when no drain is running. */
-  async idle(): Promise<void> {
-    while (this.running) await this.running;
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await this.idle();
-  }
-
-  private async drain(): Promise<void> {
+  protected async drain(): Promise<void> {
     for (;;) {
       if (this.stopped) return;
       let batch: Delivery[];

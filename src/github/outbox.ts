@@ -1,14 +1,11 @@
 import type { Logger } from "pino";
+import { Drainer } from "../core/drainer.js";
 import type { Db } from "../store/db.js";
 import { claimOutbox, markFailed, markSent, pendingOutbox } from "../store/outbox.js";
 import type { RepoGitHub } from "./client.js";
 
 /** Sends queued replies and reactions, each once; failures are retried with backoff. */
-export class OutboxSender {
-  private running: Promise<void> | null = null;
-  private again = false;
-  private stopped = false;
-
+export class OutboxSender extends Drainer {
   constructor(
     private readonly opts: {
       db: Db;
@@ -16,35 +13,11 @@ export class OutboxSender {
       log: Logger;
       maxAttempts?: number;
     },
-  ) {}
-
-  kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.drain()
-      .catch((err) => this.opts.log.error({ err }, "outbox drain failed"))
-      .finally(() => {
-        this.running = null;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-        }
-      });
+  ) {
+    super((err) => opts.log.error({ err }, "outbox drain failed"));
   }
 
-  async idle(): Promise<void> {
-    while (this.running) await this.running;
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await this.idle();
-  }
-
-  private async drain(): Promise<void> {
+  protected async drain(): Promise<void> {
     for (;;) {
       const items = await pendingOutbox(this.opts.db, 20);
       if (items.length === 0 || this.stopped) return;
