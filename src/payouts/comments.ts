@@ -76,3 +76,12 @@ export function askWalletComment(opts: {
   }
   return lines.join("\n");
 }
+
+/** A transaction announced as paid can never confirm (a conflicting one did): said on the issue. */
+export function replacedComment(login: string, txid: string, explorerUrl: string | null): string {
+  return [
+    `⚠️ The payout to @${login} in transaction ${txLink(txid, explorerUrl)} will not confirm: a conflicting transaction spent the same coins first.`,
+    "",
+    "Nothing was paid by it. The payout is queued again and goes out in the next payout run; I will comment here with the new transaction.",
+  ].join("\n");
+}

@@ -29,7 +29,7 @@ import {
   type AwardRates,
   type PayoutTx,
 } from "../store/payouts.js";
-import { askWalletComment, paidComment } from "./comments.js";
+import { askWalletComment, paidComment, replacedComment } from "./comments.js";
 import { awardSats, destinationOf, dueBalances } from "./plan.js";
 
 /** What a payout run needs from the wallet (src/bitcoin/wallet.ts PayoutWallet provides it). */
@@ -128,7 +128,7 @@ async function settleSent(o: PayoutRunOptions, report: RunReport): Promise<void>
     // A transaction that spent the change of a replaced one can never confirm either.
     const parent = t.inputs.map((i) => i.split(":")[0]!).find((txid) => replaced.has(txid));
     if (parent) {
-      if (await o.db.transaction((tx) => markReplaced(tx, t.id, `it spent the change of ${parent}, which was replaced`))) {
+      if (await replace(o, t, `it spent the change of ${parent}, which was replaced`)) {
         replaced.add(t.txid);
         report.replaced.push(t.txid);
         o.log.warn({ txid: t.txid, parent }, "A payout transaction built on a replaced one is void; its payouts are queued again");
@@ -161,7 +161,7 @@ async function settleSent(o: PayoutRunOptions, report: RunReport): Promise<void>
     if (seen.state === "conflicted") {
       if (seen.confirmed) {
         const reason = `its coins were spent by ${seen.by}, confirmed`;
-        if (await o.db.transaction((tx) => markReplaced(tx, t.id, reason))) {
+        if (await replace(o, t, reason)) {
           replaced.add(t.txid);
           report.replaced.push(t.txid);
           o.log.warn({ txid: t.txid, by: seen.by }, "A confirmed transaction conflicts with a payout transaction; its payouts are queued again");
@@ -175,6 +175,28 @@ async function settleSent(o: PayoutRunOptions, report: RunReport): Promise<void>
     // Unknown to the backend: signed before a crash, or dropped from mempools. Send it again, unchanged.
     await send(o, t, report);
   }
+}
+
+/**
+ * The transaction can never confirm: its payouts go back to the queue. Where the bot had already
+ * announced it, the issue is told, so nobody waits for a transaction that will not come.
+ */
+async function replace(o: PayoutRunOptions, t: PayoutTx, reason: string): Promise<boolean> {
+  const done = await o.db.transaction(async (tx) => {
+    const announced = t.state === "broadcast" ? await paidAwards(tx, t.id) : [];
+    if (!(await markReplaced(tx, t.id, reason))) return false;
+    for (const p of announced) {
+      await queueReply(
+        tx,
+        `replaced:${p.awardId}:${t.txid}`,
+        { installationId: p.installationId, owner: p.owner, repo: p.repo, issueNumber: p.issueNumber },
+        replacedComment(p.recipientLogin, t.txid, o.settings.explorerUrl),
+      );
+    }
+    return true;
+  });
+  if (done) o.onQueued?.();
+  return done;
 }
 
 async function send(o: PayoutRunOptions, t: PayoutTx, report: RunReport): Promise<void> {

@@ -378,6 +378,10 @@ describe.each(ENGINES)("payout run (%s)", (engine) => {
     await rig.fund(60_000n);
     const r2 = await rig.run();
     expect(r2.replaced).toEqual([first]);
+    const notices = (await outbox(t.db)).filter((c) => c.dedupe_key.startsWith("replaced:"));
+    expect(notices).toHaveLength(1);
+    expect(notices[0]!.body).toContain(`The payout to @jo in transaction [\`${first}\`]`);
+    expect(notices[0]!.body).toContain("queued again");
     expect(r2.signed).toHaveLength(1);
     expect(r2.signed[0]).not.toBe(first);
     expect(outputsOf(rig, r2.signed[0]!).get(jo)).toBe(12_000n);
