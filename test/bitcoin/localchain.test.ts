@@ -18,7 +18,8 @@ interface Spend {
   inputs: Array<{ ref: KeyRef; txid: string; vout: number; value: bigint }>;
   outputs: Array<{ address?: string; script?: Uint8Array; sats: bigint }>;
   locktime?: number;
-  sequence?: number;
+  /** nSequence of every input, or of each in turn; 0xfffffffd (signals RBF) by default. */
+  sequence?: number | number[];
   /** Change the transaction after signing (to break a signature). */
   tamper?: (tx: bitcoin.Transaction) => void;
 }
@@ -27,7 +28,10 @@ function build(s: Spend): bitcoin.Transaction {
   const tx = new bitcoin.Transaction();
   tx.version = 2;
   tx.locktime = s.locktime ?? 0;
-  for (const i of s.inputs) tx.addInput(Uint8Array.from(Buffer.from(i.txid, "hex")).reverse(), i.vout, s.sequence ?? 0xfffffffd);
+  s.inputs.forEach((i, n) => {
+    const sequence = typeof s.sequence === "number" ? s.sequence : (s.sequence?.[n] ?? 0xfffffffd);
+    tx.addInput(Uint8Array.from(Buffer.from(i.txid, "hex")).reverse(), i.vout, sequence);
+  });
   for (const o of s.outputs) tx.addOutput(o.script ?? script(o.address!), o.sats);
   const scripts = s.inputs.map((i) => s.keys.outputScript(i.ref));
   const values = s.inputs.map((i) => i.value);
@@ -151,7 +155,8 @@ describe.each(["p2wpkh", "p2tr"] as WalletScript[])("LocalChain validation (%s i
   });
 
   it("rejects double spends, spent and missing inputs, and duplicate inputs", () => {
-    const first = build({ keys, inputs: [coin], outputs: [{ address: randomAddress("p2wpkh"), sats: 90_000n }] });
+    // Not signalling replaceability: the second spend, paying more, still cannot replace it.
+    const first = build({ keys, inputs: [coin], sequence: 0xfffffffe, outputs: [{ address: randomAddress("p2wpkh"), sats: 90_000n }] });
     const second = build({ keys, inputs: [coin], outputs: [{ address: randomAddress("p2wpkh"), sats: 80_000n }] });
     chain.submit(first.toHex());
     expect(reject(chain, second)).toMatch(/txn-mempool-conflict/);
@@ -199,6 +204,193 @@ describe.each(["p2wpkh", "p2tr"] as WalletScript[])("LocalChain validation (%s i
   });
 });
 
+describe.each(["p2wpkh", "p2tr"] as WalletScript[])("LocalChain replacement, BIP125 as Core 24–27 with mempoolfullrbf off (%s inputs)", (walletScript) => {
+  const keys = WalletKeys.fromMnemonic(LEGAL, { network: "regtest", script: walletScript });
+  const ref0: KeyRef = { chain: 0, index: 0 };
+  const ref1: KeyRef = { chain: 0, index: 1 };
+  const ref2: KeyRef = { chain: 0, index: 2 };
+  type Input = Spend["inputs"][number];
+  let chain: LocalChain;
+  let coin: Input;
+
+  beforeEach(() => {
+    chain = new LocalChain("regtest");
+    const o = chain.fund(keys.address(ref0), 100_000n);
+    chain.mine(1);
+    coin = { ...o, value: 100_000n, ref: ref0 };
+  });
+
+  /** Spends `inputs` to `to` (default: a stranger) and `extra`, with a fee of exactly fee(its own signed vsize). */
+  function paying(
+    inputs: Input[],
+    fee: (vsize: number) => bigint,
+    opts: { to?: string; extra?: Spend["outputs"]; sequence?: Spend["sequence"] } = {},
+  ): bitcoin.Transaction {
+    const inValue = inputs.reduce((s, i) => s + i.value, 0n);
+    const extra = opts.extra ?? [];
+    const rest = inValue - extra.reduce((s, o) => s + o.sats, 0n);
+    let want = fee(150);
+    // An ECDSA signature is a byte shorter now and then, and the fee changes what is signed: settle on
+    // a fee that matches the signed size, varying the locktime and recipient to leave a cycle.
+    for (let i = 0; i < 8; i++) {
+      const to = opts.to ?? randomAddress("p2wpkh");
+      const locktime = i % 2 === 0 ? 0 : chain.tipHeight;
+      const tx = build({ keys, inputs, locktime, sequence: opts.sequence, outputs: [{ address: to, sats: rest - want }, ...extra] });
+      const exact = fee(tx.virtualSize());
+      if (exact === want) return tx;
+      want = exact;
+    }
+    throw new Error("the fee did not settle");
+  }
+  const feeOf = (tx: bitcoin.Transaction) => chain.tx(tx.getId())!.fee;
+  const outputOf = (tx: bitcoin.Transaction, vout: number, ref: KeyRef): Input => ({ txid: tx.getId(), vout, value: tx.outs[vout]!.value, ref });
+
+  it("accepts a replacement paying the old fee + 1 sat/vB of its own size: the old one is gone with its outputs, the replacement confirms", () => {
+    const old = paying([coin], () => 10_000n, { to: keys.address(ref1) });
+    chain.submit(old.toHex());
+    const replacement = paying([coin], (v) => 10_000n + BigInt(v));
+    expect(chain.submit(replacement.toHex())).toBe(replacement.getId());
+    expect(chain.tx(old.getId())).toBeUndefined();
+    expect(chain.mempoolTxids).toEqual([replacement.getId()]);
+    expect(chain.outspend(coin.txid, coin.vout)).toMatchObject({ txid: replacement.getId(), vin: 0 });
+    expect(chain.utxosOf(keys.outputScript(ref1))).toEqual([]);
+    expect(chain.txCounts(keys.outputScript(ref1))).toEqual({ chain: 0, mempool: 0 });
+    expect(chain.txCounts(keys.outputScript(ref0))).toEqual({ chain: 1, mempool: 1 });
+    chain.mine(1);
+    expect(chain.tx(replacement.getId())?.height).toBe(2);
+    // Once the replacement is mined, the old one conflicts with a confirmed spend: no replacement of that.
+    expect(reject(chain, old)).toMatch(/^bad-txns-inputs-missingorspent/);
+  });
+
+  it("refuses to replace a transaction that does not signal, whatever the replacement pays; one signalling input is enough", () => {
+    for (const sequence of [0xfffffffe, 0xffffffff]) {
+      const old = paying([coin], () => 1_000n, { sequence });
+      chain.submit(old.toHex());
+      expect(reject(chain, paying([coin], () => 50_000n))).toBe(
+        `txn-mempool-conflict (input ${coin.txid}:${coin.vout} already spent by ${old.getId()})`,
+      );
+      expect(chain.mempoolTxids).toEqual([old.getId()]);
+      chain.evict(old.getId());
+    }
+    const o = chain.fund(keys.address(ref1), 30_000n);
+    chain.mine(1);
+    const both: Input[] = [coin, { ...o, value: 30_000n, ref: ref1 }];
+    const mixed = paying(both, () => 1_000n, { sequence: [0xffffffff, 0xfffffffd] });
+    chain.submit(mixed.toHex());
+    const replacement = paying(both, (v) => 1_000n + BigInt(v));
+    expect(chain.submit(replacement.toHex())).toBe(replacement.getId());
+    expect(chain.tx(mixed.getId())).toBeUndefined();
+  });
+
+  it("refuses a replacement paying less than the old fee, less than 1 sat/vB more, or at a fee rate not above the old one's", () => {
+    // Core checks the fee rate first: the replacements here are smaller than the old one, at higher rates.
+    const old = paying([coin], () => 10_000n, { extra: [{ address: randomAddress("p2wsh"), sats: 1_000n }] });
+    chain.submit(old.toHex());
+    const less = paying([coin], () => 9_000n);
+    expect(reject(chain, less)).toBe(`insufficient fee, rejecting replacement ${less.getId()}, less fees than conflicting txs; 0.00009 < 0.0001`);
+    const almost = paying([coin], (v) => 10_000n + BigInt(v) - 1n);
+    const m = new RegExp(`^insufficient fee, rejecting replacement ${almost.getId()}, not enough additional fees to relay; (0\\.\\d+) < (0\\.\\d+)$`).exec(
+      reject(chain, almost),
+    );
+    const sats = (btc: string) => Math.round(Number(btc) * 1e8);
+    expect([sats(m![1]!), sats(m![2]!)]).toEqual([almost.virtualSize() - 1, almost.virtualSize()]);
+    expect(chain.mempoolTxids).toEqual([old.getId()]);
+
+    // More sats in all, but spread over a much larger transaction: a lower rate.
+    chain.evict(old.getId());
+    const cheap = paying([coin], (size) => BigInt(size) * 3n);
+    chain.submit(cheap.toHex());
+    const extra = Array.from({ length: 10 }, () => ({ address: randomAddress("p2wsh"), sats: 1_000n }));
+    const wide = paying([coin], (size) => feeOf(cheap) + BigInt(size) + 10n, { extra });
+    expect(feeOf(cheap) * 1000n / BigInt(cheap.virtualSize())).toBe(3000n);
+    expect(reject(chain, wide)).toMatch(
+      new RegExp(`^insufficient fee, rejecting replacement ${wide.getId()}; new feerate 0\\.0000[12]\\d{3} BTC/kvB <= old feerate 0\\.00003000 BTC/kvB$`),
+    );
+    expect(chain.mempoolTxids).toEqual([cheap.getId()]);
+    expect(chain.outspend(coin.txid, coin.vout)?.txid).toBe(cheap.getId());
+  });
+
+  it("evicts the descendants with their parent, and makes the replacement pay for all of them", () => {
+    const parent = paying([coin], () => 1_000n, { to: keys.address(ref1) });
+    chain.submit(parent.toHex());
+    const child = paying([outputOf(parent, 0, ref1)], () => 2_000n, { to: keys.address(ref2) });
+    chain.submit(child.toHex());
+    const grandchild = paying([outputOf(child, 0, ref2)], () => 1_500n);
+    chain.submit(grandchild.toHex());
+    const unrelated = chain.fund(randomAddress("p2tr"), 5_000n);
+
+    // Beats the parent alone, not the family: 4 500 sats are at stake.
+    const poor = paying([coin], (v) => 1_000n + BigInt(v) * 2n);
+    expect(reject(chain, poor)).toMatch(
+      new RegExp(`^insufficient fee, rejecting replacement ${poor.getId()}, less fees than conflicting txs; 0\\.0000\\d+ < 0\\.000045$`),
+    );
+    const almost = paying([coin], (v) => 4_500n + BigInt(v) - 1n);
+    expect(reject(chain, almost)).toMatch(/not enough additional fees to relay/);
+    expect(chain.mempoolTxids).toEqual([parent.getId(), child.getId(), grandchild.getId(), unrelated.txid]);
+
+    const enough = paying([coin], (v) => 4_500n + BigInt(v));
+    expect(chain.submit(enough.toHex())).toBe(enough.getId());
+    expect(chain.mempoolTxids).toEqual([unrelated.txid, enough.getId()]);
+    for (const gone of [parent, child, grandchild]) expect(chain.tx(gone.getId())).toBeUndefined();
+    expect(chain.utxosOf(keys.outputScript(ref1))).toEqual([]);
+    expect(chain.utxosOf(keys.outputScript(ref2))).toEqual([]);
+    expect(chain.txCounts(keys.outputScript(ref1))).toEqual({ chain: 0, mempool: 0 });
+    expect(chain.txCounts(keys.outputScript(ref2))).toEqual({ chain: 0, mempool: 0 });
+    chain.mine(1);
+    expect(chain.outspend(coin.txid, coin.vout)).toMatchObject({ txid: enough.getId(), height: 2 });
+  });
+
+  it("replaces several transactions at once only if each signals, paying for them all", () => {
+    const o = chain.fund(keys.address(ref1), 50_000n);
+    chain.mine(1);
+    const other: Input = { ...o, value: 50_000n, ref: ref1 };
+    const a = paying([coin], () => 1_000n);
+    const b = paying([other], () => 2_000n, { sequence: 0xfffffffe });
+    chain.submit(a.toHex());
+    chain.submit(b.toHex());
+    const both = paying([coin, other], (v) => 3_000n + BigInt(v));
+    expect(reject(chain, both)).toMatch(/^txn-mempool-conflict/);
+    chain.evict(b.getId());
+    const b2 = paying([other], () => 1_500n);
+    chain.submit(b2.toHex());
+    const short = paying([coin, other], (v) => 2_500n + BigInt(v) - 1n);
+    expect(reject(chain, short)).toMatch(/not enough additional fees to relay/);
+    const full = paying([coin, other], (v) => 2_500n + BigInt(v));
+    expect(chain.submit(full.toHex())).toBe(full.getId());
+    expect(chain.mempoolTxids).toEqual([full.getId()]);
+  });
+
+  it("refuses a replacement that spends what it replaces, or adds an unconfirmed input (rule 2)", () => {
+    const old = paying([coin], () => 1_000n, { to: keys.address(ref1) });
+    chain.submit(old.toHex());
+    const circular = paying([coin, outputOf(old, 0, ref1)], () => 20_000n);
+    expect(reject(chain, circular)).toBe(`bad-txns-spends-conflicting-tx, ${circular.getId()} spends conflicting transaction ${old.getId()}`);
+    const pending = chain.fund(keys.address(ref2), 40_000n);
+    const adds = paying([coin, { ...pending, value: 40_000n, ref: ref2 }], () => 20_000n);
+    expect(reject(chain, adds)).toBe(`replacement-adds-unconfirmed, replacement ${adds.getId()} adds unconfirmed input, idx 1`);
+    chain.mine(1); // the new input is confirmed now, the old transaction too: nothing left to replace
+    expect(reject(chain, adds)).toMatch(/^bad-txns-inputs-missingorspent/);
+  });
+
+  it("refuses to evict more than 100 transactions (rule 5)", () => {
+    let last = paying([coin], () => 500n, { to: keys.address(ref1) });
+    chain.submit(last.toHex());
+    for (let i = 0; i < 100; i++) {
+      last = paying([outputOf(last, 0, ref1)], () => 200n, { to: keys.address(ref1) });
+      chain.submit(last.toHex());
+    }
+    expect(chain.mempoolTxids).toHaveLength(101);
+    const big = paying([coin], () => 60_000n);
+    expect(reject(chain, big)).toBe(
+      `too many potential replacements, rejecting replacement ${big.getId()}; too many potential replacements (101 > 100)`,
+    );
+    // One fewer in the family and it goes through.
+    chain.evict(last.getId());
+    expect(chain.submit(big.toHex())).toBe(big.getId());
+    expect(chain.mempoolTxids).toEqual([big.getId()]);
+  });
+});
+
 describe("Local chain over HTTP", () => {
   let node: LocalChainServer;
   beforeAll(async () => {
@@ -240,14 +432,17 @@ describe("Local chain over HTTP", () => {
     expect(await b.getUtxos(address)).toEqual([]);
     expect(await b.getAddressTxCount(address)).toBe(2);
 
+    // A conflicting spend paying less than the one in the mempool (50 000 sats, 500 sat/vB) is no replacement.
     const again = build({
       keys,
       inputs: [{ ...outpoint, value: 250_000n, ref: { chain: 0, index: 3 } }],
-      outputs: [{ address: randomAddress("p2sh"), sats: 100_000n }],
+      outputs: [{ address: randomAddress("p2sh"), sats: 210_000n }],
     });
     const err = await b.broadcast(again.toHex()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TxRejectedError);
-    expect((err as TxRejectedError).reason).toMatch(/txn-mempool-conflict/);
+    expect((err as TxRejectedError).reason).toBe(
+      `insufficient fee, rejecting replacement ${again.getId()}; new feerate 0.00400000 BTC/kvB <= old feerate 0.00500000 BTC/kvB`,
+    );
 
     // Sending the same transaction again: refused the way Esplora passes on Core's answer.
     const raw = (hex: string) => fetch(`${node.url}/tx`, { method: "POST", body: hex }).then(async (r) => ({ status: r.status, text: await r.text() }));

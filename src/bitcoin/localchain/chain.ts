@@ -11,7 +11,9 @@ bitcoin.initEccLib(ecc);
  * blocks. Every submitted transaction is checked for real — inputs exist and
  * are unspent, every signature verifies against its prevout (segwit v0 and
  * taproot key path), outputs are standard and above dust, the fee rate is at
- * least 1 sat/vB. No proof of work and no coinbase maturity: "mine" just
+ * least 1 sat/vB. A spend of a coin a mempool transaction already spends is
+ * a replacement, accepted under BIP125 as Bitcoin Core 24–27 applies it with
+ * mempoolfullrbf off. No proof of work and no coinbase maturity: "mine" just
  * confirms the mempool.
  */
 
@@ -66,10 +68,32 @@ const MAX_MONEY = 21_000_000n * 100_000_000n;
 const MIN_RELAY_SAT_PER_KVB = 1000n;
 const MAX_STANDARD_WEIGHT = 400_000;
 const SEQUENCE_FINAL = 0xffffffff;
+/** An input with an nSequence at most this signals that its transaction may be replaced (BIP125). */
+const MAX_BIP125_RBF_SEQUENCE = 0xfffffffd;
+/** Core's default incrementalrelayfee: what a replacement pays on top of the fees it evicts, per kvB of itself. */
+const INCREMENTAL_RELAY_SAT_PER_KVB = 1000n;
+/** Core's MAX_REPLACEMENT_CANDIDATES (BIP125 rule 5). */
+const MAX_REPLACEMENT_CANDIDATES = 100;
 
 const key = (txid: string, vout: number) => `${txid}:${vout}`;
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 const prevTxid = (input: bitcoin.Transaction["ins"][number]) => hex(Uint8Array.from(input.hash).reverse());
+
+/** BIP125 rule 1: any input with nSequence below 0xfffffffe. */
+function signalsReplaceability(tx: bitcoin.Transaction): boolean {
+  return tx.ins.some((i) => i.sequence <= MAX_BIP125_RBF_SEQUENCE);
+}
+
+/** Core's FormatMoney: BTC with trailing zeros trimmed down to two decimals ("0.00012", "1.00"). */
+function formatMoney(sats: bigint): string {
+  const text = `${sats / 100_000_000n}.${(sats % 100_000_000n).toString().padStart(8, "0")}`;
+  return text.replace(/(\.\d\d\d*?)0+$/, "$1");
+}
+
+/** Core's CFeeRate::ToString: "0.00002000 BTC/kvB". */
+function btcPerKvb(satPerKvb: bigint): string {
+  return `${satPerKvb / 100_000_000n}.${(satPerKvb % 100_000_000n).toString().padStart(8, "0")} BTC/kvB`;
+}
 
 export class LocalChain {
   readonly network: NetworkName;
@@ -174,16 +198,23 @@ export class LocalChain {
 
     const prevouts: Coin[] = [];
     const seen = new Set<string>();
+    /** Mempool transactions spending a coin this one spends: it can only replace them. */
+    const conflicts = new Set<string>();
     for (const input of tx.ins) {
       const k = key(prevTxid(input), input.index);
       if (seen.has(k)) throw new TxValidationError("bad-txns-inputs-duplicate");
       seen.add(k);
-      const coin = this.#utxos.get(k);
+      let coin: Coin | undefined = this.#utxos.get(k);
       if (!coin) {
         const spender = this.#spentBy.get(k);
-        if (spender && this.#txs.get(spender.txid)?.height === undefined)
+        const other = spender && this.#txs.get(spender.txid);
+        if (!spender || !other || other.height !== undefined)
+          throw new TxValidationError(`bad-txns-inputs-missingorspent (input ${k})`, RPC_VERIFY_ERROR);
+        // BIP125 rule 1, as Core checks it: the conflict itself signals (no inherited signalling).
+        if (!signalsReplaceability(other.tx))
           throw new TxValidationError(`txn-mempool-conflict (input ${k} already spent by ${spender.txid})`);
-        throw new TxValidationError(`bad-txns-inputs-missingorspent (input ${k})`, RPC_VERIFY_ERROR);
+        conflicts.add(spender.txid);
+        coin = other.spent[spender.vin]!;
       }
       prevouts.push(coin);
     }
@@ -213,8 +244,62 @@ export class LocalChain {
     const minFee = (vsize * MIN_RELAY_SAT_PER_KVB + 999n) / 1000n;
     if (fee < minFee) throw new TxValidationError(`min relay fee not met, ${fee} < ${minFee}`);
 
+    const evicted = conflicts.size > 0 ? this.#replacementChecks(tx, fee, vsize, conflicts) : [];
+    for (const id of evicted) this.#forget(id);
     this.#accept(tx, fee, prevouts);
     return txid;
+  }
+
+  /**
+   * BIP125 rules 2–6 in the order and words of Core's ReplacementChecks, for
+   * a transaction spending coins that the mempool transactions `conflicts`
+   * spend. Returns what it evicts: the conflicts and their descendants,
+   * children first.
+   */
+  #replacementChecks(tx: bitcoin.Transaction, fee: bigint, vsize: bigint, conflicts: ReadonlySet<string>): string[] {
+    const txid = tx.getId();
+    const evicted = this.#withDescendants([...conflicts]);
+    const evicting = new Set(evicted);
+    for (const input of tx.ins) {
+      const parent = prevTxid(input);
+      if (evicting.has(parent))
+        throw new TxValidationError(`bad-txns-spends-conflicting-tx, ${txid} spends conflicting transaction ${parent}`);
+    }
+    // Rule 6: a higher fee rate than each transaction it directly replaces (in whole sat/kvB, as CFeeRate has it).
+    const rate = (fee * 1000n) / vsize;
+    for (const id of conflicts) {
+      const c = this.#txs.get(id)!;
+      const oldRate = (c.fee * 1000n) / BigInt(c.tx.virtualSize());
+      if (rate <= oldRate)
+        throw new TxValidationError(
+          `insufficient fee, rejecting replacement ${txid}; new feerate ${btcPerKvb(rate)} <= old feerate ${btcPerKvb(oldRate)}`,
+        );
+    }
+    // Rule 5.
+    if (evicted.length > MAX_REPLACEMENT_CANDIDATES)
+      throw new TxValidationError(
+        `too many potential replacements, rejecting replacement ${txid}; too many potential replacements (${evicted.length} > ${MAX_REPLACEMENT_CANDIDATES})`,
+      );
+    // Rule 2: no unconfirmed inputs but those the replaced transactions already had.
+    const parentsOfConflicts = new Set([...conflicts].flatMap((id) => this.#txs.get(id)!.tx.ins.map(prevTxid)));
+    for (const [vin, input] of tx.ins.entries()) {
+      const parent = prevTxid(input);
+      const known = this.#txs.get(parent);
+      if (!parentsOfConflicts.has(parent) && known && known.height === undefined)
+        throw new TxValidationError(`replacement-adds-unconfirmed, replacement ${txid} adds unconfirmed input, idx ${vin}`);
+    }
+    // Rules 3 and 4: pays for everything it evicts, and for its own relay on top.
+    const evictedFees = evicted.reduce((s, id) => s + this.#txs.get(id)!.fee, 0n);
+    if (fee < evictedFees)
+      throw new TxValidationError(
+        `insufficient fee, rejecting replacement ${txid}, less fees than conflicting txs; ${formatMoney(fee)} < ${formatMoney(evictedFees)}`,
+      );
+    const relayFee = (vsize * INCREMENTAL_RELAY_SAT_PER_KVB + 999n) / 1000n;
+    if (fee - evictedFees < relayFee)
+      throw new TxValidationError(
+        `insufficient fee, rejecting replacement ${txid}, not enough additional fees to relay; ${formatMoney(fee - evictedFees)} < ${formatMoney(relayFee)}`,
+      );
+    return evicted;
   }
 
   #isFinal(tx: bitcoin.Transaction): boolean {
@@ -304,9 +389,18 @@ export class LocalChain {
   evict(txid: string): string[] {
     const t = this.#txs.get(txid);
     if (!t || t.height !== undefined) throw new Error(`${txid} is not in the mempool`);
+    const order = this.#withDescendants([txid]);
+    for (const id of order) this.#forget(id);
+    return order;
+  }
+
+  /** Mempool transactions and everything in the mempool spending their outputs, children before parents. */
+  #withDescendants(roots: readonly string[]): string[] {
     const order: string[] = [];
+    const seen = new Set<string>();
     const visit = (id: string) => {
-      if (order.includes(id)) return;
+      if (seen.has(id)) return;
+      seen.add(id);
       const known = this.#txs.get(id)!;
       for (let vout = 0; vout < known.tx.outs.length; vout++) {
         const child = this.#spentBy.get(key(id, vout));
@@ -314,8 +408,7 @@ export class LocalChain {
       }
       order.push(id);
     };
-    visit(txid);
-    for (const id of order) this.#forget(id);
+    for (const id of roots) visit(id);
     return order;
   }
 
