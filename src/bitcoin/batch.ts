@@ -2,7 +2,7 @@ import { randomInt } from "node:crypto";
 import * as bitcoin from "bitcoinjs-lib";
 import { DUST_LIMIT, parseAddress, type AddressType } from "./address.js";
 import { selectCoins, MAX_STANDARD_WEIGHT, type Coin } from "./coinselect.js";
-import { CHANGE, type KeyRef, type WalletKeys } from "./keys.js";
+import { CHANGE, type Chain, type KeyRef, type WalletKeys } from "./keys.js";
 import type { NetworkName } from "./network.js";
 import { OUTPUT_WEIGHT, vsizeOf, type FeeRate } from "./sizes.js";
 
@@ -33,6 +33,15 @@ export interface WalletUtxo extends Coin {
   confirmed: boolean;
 }
 
+/** An input of a signed transaction, with the key that signed it: enough to sign the same coin again. */
+export interface SignedInput {
+  txid: string;
+  vout: number;
+  sats: bigint;
+  chain: Chain;
+  index: number;
+}
+
 export interface SignedBatchTx {
   txid: string;
   hex: string;
@@ -44,7 +53,7 @@ export interface SignedBatchTx {
   /** Payout id → output index in this transaction. */
   outputs: Map<string, number>;
   change?: { vout: number; sats: bigint; address: string; index: number };
-  inputs: Array<{ txid: string; vout: number; sats: bigint }>;
+  inputs: SignedInput[];
   /** What leaves the wallet: payouts + fee. */
   spentSats: bigint;
   payoutSats: bigint;
@@ -56,7 +65,8 @@ export type PayoutErrorCode =
   | "over-daily-cap"
   | "insufficient-funds"
   | "too-large"
-  | "not-allowed";
+  | "not-allowed"
+  | "cannot-bump";
 
 /** Why a batch was refused. Nothing was signed when this is thrown. */
 export class PayoutError extends Error {
@@ -108,6 +118,9 @@ export function validatePayouts(payouts: readonly Payout[], network: NetworkName
   }
   return out;
 }
+
+/** nSequence 0xfffffffd: signals replace-by-fee (BIP125) so a stuck batch can be bumped. */
+export const RBF_SEQUENCE = 0xfffffffd;
 
 /** Keeps room for inputs when splitting by weight. */
 const OUTPUT_WEIGHT_BUDGET = 300_000;
@@ -193,8 +206,7 @@ export function planBatch(payouts: readonly ValidPayout[], opts: PlanOptions): P
     tx.version = 2;
     // Anti-fee-sniping like Bitcoin Core: only valid in the next block or later.
     tx.locktime = opts.tipHeight;
-    // nSequence 0xfffffffd: signals replace-by-fee (BIP125) so a stuck batch can be bumped.
-    for (const c of s.inputs) tx.addInput(Uint8Array.from(Buffer.from(c.txid, "hex")).reverse(), c.vout, 0xfffffffd);
+    for (const c of s.inputs) tx.addInput(Uint8Array.from(Buffer.from(c.txid, "hex")).reverse(), c.vout, RBF_SEQUENCE);
     const n = chunk.length + (s.change > 0n ? 1 : 0);
     const changeVout = s.change > 0n ? (opts.changePosition ?? randomInt)(n) : -1;
     const outputs = new Map<string, number>();
@@ -230,8 +242,11 @@ export function planBatch(payouts: readonly ValidPayout[], opts: PlanOptions): P
   return planned;
 }
 
+/** What signing needs of a planned transaction: a batch (planBatch) or a fee bump (bump.ts). */
+export type SignablePlan = Pick<PlannedTx, "inputs" | "fee" | "weight" | "payoutSats" | "tx" | "outputs" | "change">;
+
 /** Signs a planned transaction in place with the wallet's keys. */
-export function signPlanned(p: PlannedTx, keys: WalletKeys, feeRate: FeeRate): SignedBatchTx {
+export function signPlanned(p: SignablePlan, keys: WalletKeys, feeRate: FeeRate): SignedBatchTx {
   const tx = p.tx;
   const scripts = p.inputs.map((c) => keys.outputScript(c.ref));
   const values = p.inputs.map((c) => c.value);
@@ -263,7 +278,7 @@ export function signPlanned(p: PlannedTx, keys: WalletKeys, feeRate: FeeRate): S
     feeRate,
     outputs: p.outputs,
     change: p.change,
-    inputs: p.inputs.map((c) => ({ txid: c.txid, vout: c.vout, sats: c.value })),
+    inputs: p.inputs.map((c) => ({ txid: c.txid, vout: c.vout, sats: c.value, chain: c.ref.chain, index: c.ref.index })),
     spentSats: p.payoutSats + p.fee,
     payoutSats: p.payoutSats,
   };

@@ -224,7 +224,7 @@ describe("PayoutWallet rules", () => {
     await wallet.abandon(plan);
     expect(log.entries()).toHaveLength(0);
     const plan2 = await wallet.buildBatch([{ id: "a", address: randomAddress("p2wpkh"), sats: 80_000n }], { feeRate: 1_000n });
-    expect(plan2.transactions[0]!.inputs).toEqual([{ txid: coin.txid, vout: coin.vout, sats: 90_000n }]);
+    expect(plan2.transactions[0]!.inputs).toEqual([{ txid: coin.txid, vout: coin.vout, sats: 90_000n, chain: RECEIVE, index: 0 }]);
 
     // Someone else spends the coin first (same key, as if the mnemonic were used elsewhere).
     const other = new bitcoin.Transaction();
