@@ -10,6 +10,7 @@ import {
   type SignedBatchTx,
   type WalletUtxo,
 } from "./batch.js";
+import { planBump, type BumpSource } from "./bump.js";
 import type { WalletConfig } from "./config.js";
 import { CHANGE, RECEIVE, WalletKeys, type Chain, type KeyRef } from "./keys.js";
 import { walletLogger } from "./log.js";
@@ -17,7 +18,8 @@ import { networkLabel } from "./network.js";
 import { feeRateFromSatPerVb, formatFeeRate, type FeeRate } from "./sizes.js";
 import { type SpendLog, type WalletState, utcDay } from "./state.js";
 
-export { PayoutError, type Payout, type PayoutErrorCode, type SignedBatchTx, type WalletUtxo } from "./batch.js";
+export { PayoutError, type Payout, type PayoutErrorCode, type SignedBatchTx, type SignedInput, type WalletUtxo } from "./batch.js";
+export type { BumpSource } from "./bump.js";
 
 export interface WalletSnapshot {
   utxos: WalletUtxo[];
@@ -101,6 +103,8 @@ export class PayoutWallet {
   #snapshot: WalletSnapshot | undefined;
   /** Outpoints spent by transactions this process signed; not offered to coin selection again. */
   readonly #locked = new Set<string>();
+  /** Fee bumps this process signed: their coins stay locked when one is dropped, as the original still spends them. */
+  readonly #bumps = new Set<string>();
   #queue: Promise<unknown> = Promise.resolve();
 
   private constructor(opts: PayoutWalletOptions, keys: WalletKeys, log: Logger) {
@@ -182,6 +186,23 @@ export class PayoutWallet {
     return this.#serial(() => this.#buildBatch(payouts, opts));
   }
 
+  /**
+   * Signs a replacement (BIP125 RBF) of a transaction this wallet signed and
+   * broadcast earlier: the same inputs, every output but the change
+   * identical, a higher fee at `feeRate` (clamped like buildBatch) taken from
+   * the change — dropped if it would fall below dust and what is left still
+   * meets the rules. Refuses with PayoutError "cannot-bump" when the rules
+   * cannot be met, there is no change, or the original is confirmed, already
+   * replaced, or has its change spent by a later transaction; "over-daily-cap"
+   * when payouts + new fee do not fit today's cap. Nothing is signed then.
+   * The replacement is reserved against the daily cap under its own txid;
+   * releasing the original's reservation once it is replaced is the caller's.
+   * Send it with broadcast({ transactions: [bumped], feeRate }).
+   */
+  bump(prev: BumpSource, feeRate: FeeRate): Promise<SignedBatchTx> {
+    return this.#serial(() => this.#bump(prev, feeRate));
+  }
+
   /** Sends a plan's transactions in order. Rejected ones are released from the daily cap. */
   broadcast(plan: BatchPlan): Promise<BroadcastOutcome[]> {
     return this.#serial(() => this.#broadcast(plan));
@@ -254,7 +275,7 @@ export class PayoutWallet {
   abandon(plan: BatchPlan): Promise<void> {
     return this.#serial(async () => {
       for (const t of plan.transactions) {
-        for (const i of t.inputs) this.#locked.delete(`${i.txid}:${i.vout}`);
+        this.#unlock(t);
         await this.#spendLog.release(t.txid);
       }
     });
@@ -270,6 +291,12 @@ export class PayoutWallet {
     const run = this.#queue.then(fn, fn);
     this.#queue = run.catch(() => undefined);
     return run;
+  }
+
+  /** Coin selection may spend the inputs of `t` again; not those of a fee bump, which the original still spends. */
+  #unlock(t: SignedBatchTx): void {
+    if (this.#bumps.has(t.txid)) return;
+    for (const i of t.inputs) this.#locked.delete(`${i.txid}:${i.vout}`);
   }
 
   #clampFeeRate(rate: FeeRate): FeeRate {
@@ -442,6 +469,66 @@ export class PayoutWallet {
     return { transactions, feeRate };
   }
 
+  async #bump(prev: BumpSource, requested: FeeRate): Promise<SignedBatchTx> {
+    const feeRate = this.#clampFeeRate(requested);
+    const p = planBump(prev, { keys: this.#keys, feeRate, requestedFeeRate: requested, maxTxSats: this.#config.maxTxSats });
+    const old = p.old.txid;
+    const refuse = (why: string) => new PayoutError("cannot-bump", `Cannot fee-bump ${old}: ${why} Nothing was signed.`);
+
+    // A replacement of a mined or already replaced transaction could never confirm.
+    const seen = await this.inspect(old, p.inputs.map((c) => c.id));
+    if (seen.state === "confirmed") throw refuse(`it is already confirmed (${seen.confirmations} confirmation(s)).`);
+    if (seen.state === "conflicted") {
+      throw refuse(`${seen.by} already spends its coins${seen.confirmed ? " and is confirmed" : "; bump that one instead"}.`);
+    }
+    if (seen.state === "mempool" && prev.change) {
+      // The node would evict the spender too and ask the replacement to pay for it as well.
+      const o = await this.#backend.getOutspend(old, prev.change.vout);
+      if (o.spent && o.txid !== undefined) {
+        throw refuse(`its change is spent by ${o.txid}, which a replacement would evict; bump that one instead.`);
+      }
+    }
+
+    const txid = p.tx.getId();
+    const day = utcDay(this.#now());
+    const sats = p.payoutSats + p.fee;
+    // Reserve before signing, like any signed transaction; both count until the original's reservation is released.
+    const r = await this.#spendLog.reserve({ txid, dayUtc: day, sats, payoutIds: [...p.outputs.keys()] }, this.#config.dailyCapSats);
+    if (!r.ok) {
+      throw new PayoutError(
+        "over-daily-cap",
+        `The fee bump of ${old} would send ${sats} sats (${p.payoutSats} in payouts + ${p.fee} fee), but ${r.spentSats} of the ` +
+          `${this.#config.dailyCapSats} sats allowed today (UTC ${day}, PAYOUT_DAILY_CAP_SATS) are already spent ` +
+          `(the original's reservation counts until it is released). Nothing was signed.`,
+      );
+    }
+    let signed: SignedBatchTx;
+    try {
+      signed = signPlanned(p, this.#keys, feeRate);
+    } catch (e) {
+      await this.#spendLog.release(txid);
+      throw e;
+    }
+    if (p.change) await this.#state.markUsed(CHANGE, p.change.index);
+    for (const c of p.inputs) this.#locked.add(c.id);
+    this.#bumps.add(txid);
+    this.#log.info(
+      {
+        replaces: old,
+        txid,
+        oldFeeSats: p.old.fee.toString(),
+        feeSats: signed.fee.toString(),
+        oldFeeRate: formatFeeRate((p.old.fee * 1000n) / BigInt(p.old.vsize)),
+        feeRate: formatFeeRate((signed.fee * 1000n) / BigInt(signed.vsize)),
+        targetFeeRate: formatFeeRate(feeRate),
+        vsize: signed.vsize,
+        change: signed.change ? { vout: signed.change.vout, sats: signed.change.sats.toString(), index: signed.change.index } : null,
+      },
+      p.changeDropped ? "Signed a fee bump (RBF) of a payout batch; its change went to fee" : "Signed a fee bump (RBF) of a payout batch",
+    );
+    return signed;
+  }
+
   async #broadcast(plan: BatchPlan): Promise<BroadcastOutcome[]> {
     const outcomes: BroadcastOutcome[] = [];
     for (const t of plan.transactions) {
@@ -451,7 +538,7 @@ export class PayoutWallet {
         this.#log.info({ txid: t.txid, feeSats: t.fee.toString(), vsize: t.vsize }, "Broadcast payout batch");
       } else if (outcome.status === "rejected") {
         // Definitively refused: the coins are still ours and the money did not leave.
-        for (const i of t.inputs) this.#locked.delete(`${i.txid}:${i.vout}`);
+        this.#unlock(t);
         await this.#spendLog.release(t.txid);
         this.#log.error({ txid: t.txid, reason: outcome.reason }, "The network rejected a payout batch");
       } else {

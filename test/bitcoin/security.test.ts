@@ -71,11 +71,16 @@ describe.each(["p2wpkh", "p2tr"] as const)("no key material in logs (%s)", (scri
     node.fund(await wallet.receiveAddress(), 300_000n);
     node.fund(await wallet.receiveAddress(), 400_000n);
     node.mine(1);
-    const { outcomes } = await wallet.payBatch(
+    const { plan, outcomes } = await wallet.payBatch(
       ALL_TYPES.map((t, i) => ({ id: `sec-${i}`, address: randomAddress(t), sats: 20_000n })),
       { feeRate: 3_000n },
     );
     expect(outcomes[0]!.status).toBe("sent");
+    // A fee bump signs the same keys again.
+    const t = plan.transactions[0]!;
+    const change = t.change ? { vout: t.change.vout, index: t.change.index } : null;
+    const bumped = await wallet.bump({ hex: t.hex, inputs: t.inputs, change, outputs: t.outputs }, 8_000n);
+    expect((await wallet.broadcast({ transactions: [bumped], feeRate: bumped.feeRate }))[0]!.status).toBe("sent");
     node.mine(1);
     // Failure paths log too: over the cap, and a caller logging the error and the objects it holds.
     const err = await wallet.payBatch([{ id: "big", address: randomAddress("p2wpkh"), sats: 399_500n }]).catch((e: unknown) => e);
@@ -86,6 +91,7 @@ describe.each(["p2wpkh", "p2tr"] as const)("no key material in logs (%s)", (scri
 
     expect(captured).toMatch(/Signed payout batch/);
     expect(captured).toMatch(/Broadcast payout batch/);
+    expect(captured).toMatch(/Signed a fee bump \(RBF\) of a payout batch/);
     expect(captured).toMatch(/PAYOUT_MAX_TX_SATS/);
     expect(captured.split("\n").length).toBeGreaterThan(8);
     for (const secret of secretsOf(MNEMONIC, script)) expect(captured).not.toContain(secret);
