@@ -46,6 +46,11 @@ export interface PayoutSettings {
   mode: "auto" | "approve";
   /** EXPLORER_URL: prefix a txid is appended to for links; null (regtest default) shows the txid alone. */
   explorerUrl: string | null;
+  /**
+   * PAYOUT_BUMP_AFTER: a payout transaction unconfirmed this long after broadcast is fee-bumped
+   * (RBF) when the fee estimate has risen above its rate; null ("off") never bumps.
+   */
+  bumpAfterMs: number | null;
 }
 
 /** mempool.space's transaction pages per network; regtest has no public explorer. */
@@ -130,6 +135,8 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
   const intervalMs = duration("PAYOUT_INTERVAL", "1h");
   if (get("PAYOUT_INTERVAL") && intervalMs < 1000) errors.push("PAYOUT_INTERVAL must be at least 1s");
   const minSats = BigInt(integer("PAYOUT_MIN_SATS", 10_000, 1));
+  const bumpText = (get("PAYOUT_BUMP_AFTER") ?? "2h").toLowerCase();
+  const bumpAfterMs = bumpText === "off" ? null : duration("PAYOUT_BUMP_AFTER", bumpText);
   const unclaimedDays = integer("PAYOUT_UNCLAIMED_DAYS", 30, 1);
   const confirmations = integer("PAYOUT_CONFIRMATIONS", 1, 1);
   const modeText = (get("PAYOUT_MODE") ?? "auto").toLowerCase();
@@ -163,6 +170,7 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
       confirmations,
       mode: modeText === "approve" ? "approve" : "auto",
       explorerUrl,
+      bumpAfterMs,
     },
   };
 }

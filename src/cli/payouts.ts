@@ -59,6 +59,7 @@ export function reportLines(r: RunReport, mode: "auto" | "approve" = "auto"): st
     `Transactions broadcast:      ${list(r.broadcast)}`,
     `Transactions confirmed:      ${list(r.confirmed)}`,
   ];
+  if (r.bumped.length) lines.push(`Fee bumps (RBF) sent:        ${list(r.bumped)}`);
   if (r.replaced.length) lines.push(`Transactions replaced:       ${list(r.replaced)} (their payouts are queued again)`);
   for (const w of r.priceWaits) lines.push(`Waiting for a price:         ${w}`);
   if (r.waiting) lines.push(`Queued payouts wait:         ${r.waiting}`);

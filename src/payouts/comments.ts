@@ -85,3 +85,16 @@ export function replacedComment(login: string, txid: string, explorerUrl: string
     "Nothing was paid by it. The payout is queued again and goes out in the next payout run; I will comment here with the new transaction.",
   ].join("\n");
 }
+
+/** A payout transaction was fee-bumped (RBF): same amount, a new transaction id to follow. */
+export function bumpedComment(
+  b: { login: string; oldTxid: string; newTxid: string; feeSats: bigint; feeRateSatKvb: bigint },
+  explorerUrl: string | null,
+): string {
+  const rate = Number(b.feeRateSatKvb) / 1000;
+  return [
+    `⏫ Network fees rose, so the payout transaction to @${b.login} was replaced by one with a higher fee (${satsText(b.feeSats)}, ${rate} sat/vB), paid by the bounty wallet.`,
+    "",
+    `Same amount, same address; follow ${txLink(b.newTxid, explorerUrl)} now (it replaces ${txLink(b.oldTxid, explorerUrl)}).`,
+  ].join("\n");
+}

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
-import type { BatchPlan, BroadcastOutcome, Payout, TxInspection } from "../bitcoin/wallet.js";
+import type { BatchPlan, BroadcastOutcome, BumpSource, Payout, SignedBatchTx, TxInspection } from "../bitcoin/wallet.js";
 import { PayoutError } from "../bitcoin/batch.js";
+import { INCREMENTAL_RELAY_FEE_RATE } from "../bitcoin/bump.js";
 import { utcDay } from "../bitcoin/state.js";
 import type { PriceResult } from "../price/oracle.js";
 import type { Currency as FiatCurrency } from "../price/sources.js";
@@ -9,9 +10,13 @@ import type { Db } from "../store/db.js";
 import { queueReply } from "../store/outbox.js";
 import {
   awardsDueForPricing,
+  abandonBump,
+  adoptPayouts,
+  boundPayouts,
   createPayout,
   dissolveStalePayouts,
   creditAward,
+  findPayoutTx,
   listPayouts,
   listPayoutTxs,
   liveInputs,
@@ -24,12 +29,14 @@ import {
   recordTxError,
   releaseOrphanReservations,
   setWaitReason,
+  storeBumpTx,
   storeSignedTx,
   unpaidCredits,
   type AwardRates,
   type PayoutTx,
+  type SignedTxRecord,
 } from "../store/payouts.js";
-import { askWalletComment, paidComment, replacedComment } from "./comments.js";
+import { askWalletComment, bumpedComment, paidComment, replacedComment } from "./comments.js";
 import { awardSats, destinationOf, dueBalances } from "./plan.js";
 
 /** What a payout run needs from the wallet (src/bitcoin/wallet.ts PayoutWallet provides it). */
@@ -43,6 +50,10 @@ export interface PayoutEngine {
   inspect(txid: string, inputs: string[]): Promise<TxInspection>;
   /** Gives back the coins and cap reservation of a plan that will not be broadcast. */
   abandon(plan: BatchPlan): Promise<void>;
+  /** Today's fee estimate for the target, clamped to the wallet's limits (sat/kvB). */
+  feeRate(): Promise<bigint>;
+  /** A signed RBF replacement of a transaction this wallet sent: same inputs and outputs, higher fee. */
+  bump(prev: BumpSource, feeRate: bigint): Promise<SignedBatchTx>;
 }
 
 
@@ -76,6 +87,8 @@ export interface RunReport {
   broadcast: string[];
   confirmed: string[];
   replaced: string[];
+  /** Fee bumps (RBF) signed in this run. */
+  bumped: string[];
   /** Why queued payouts are still waiting, if they are. */
   waiting: string | null;
 }
@@ -104,6 +117,7 @@ export async function runPayouts(o: PayoutRunOptions): Promise<RunReport> {
     broadcast: [],
     confirmed: [],
     replaced: [],
+    bumped: [],
     waiting: null,
   };
   const result = await o.db.withLock(PAYOUT_LOCK, async () => {
@@ -156,12 +170,17 @@ async function settleSent(o: PayoutRunOptions, report: RunReport): Promise<void>
     }
     if (seen.state === "mempool") {
       if (t.state === "signed") await announce(o, t, report);
+      else await maybeBump(o, t, report);
       continue;
     }
     if (seen.state === "conflicted") {
       if (seen.confirmed) {
-        const reason = `its coins were spent by ${seen.by}, confirmed`;
-        if (await replace(o, t, reason)) {
+        // Our own fee bump (or the original a bump replaced) confirmed: the payouts follow it.
+        const ours = await findPayoutTx(o.db, seen.by);
+        const reason = ours
+          ? `${seen.by}, ${ours.replacesTxId === t.id ? "its fee bump" : "the transaction it fee-bumped"}, confirmed instead`
+          : `its coins were spent by ${seen.by}, confirmed`;
+        if (await replace(o, t, reason, ours?.id)) {
           replaced.add(t.txid);
           report.replaced.push(t.txid);
           o.log.warn({ txid: t.txid, by: seen.by }, "A confirmed transaction conflicts with a payout transaction; its payouts are queued again");
@@ -181,8 +200,10 @@ async function settleSent(o: PayoutRunOptions, report: RunReport): Promise<void>
  * The transaction can never confirm: its payouts go back to the queue. Where the bot had already
  * announced it, the issue is told, so nobody waits for a transaction that will not come.
  */
-async function replace(o: PayoutRunOptions, t: PayoutTx, reason: string): Promise<boolean> {
+async function replace(o: PayoutRunOptions, t: PayoutTx, reason: string, adoptedBy?: bigint): Promise<boolean> {
   const done = await o.db.transaction(async (tx) => {
+    // Payouts another of our transactions pays are bound to it first: nothing is queued again then.
+    if (adoptedBy !== undefined) await adoptPayouts(tx, adoptedBy, "broadcast");
     const announced = t.state === "broadcast" ? await paidAwards(tx, t.id) : [];
     if (!(await markReplaced(tx, t.id, reason))) return false;
     for (const p of announced) {
@@ -212,6 +233,12 @@ async function send(o: PayoutRunOptions, t: PayoutTx, report: RunReport): Promis
     await o.checkpoint?.("marked", { txids: [t.txid] });
     return;
   }
+  if (outcome.status === "rejected" && t.replacesTxId !== null) {
+    // A fee bump the node refused never reached the network: the original carries the payouts on.
+    await o.db.transaction((tx) => abandonBump(tx, t, `the network refused the fee bump: ${outcome.reason}`));
+    o.log.warn({ txid: t.txid, reason: outcome.reason }, "The network refused a fee bump; the original transaction stays");
+    return;
+  }
   // Refused or unreachable: the payouts stay with this transaction (its coins are still ours, or it
   // may yet arrive); the next run tries again. An operator sees the reason in `payouts list`.
   await noteTxError(o, t, outcome.status === "rejected" ? `the network refused it: ${outcome.reason}` : `could not send it: ${outcome.reason}`);
@@ -223,6 +250,18 @@ async function announce(o: PayoutRunOptions, t: PayoutTx, report: RunReport): Pr
     if (!(await markBroadcast(tx, t.id))) return false;
     const paid = await paidAwards(tx, t.id);
     const payouts = t.outputs.length;
+    if (t.replacesTxId !== null) {
+      const old = (await listPayoutTxs(tx, ["signed", "broadcast", "confirmed", "replaced"])).find((x) => x.id === t.replacesTxId);
+      for (const p of paid) {
+        await queueReply(
+          tx,
+          `bumped:${p.awardId}:${t.txid}`,
+          { installationId: p.installationId, owner: p.owner, repo: p.repo, issueNumber: p.issueNumber },
+          bumpedComment({ login: p.recipientLogin, oldTxid: old?.txid ?? "?", newTxid: t.txid, feeSats: t.feeSats, feeRateSatKvb: t.feeRateSatKvb }, o.settings.explorerUrl),
+        );
+      }
+      return true;
+    }
     for (const p of paid) {
       const body = paidComment(p, { txid: t.txid, feeSats: t.feeSats, payouts }, o.settings.explorerUrl);
       const where = { installationId: p.installationId, owner: p.owner, repo: p.repo };
@@ -238,6 +277,77 @@ async function announce(o: PayoutRunOptions, t: PayoutTx, report: RunReport): Pr
     o.log.info({ txid: t.txid, feeSats: t.feeSats.toString(), payouts: t.outputs.length }, "Payout transaction broadcast");
     o.onQueued?.();
   }
+}
+
+/**
+ * A transaction waiting in the mempool longer than PAYOUT_BUMP_AFTER, at a fee rate well below
+ * today's estimate (at least 25% and 1 sat/vB), is replaced (RBF) by one spending the same coins, paying the same outputs and a higher
+ * fee from the change. Only the newest of a chain of bumps is bumped again.
+ */
+async function maybeBump(o: PayoutRunOptions, t: PayoutTx, report: RunReport): Promise<void> {
+  const after = o.settings.bumpAfterMs;
+  const now = o.now?.() ?? new Date();
+  if (after === null || !t.broadcastAt || now.getTime() - t.broadcastAt.getTime() < after) return;
+  if ((await boundPayouts(o.db, t.id)) === 0) return;
+  let rate: bigint;
+  try {
+    rate = await o.wallet.feeRate();
+  } catch (err) {
+    await noteTxError(o, t, `could not get a fee estimate to bump it: ${message(err)}`);
+    return;
+  }
+  // Worth it only for a real rise: BIP125 needs at least +1 sat/vB anyway, and small bumps waste fees.
+  if (rate < t.feeRateSatKvb + INCREMENTAL_RELAY_FEE_RATE || rate * 4n < t.feeRateSatKvb * 5n) return;
+  if (t.inputRefs.length !== t.inputs.length) {
+    await noteTxError(o, t, "it cannot be fee-bumped: its input keys were not recorded");
+    return;
+  }
+  let bump: SignedBatchTx;
+  try {
+    bump = await o.wallet.bump(
+      {
+        hex: t.hex,
+        inputs: t.inputRefs,
+        change: t.change ? { vout: t.change.vout, index: t.change.index } : null,
+        outputs: new Map(t.outputs.map((x) => [x.payoutId, x.vout])),
+      },
+      rate,
+    );
+  } catch (err) {
+    await noteTxError(o, t, `it could not be fee-bumped: ${message(err)}`);
+    return;
+  }
+  const now2 = o.now?.() ?? new Date();
+  let stored: PayoutTx | undefined;
+  try {
+    await o.db.transaction((tx) => storeBumpTx(tx, record(o, bump, now2), t));
+    stored = (await listPayoutTxs(o.db, ["signed"])).find((x) => x.txid === bump.txid);
+  } catch (err) {
+    await o.wallet.abandon({ transactions: [bump], feeRate: rate }).catch(() => undefined);
+    throw err;
+  }
+  report.bumped.push(bump.txid);
+  await o.checkpoint?.("stored", { txids: [bump.txid] });
+  o.log.info({ txid: t.txid, bump: bump.txid, oldFee: t.feeSats.toString(), newFee: bump.fee.toString() }, "Fee-bumped a payout transaction");
+  if (stored) await send(o, stored, report);
+}
+
+/** What is stored of a signed transaction. */
+function record(o: PayoutRunOptions, t: SignedBatchTx, now: Date): SignedTxRecord {
+  return {
+    txid: t.txid,
+    hex: t.hex,
+    network: o.wallet.network,
+    feeSats: t.fee,
+    feeRateSatKvb: t.feeRate,
+    vsize: t.vsize,
+    payoutSats: t.payoutSats,
+    inputs: t.inputs.map((i) => `${i.txid}:${i.vout}`),
+    inputRefs: t.inputs.map((i) => ({ txid: i.txid, vout: i.vout, sats: i.sats, chain: i.chain, index: i.index })),
+    change: t.change,
+    dayUtc: utcDay(now),
+    outputs: new Map([...t.outputs].map(([id, vout]) => [BigInt(id), vout])),
+  };
 }
 
 async function noteTxError(o: PayoutRunOptions, t: PayoutTx, reason: string): Promise<void> {
@@ -362,21 +472,7 @@ async function sendQueued(o: PayoutRunOptions, report: RunReport, now: Date): Pr
   let stored: PayoutTx[];
   try {
     await o.db.transaction(async (tx) => {
-      for (const t of plan.transactions) {
-        await storeSignedTx(tx, {
-          txid: t.txid,
-          hex: t.hex,
-          network: o.wallet.network,
-          feeSats: t.fee,
-          feeRateSatKvb: t.feeRate,
-          vsize: t.vsize,
-          payoutSats: t.payoutSats,
-          inputs: t.inputs.map((i) => `${i.txid}:${i.vout}`),
-          change: t.change,
-          dayUtc: utcDay(now),
-          outputs: new Map([...t.outputs].map(([id, vout]) => [BigInt(id), vout])),
-        });
-      }
+      for (const t of plan.transactions) await storeSignedTx(tx, record(o, t, now));
     });
     stored = (await listPayoutTxs(o.db, ["signed"])).filter((t) => txids.includes(t.txid));
   } catch (err) {

@@ -256,6 +256,16 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
       CREATE INDEX spend_reservations_day ON spend_reservations (day_utc);
     `,
   },
+  {
+    version: 3,
+    name: "fee bumping: input keys and replacement chains of payout transactions",
+    sql: `
+      -- [{"txid", "vout", "sats", "chain", "index"}]: what a fee bump needs to sign the same inputs again.
+      ALTER TABLE payout_txs ADD COLUMN input_refs jsonb;
+      -- A fee bump (RBF) names the transaction it replaces; both stay live until one confirms.
+      ALTER TABLE payout_txs ADD COLUMN replaces_tx_id bigint REFERENCES payout_txs (id);
+    `,
+  },
 ];
 
 /** Applies pending migrations; an advisory lock keeps two starting processes from racing. */

@@ -79,9 +79,12 @@ export interface PayoutTxOutput {
 }
 
 /** A stored payout transaction: what was signed, and where it is now. */
-export interface PayoutTx extends Omit<SignedTxRecord, "outputs" | "change"> {
+export interface PayoutTx extends Omit<SignedTxRecord, "outputs" | "change" | "replacesTxId"> {
   id: bigint;
   outputs: PayoutTxOutput[];
+  change: { vout: number; sats: bigint; address: string; index: number } | null;
+  /** The transaction this one fee-bumps (RBF), if it is a bump. */
+  replacesTxId: bigint | null;
   state: PayoutTxState;
   stateReason: string | null;
   signedAt: Date;
@@ -384,7 +387,10 @@ type TxRow = {
   vsize: number;
   payout_sats: bigint;
   inputs: unknown;
+  input_refs: unknown;
   outputs: unknown;
+  change: unknown;
+  replaces_tx_id: bigint | null;
   day_utc: string;
   state: PayoutTxState;
   state_reason: string | null;
@@ -405,7 +411,10 @@ const toTx = (r: TxRow): PayoutTx => ({
   vsize: Number(r.vsize),
   payoutSats: BigInt(r.payout_sats),
   inputs: json<string[]>(r.inputs),
+  inputRefs: r.input_refs ? json<InputRefJson[]>(r.input_refs).map((i) => ({ ...i, sats: BigInt(i.sats) })) : [],
   outputs: json<PayoutTxOutput[]>(r.outputs),
+  change: r.change ? ((c) => ({ ...c, sats: BigInt(c.sats) }))(json<{ vout: number; sats: string; address: string; index: number }>(r.change)) : null,
+  replacesTxId: r.replaces_tx_id === null ? null : BigInt(r.replaces_tx_id),
   dayUtc: r.day_utc,
   state: r.state,
   stateReason: r.state_reason,
@@ -429,6 +438,15 @@ export async function liveInputs(db: Queryable): Promise<Set<string>> {
   return new Set(txs.flatMap((t) => t.inputs));
 }
 
+export interface InputRef {
+  txid: string;
+  vout: number;
+  sats: bigint;
+  chain: 0 | 1;
+  index: number;
+}
+type InputRefJson = Omit<InputRef, "sats"> & { sats: string };
+
 export interface SignedTxRecord {
   txid: string;
   hex: string;
@@ -438,7 +456,11 @@ export interface SignedTxRecord {
   vsize: number;
   payoutSats: bigint;
   inputs: string[];
+  /** Each input's key (derivation chain and index) and value: what a fee bump needs to sign them again. */
+  inputRefs: InputRef[];
   change: { vout: number; sats: bigint; address: string; index: number } | undefined;
+  /** Set on a fee bump: the transaction it replaces. */
+  replacesTxId?: bigint;
   dayUtc: string;
   /** payout id → vout */
   outputs: Map<bigint, number>;
@@ -461,9 +483,22 @@ export async function storeSignedTx(tx: Queryable, t: SignedTxRecord): Promise<b
     address: p.address,
   }));
   outputs.sort((a, b) => a.vout - b.vout);
+  const txId = await insertTx(tx, t, outputs);
+  for (const o of outputs) {
+    await tx.query(
+      "UPDATE payouts SET state = 'signed', tx_id = $2, vout = $3, wait_reason = NULL, updated_at = now() WHERE id = $1",
+      [o.payoutId, txId, o.vout],
+    );
+  }
+  await payoutEvents(tx, txId, "payout_signed", { txid: t.txid, fee_sats: t.feeSats.toString(), vsize: t.vsize });
+  return txId;
+}
+
+async function insertTx(tx: Queryable, t: SignedTxRecord, outputs: PayoutTxOutput[]): Promise<bigint> {
   const [row] = await tx.query<{ id: bigint }>(
-    `INSERT INTO payout_txs (txid, hex, network, fee_sats, fee_rate_sat_kvb, vsize, payout_sats, inputs, outputs, change, day_utc)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+    `INSERT INTO payout_txs (txid, hex, network, fee_sats, fee_rate_sat_kvb, vsize, payout_sats, inputs, input_refs, outputs,
+                             change, day_utc, replaces_tx_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
     [
       t.txid,
       t.hex,
@@ -473,20 +508,74 @@ export async function storeSignedTx(tx: Queryable, t: SignedTxRecord): Promise<b
       t.vsize,
       t.payoutSats,
       JSON.stringify(t.inputs),
+      JSON.stringify(t.inputRefs.map((i) => ({ ...i, sats: i.sats.toString() }))),
       JSON.stringify(outputs),
       t.change ? JSON.stringify({ ...t.change, sats: t.change.sats.toString() }) : null,
       t.dayUtc,
+      t.replacesTxId ?? null,
     ],
   );
-  const txId = BigInt(row!.id);
+  return BigInt(row!.id);
+}
+
+/**
+ * Stores a fee bump of `old` and binds old's payouts to it (they stay 'broadcast': the old
+ * transaction is on the network until the bump replaces it). Both transactions stay live until one
+ * confirms; whichever does, the payouts follow it (adoptPayouts), so they are never paid twice.
+ */
+export async function storeBumpTx(tx: Queryable, t: SignedTxRecord, old: PayoutTx): Promise<bigint> {
+  const bound = await tx.query<{ id: bigint; sats: bigint; address: string }>(
+    "SELECT id, sats, address FROM payouts WHERE tx_id = $1 AND state = 'broadcast' FOR UPDATE",
+    [old.id],
+  );
+  const ids = new Set(bound.map((p) => String(p.id)));
+  if (bound.length !== t.outputs.size || [...t.outputs.keys()].some((id) => !ids.has(String(id)))) {
+    throw new Error(`the payouts of ${old.txid} changed; not storing its fee bump ${t.txid}`);
+  }
+  const outputs: PayoutTxOutput[] = bound
+    .map((p) => ({ payoutId: String(p.id), vout: t.outputs.get(BigInt(p.id))!, sats: String(p.sats), address: p.address }))
+    .sort((a, b) => a.vout - b.vout);
+  const txId = await insertTx(tx, { ...t, replacesTxId: old.id }, outputs);
   for (const o of outputs) {
+    await tx.query("UPDATE payouts SET tx_id = $2, vout = $3, updated_at = now() WHERE id = $1", [o.payoutId, txId, o.vout]);
+  }
+  await payoutEvents(tx, txId, "payout_fee_bumped", { txid: t.txid, replaces: old.txid, fee_sats: t.feeSats.toString(), vsize: t.vsize });
+  return txId;
+}
+
+/**
+ * The payouts a transaction pays are bound to it again: used when it (and not a fee bump of it, or
+ * the original a bump replaced) is the one the chain kept.
+ */
+export async function adoptPayouts(tx: Queryable, txId: bigint, state: "broadcast" | "confirmed"): Promise<void> {
+  const [t] = await tx.query<{ outputs: unknown }>("SELECT outputs FROM payout_txs WHERE id = $1", [txId]);
+  for (const o of json<PayoutTxOutput[]>(t!.outputs)) {
     await tx.query(
-      "UPDATE payouts SET state = 'signed', tx_id = $2, vout = $3, wait_reason = NULL, updated_at = now() WHERE id = $1",
-      [o.payoutId, txId, o.vout],
+      `UPDATE payouts SET tx_id = $2, vout = $3, state = CASE WHEN state = 'confirmed' OR $4 = 'confirmed' THEN 'confirmed' ELSE 'broadcast' END,
+         updated_at = now() WHERE id = $1 AND state IN ('signed', 'broadcast', 'confirmed')`,
+      [o.payoutId, txId, o.vout, state],
     );
   }
-  await payoutEvents(tx, txId, "payout_signed", { txid: t.txid, fee_sats: t.feeSats.toString(), vsize: t.vsize });
-  return txId;
+}
+
+/** A fee bump the network refused outright: the payouts go back to the transaction it was to replace. */
+export async function abandonBump(tx: Queryable, bump: PayoutTx, reason: string): Promise<void> {
+  if (bump.replacesTxId === null) throw new Error(`${bump.txid} is not a fee bump`);
+  await adoptPayouts(tx, bump.replacesTxId, "broadcast");
+  await tx.query("UPDATE payout_txs SET state = 'replaced', state_reason = $2 WHERE id = $1 AND state = 'signed'", [bump.id, reason]);
+  await tx.query("DELETE FROM spend_reservations WHERE txid = $1", [bump.txid]);
+}
+
+/** Our own payout transaction with this txid, if it is one. */
+export async function findPayoutTx(db: Queryable, txid: string): Promise<PayoutTx | null> {
+  const rows = await db.query<TxRow>("SELECT * FROM payout_txs WHERE txid = $1", [txid]);
+  return rows[0] ? toTx(rows[0]) : null;
+}
+
+/** How many payouts are bound to a transaction now (zero for one a fee bump took over). */
+export async function boundPayouts(db: Queryable, txId: bigint): Promise<number> {
+  const [r] = await db.query<{ n: bigint }>("SELECT count(*) AS n FROM payouts WHERE tx_id = $1", [txId]);
+  return Number(r!.n);
 }
 
 /** The transaction reached the network (or the network already had it). */
@@ -511,7 +600,7 @@ export async function markConfirmed(tx: Queryable, txId: bigint, blockHeight: nu
     [txId, blockHeight],
   );
   if (rows.length === 0) return false;
-  await tx.query("UPDATE payouts SET state = 'confirmed', updated_at = now() WHERE tx_id = $1", [txId]);
+  await adoptPayouts(tx, txId, "confirmed");
   await payoutEvents(tx, txId, "payout_confirmed", { txid: rows[0]!.txid, block_height: blockHeight });
   await refreshBounties(tx, { payoutIds: await payoutsOf(tx, txId) }, SYSTEM_CAUSE);
   return true;

@@ -414,6 +414,76 @@ describe.each(ENGINES)("payout run (%s)", (engine) => {
     expect(receivedBy(rig, max).sats).toBe(13_000n);
   });
 
+  describe("fee bumping (RBF)", () => {
+    const HOUR = 3_600_000;
+    const bumping = (hours: number) => ({
+      settings: { ...rigSettings(), bumpAfterMs: 2 * HOUR },
+      now: () => new Date(Date.now() + hours * HOUR),
+    });
+    async function stuckPayout(login: string, id: number) {
+      rig.chain.chain.feeEstimates = { "1": 2, "6": 2, "144": 1 };
+      await rig.fund(100_000n);
+      const address = randomAddress("p2wpkh");
+      await linkWallet(t.db, id, login, address);
+      await seedAward(t.db, { recipients: [{ id, login, amounts: [{ currency: "BTC", minor: 12_000n }] }] });
+      const first = (await rig.run()).broadcast[0]!;
+      rig.chain.chain.feeEstimates = { "1": 30, "6": 20, "144": 5 };
+      return { address, first };
+    }
+
+    test("a transaction stuck below today's fee estimate is replaced by one paying more; the recipient is paid once", async () => {
+      const { address, first } = await stuckPayout("pat", 920);
+      expect(await rig.run(bumping(1))).toMatchObject({ bumped: [] }); // not waited long enough
+      const r = await rig.run(bumping(3));
+      expect(r.bumped).toHaveLength(1);
+      const bump = r.bumped[0]!;
+      expect(r.broadcast).toEqual([bump]);
+      expect(rig.chain.chain.tx(first)).toBeUndefined(); // evicted by the replacement
+      expect(outputsOf(rig, bump).get(address)).toBe(12_000n);
+      const [old, fresh] = await listPayoutTxs(t.db);
+      expect(fresh!.feeSats).toBeGreaterThan(old!.feeSats);
+      expect(fresh!.replacesTxId).toBe(old!.id);
+      expect((await listPayouts(t.db))[0]).toMatchObject({ state: "broadcast", txid: bump });
+      const notices = (await outbox(t.db)).filter((c) => c.dedupe_key.startsWith("bumped:"));
+      expect(notices).toHaveLength(1);
+      expect(notices[0]!.body).toContain(`follow \`${bump}\` now (it replaces \`${first}\`)`);
+
+      expect((await rig.run(bumping(4))).bumped).toEqual([]); // the new one has not waited yet
+      rig.chain.mine(1);
+      const done = await rig.run(bumping(5));
+      expect(done.confirmed).toEqual([bump]);
+      expect(done.replaced).toEqual([first]);
+      expect((await listPayouts(t.db)).map((p) => [p.state, p.txid])).toEqual([["confirmed", bump]]);
+      expect(receivedBy(rig, address)).toEqual({ sats: 12_000n, txids: [bump] });
+      expect((await outbox(t.db)).filter((c) => c.dedupe_key.startsWith("replaced:"))).toEqual([]);
+    });
+
+    test("if the original confirms instead of its bump, the payouts follow the original; nothing is paid twice", async () => {
+      const { address, first } = await stuckPayout("quinn", 921);
+      await expect(
+        rig.run({
+          ...bumping(3),
+          checkpoint: (step) => {
+            if (step === "stored") throw new Error("crash before the bump is sent");
+          },
+        }),
+      ).rejects.toThrow("crash");
+      rig.chain.mine(1); // the original is mined first
+      const r = await rig.run(bumping(4));
+      expect(r.confirmed).toEqual([first]);
+      expect(r.replaced).toHaveLength(1); // the bump, never sent, can never confirm
+      const payouts = await listPayouts(t.db);
+      expect(payouts.map((p) => [p.state, p.txid])).toEqual([["confirmed", first]]);
+      expect(receivedBy(rig, address)).toEqual({ sats: 12_000n, txids: [first] });
+      expect(await rig.run(bumping(5))).toMatchObject({ queued: 0, signed: [], bumped: [] });
+    });
+
+    test("PAYOUT_BUMP_AFTER=off never bumps", async () => {
+      await stuckPayout("ray", 922);
+      expect((await rig.run({ now: () => new Date(Date.now() + 100 * HOUR) })).bumped).toEqual([]);
+    });
+  });
+
   test("two runs at once: one runs, the other does nothing", async () => {
     await rig.fund(100_000n);
     await linkWallet(t.db, 907, "kim", randomAddress("p2wpkh"));
@@ -425,7 +495,7 @@ describe.each(ENGINES)("payout run (%s)", (engine) => {
 });
 
 function rigSettings() {
-  return { holdMs: 0, minSats: 1_000n, unclaimedDays: 30, intervalMs: 60_000, confirmations: 1, mode: "auto" as const, explorerUrl: null };
+  return { holdMs: 0, minSats: 1_000n, unclaimedDays: 30, intervalMs: 60_000, confirmations: 1, mode: "auto" as const, explorerUrl: null, bumpAfterMs: null };
 }
 
 function id2type(address: string): string {

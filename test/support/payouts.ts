@@ -24,6 +24,7 @@ export const PAYOUT_SETTINGS: PayoutSettings = {
   confirmations: 1,
   mode: "auto",
   explorerUrl: "https://mempool.space/testnet/tx/",
+  bumpAfterMs: null,
 };
 
 /** A price API over real HTTP answering like mempool.space's /api/v1/prices; prices can change mid-test. */
