@@ -72,7 +72,7 @@ export function currencyFromName(s: string): Currency | undefined {
 }
 
 /** Add thousands separators to a string of digits. */
-function groupThousands(digits: string): string {
+export function groupThousands(digits: string): string {
   let out = "";
   for (let i = 0; i < digits.length; i++) {
     if (i > 0 && (digits.length - i) % 3 === 0) out += ",";

@@ -1,11 +1,10 @@
-import { formatAmount, type Amount } from "../core/money.js";
+import { formatAmount, groupThousands, type Amount } from "../core/money.js";
 import type { AwardRates, PaidAward } from "../store/payouts.js";
 
 /** The text of the bot's payout comments. Pure. */
 
 export function satsText(sats: bigint): string {
-  const s = sats.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  return `${s} ${sats === 1n ? "sat" : "sats"}`;
+  return `${groupThousands(sats.toString())} ${sats === 1n ? "sat" : "sats"}`;
 }
 
 export function txLink(txid: string, explorerUrl: string | null): string {
@@ -26,8 +25,7 @@ function fiatText(amounts: readonly Amount[], rates: AwardRates): string | null 
 /** "60000.5" → "60,000.50" */
 function groupRate(price: string): string {
   const [int, frac = ""] = price.split(".");
-  const grouped = int!.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  return `${grouped}.${(frac + "00").slice(0, 2)}`;
+  return `${groupThousands(int!)}.${(frac + "00").slice(0, 2)}`;
 }
 
 /** Posted on the issue and on the pull request once the payout transaction is on the network. */

@@ -251,7 +251,7 @@ async function announce(o: PayoutRunOptions, t: PayoutTx, report: RunReport): Pr
     const paid = await paidAwards(tx, t.id);
     const payouts = t.outputs.length;
     if (t.replacesTxId !== null) {
-      const old = (await listPayoutTxs(tx, ["signed", "broadcast", "confirmed", "replaced"])).find((x) => x.id === t.replacesTxId);
+      const old = await findPayoutTx(tx, t.replacesTxId);
       for (const p of paid) {
         await queueReply(
           tx,
@@ -318,10 +318,8 @@ async function maybeBump(o: PayoutRunOptions, t: PayoutTx, report: RunReport): P
     return;
   }
   const now2 = o.now?.() ?? new Date();
-  let stored: PayoutTx | undefined;
   try {
     await o.db.transaction((tx) => storeBumpTx(tx, record(o, bump, now2), t));
-    stored = (await listPayoutTxs(o.db, ["signed"])).find((x) => x.txid === bump.txid);
   } catch (err) {
     await o.wallet.abandon({ transactions: [bump], feeRate: rate }).catch(() => undefined);
     throw err;
@@ -329,6 +327,8 @@ async function maybeBump(o: PayoutRunOptions, t: PayoutTx, report: RunReport): P
   report.bumped.push(bump.txid);
   await o.checkpoint?.("stored", { txids: [bump.txid] });
   o.log.info({ txid: t.txid, bump: bump.txid, oldFee: t.feeSats.toString(), newFee: bump.fee.toString() }, "Fee-bumped a payout transaction");
+  // Read back only once the store committed: an error here must not abandon a stored transaction.
+  const stored = await findPayoutTx(o.db, bump.txid);
   if (stored) await send(o, stored, report);
 }
 
@@ -469,12 +469,10 @@ async function sendQueued(o: PayoutRunOptions, report: RunReport, now: Date): Pr
   const txids = plan.transactions.map((t) => t.txid);
   await o.checkpoint?.("signed", { txids });
 
-  let stored: PayoutTx[];
   try {
     await o.db.transaction(async (tx) => {
       for (const t of plan.transactions) await storeSignedTx(tx, record(o, t, now));
     });
-    stored = (await listPayoutTxs(o.db, ["signed"])).filter((t) => txids.includes(t.txid));
   } catch (err) {
     // Nothing was stored, so nothing may be broadcast: give the coins and the cap back.
     await o.wallet.abandon(plan).catch(() => undefined);
@@ -488,7 +486,11 @@ async function sendQueued(o: PayoutRunOptions, report: RunReport, now: Date): Pr
     const left = await listPayouts(o.db, { state: "queued" });
     await setWaitReason(o.db, left.map((p) => p.id), lastError || null);
   }
-  for (const t of stored) await send(o, t, report);
+  // Read back only once the store committed: an error here must not abandon a stored transaction.
+  for (const txid of txids) {
+    const t = await findPayoutTx(o.db, txid);
+    if (t) await send(o, t, report);
+  }
 }
 
 function message(err: unknown): string {

@@ -566,9 +566,12 @@ export async function abandonBump(tx: Queryable, bump: PayoutTx, reason: string)
   await tx.query("DELETE FROM spend_reservations WHERE txid = $1", [bump.txid]);
 }
 
-/** Our own payout transaction with this txid, if it is one. */
-export async function findPayoutTx(db: Queryable, txid: string): Promise<PayoutTx | null> {
-  const rows = await db.query<TxRow>("SELECT * FROM payout_txs WHERE txid = $1", [txid]);
+/** Our own payout transaction with this txid (or row id), if it is one. */
+export async function findPayoutTx(db: Queryable, key: string | bigint): Promise<PayoutTx | null> {
+  const rows =
+    typeof key === "bigint"
+      ? await db.query<TxRow>("SELECT * FROM payout_txs WHERE id = $1", [key])
+      : await db.query<TxRow>("SELECT * FROM payout_txs WHERE txid = $1", [key]);
   return rows[0] ? toTx(rows[0]) : null;
 }
 

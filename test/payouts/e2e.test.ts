@@ -7,7 +7,8 @@ import { ENGINES } from "../support/databases.js";
 import { alice, bob, bountyFlows } from "../support/flows.js";
 import { useTestBot } from "../support/harness.js";
 import { commentCreated, type Who } from "../support/payloads.js";
-import { priceOracle, startPayoutRig, startPriceServer, type PayoutRig } from "../support/payouts.js";
+import { runPayouts } from "../../src/payouts/run.js";
+import { PAYOUT_SETTINGS, priceOracle, silent, startPayoutRig, startPriceServer, type PayoutRig } from "../support/payouts.js";
 
 /**
  * The whole story through the app's real seams: signed webhooks in, GitHub answered by nock, the
@@ -239,8 +240,6 @@ describe.each(ENGINES)("merged work is paid (%s)", (engine) => {
   /** A payout run as if `days` had passed. */
   async function startLater(days: number) {
     github().persist().post(/\/repos\/.*\/issues\/\d+\/comments/).reply(201, { id: 1 });
-    const { runPayouts } = await import("../../src/payouts/run.js");
-    const { PAYOUT_SETTINGS, silent } = await import("../support/payouts.js");
     const report = await runPayouts({
       db: h.db,
       wallet: rig.wallet,

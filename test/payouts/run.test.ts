@@ -8,7 +8,10 @@ import { bountyEvents, getBounty } from "../../src/store/ledger.js";
 import { randomAddress, testConfig } from "../bitcoin/helpers.js";
 import { openDatabase } from "../../src/store/db.js";
 import { createServerDatabase, createTestDb, ENGINES, type TestDb } from "../support/databases.js";
-import { linkWallet, priceOracle, seedAward, silent, startPayoutRig, startPriceServer, type PayoutRig } from "../support/payouts.js";
+import { linkWallet, PAYOUT_SETTINGS, priceOracle, seedAward, silent, startPayoutRig, startPriceServer, type PayoutRig } from "../support/payouts.js";
+
+/** The rig's settings, with txids shown bare (no explorer link) in comments. */
+const NO_LINKS = { ...PAYOUT_SETTINGS, explorerUrl: null };
 
 /** Outputs of a transaction on the local chain, by address. */
 function outputsOf(rig: PayoutRig, txid: string): Map<string, bigint> {
@@ -134,11 +137,11 @@ describe.each(ENGINES)("payout run (%s)", (engine) => {
     const bob = randomAddress("p2wpkh");
     await linkWallet(t.db, 701, "bob", bob);
     await seedAward(t.db, { recipients: [{ id: 701, login: "bob", amounts: [{ currency: "BTC", minor: 6_000n }] }] });
-    const r1 = await rig.run({ settings: { ...rigSettings(), minSats: 10_000n } });
+    const r1 = await rig.run({ settings: { ...NO_LINKS, minSats: 10_000n } });
     expect(r1).toMatchObject({ credited: 1, queued: 0, signed: [] });
 
     await seedAward(t.db, { recipients: [{ id: 701, login: "bob", amounts: [{ currency: "BTC", minor: 5_000n }] }] });
-    const r2 = await rig.run({ settings: { ...rigSettings(), minSats: 10_000n } });
+    const r2 = await rig.run({ settings: { ...NO_LINKS, minSats: 10_000n } });
     expect(r2).toMatchObject({ credited: 1, queued: 1 });
     expect(outputsOf(rig, r2.signed[0]!).get(bob)).toBe(11_000n);
     const comments = await outbox(t.db);
@@ -269,7 +272,7 @@ describe.each(ENGINES)("payout run (%s)", (engine) => {
     const gus = randomAddress("p2wpkh");
     await linkWallet(t.db, 903, "gus", gus);
     await seedAward(t.db, { recipients: [{ id: 903, login: "gus", amounts: [{ currency: "BTC", minor: 12_000n }] }] });
-    const approve = { settings: { ...rigSettings(), mode: "approve" as const } };
+    const approve = { settings: { ...NO_LINKS, mode: "approve" as const } };
     expect(await rig.run(approve)).toMatchObject({ queued: 1, signed: [] });
     expect(await rig.run(approve)).toMatchObject({ queued: 0, signed: [] });
     const [p] = await listPayouts(t.db);
@@ -285,7 +288,7 @@ describe.each(ENGINES)("payout run (%s)", (engine) => {
     const [old, fresh] = [randomAddress("p2wpkh"), randomAddress("p2tr")];
     await linkWallet(t.db, 911, "oli", old);
     const { bountyId } = await seedAward(t.db, { recipients: [{ id: 911, login: "oli", amounts: [{ currency: "BTC", minor: 12_000n }] }] });
-    const approve = { settings: { ...rigSettings(), mode: "approve" as const } };
+    const approve = { settings: { ...NO_LINKS, mode: "approve" as const } };
     expect(await rig.run(approve)).toMatchObject({ queued: 1 });
     expect((await listPayouts(t.db))[0]).toMatchObject({ address: old, state: "awaiting_approval" });
 
@@ -417,7 +420,7 @@ describe.each(ENGINES)("payout run (%s)", (engine) => {
   describe("fee bumping (RBF)", () => {
     const HOUR = 3_600_000;
     const bumping = (hours: number) => ({
-      settings: { ...rigSettings(), bumpAfterMs: 2 * HOUR },
+      settings: { ...NO_LINKS, bumpAfterMs: 2 * HOUR },
       now: () => new Date(Date.now() + hours * HOUR),
     });
     async function stuckPayout(login: string, id: number) {
@@ -494,9 +497,6 @@ describe.each(ENGINES)("payout run (%s)", (engine) => {
   });
 });
 
-function rigSettings() {
-  return { holdMs: 0, minSats: 1_000n, unclaimedDays: 30, intervalMs: 60_000, confirmations: 1, mode: "auto" as const, explorerUrl: null, bumpAfterMs: null };
-}
 
 function id2type(address: string): string {
   return address.startsWith("bcrt1p") ? "p2tr" : "p2wpkh";
