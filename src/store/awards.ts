@@ -1,6 +1,6 @@
 import { splitTotals, TOTAL_BASIS_POINTS } from "../claims/award.js";
 import { sameCurrencyTotals, type Amount, type Currency } from "../core/money.js";
-import type { Queryable } from "./db.js";
+import { fromJson, type Queryable } from "./db.js";
 import { appendEvent, lockBountyById, touch, type Bounty, type BountyStatus, type Cause } from "./ledger.js";
 
 /** Someone who gets a share of a bounty, by numeric GitHub id (logins can be renamed). */
@@ -77,7 +77,9 @@ export interface AwardView extends Award {
 
 export type AwardOrigin = { source: "merge"; claim: Claim } | { source: "command" };
 
-const json = <T>(v: unknown): T => (typeof v === "string" ? JSON.parse(v) : v) as T;
+/** Amounts as stored in jsonb ([{"currency": "USD", "minor": "500"}]). */
+export const amountsFromJson = (v: unknown): Amount[] =>
+  fromJson<Array<{ currency: Currency; minor: string }>>(v).map((a) => ({ currency: a.currency, minor: BigInt(a.minor) }));
 const amountJson = (a: Amount) => ({ currency: a.currency, minor: a.minor.toString() });
 
 type ClaimRow = {
@@ -108,7 +110,7 @@ const toClaim = (r: ClaimRow): Claim => ({
   prTitle: r.pr_title,
   mergeSha: r.merge_sha,
   mergedAt: new Date(r.merged_at),
-  recipients: json<Recipient[]>(r.recipients),
+  recipients: fromJson<Recipient[]>(r.recipients),
   state: r.state,
 });
 
@@ -139,10 +141,7 @@ const toAward = (r: AwardRow): Award => ({
   recipientId: Number(r.recipient_id),
   recipientLogin: r.recipient_login,
   shareBps: Number(r.share_bps),
-  amounts: json<Array<{ currency: Currency; minor: string }>>(r.amounts).map((a) => ({
-    currency: a.currency,
-    minor: BigInt(a.minor),
-  })),
+  amounts: amountsFromJson(r.amounts),
   source: r.source,
   claimId: r.claim_id === null ? null : BigInt(r.claim_id),
   pr: r.pr_number === null ? null : { owner: r.pr_owner!, repo: r.pr_repo!, number: Number(r.pr_number) },
@@ -151,7 +150,7 @@ const toAward = (r: AwardRow): Award => ({
   cancelReason: r.cancel_reason,
   sats: r.sats === null ? null : BigInt(r.sats),
   pricedAt: r.priced_at === null ? null : new Date(r.priced_at),
-  unclaimedCharity: r.unclaimed_charity === null ? null : json<CharitySnapshot>(r.unclaimed_charity),
+  unclaimedCharity: r.unclaimed_charity === null ? null : fromJson<CharitySnapshot>(r.unclaimed_charity),
   payoutId: r.payout_id === null ? null : BigInt(r.payout_id),
 });
 

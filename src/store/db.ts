@@ -23,6 +23,9 @@ export interface Db {
 }
 export type Queryable = Pick<Db, "query" | "exec">;
 
+/** A jsonb column's value: parsed by the driver, or still text (kept for safety across engines). */
+export const fromJson = <T>(v: unknown): T => (typeof v === "string" ? JSON.parse(v) : v) as T;
+
 /** int8 columns come back as bigint from both engines (pg would give strings). */
 const INT8_OID = 20;
 pg.types.setTypeParser(INT8_OID, (v: string) => BigInt(v));

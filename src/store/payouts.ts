@@ -1,6 +1,6 @@
-import type { Amount, Currency } from "../core/money.js";
-import type { Db, Queryable } from "./db.js";
-import { refreshBounties } from "./awards.js";
+import type { Amount } from "../core/money.js";
+import { fromJson, type Db, type Queryable } from "./db.js";
+import { amountsFromJson, refreshBounties } from "./awards.js";
 import { appendEvent, type Cause } from "./ledger.js";
 
 /**
@@ -94,9 +94,6 @@ export interface PayoutTx extends Omit<SignedTxRecord, "outputs" | "change" | "r
   lastError: string | null;
 }
 
-const json = <T>(v: unknown): T => (typeof v === "string" ? JSON.parse(v) : v) as T;
-const amountsFrom = (v: unknown): Amount[] =>
-  json<Array<{ currency: Currency; minor: string }>>(v).map((a) => ({ currency: a.currency, minor: BigInt(a.minor) }));
 
 // ---------------------------------------------------------------------------- awards
 
@@ -112,7 +109,7 @@ export async function awardsDueForPricing(db: Queryable, now: Date): Promise<Due
     bountyId: BigInt(r.bounty_id),
     recipientId: Number(r.recipient_id),
     recipientLogin: r.recipient_login,
-    amounts: amountsFrom(r.amounts),
+    amounts: amountsFromJson(r.amounts),
   }));
 }
 
@@ -172,7 +169,7 @@ export async function unpaidCredits(db: Queryable): Promise<CreditedAward[]> {
     sats: BigInt(r.sats),
     pricedAt: new Date(r.priced_at),
     walletAskedAt: r.wallet_asked_at ? new Date(r.wallet_asked_at) : null,
-    unclaimedCharity: r.unclaimed_charity ? json(r.unclaimed_charity) : null,
+    unclaimedCharity: r.unclaimed_charity ? fromJson(r.unclaimed_charity) : null,
     installationId: Number(r.installation_id),
     owner: r.repo_owner,
     repo: r.repo_name,
@@ -410,10 +407,10 @@ const toTx = (r: TxRow): PayoutTx => ({
   feeRateSatKvb: BigInt(r.fee_rate_sat_kvb),
   vsize: Number(r.vsize),
   payoutSats: BigInt(r.payout_sats),
-  inputs: json<string[]>(r.inputs),
-  inputRefs: r.input_refs ? json<InputRefJson[]>(r.input_refs).map((i) => ({ ...i, sats: BigInt(i.sats) })) : [],
-  outputs: json<PayoutTxOutput[]>(r.outputs),
-  change: r.change ? ((c) => ({ ...c, sats: BigInt(c.sats) }))(json<{ vout: number; sats: string; address: string; index: number }>(r.change)) : null,
+  inputs: fromJson<string[]>(r.inputs),
+  inputRefs: r.input_refs ? fromJson<InputRefJson[]>(r.input_refs).map((i) => ({ ...i, sats: BigInt(i.sats) })) : [],
+  outputs: fromJson<PayoutTxOutput[]>(r.outputs),
+  change: r.change ? ((c) => ({ ...c, sats: BigInt(c.sats) }))(fromJson<{ vout: number; sats: string; address: string; index: number }>(r.change)) : null,
   replacesTxId: r.replaces_tx_id === null ? null : BigInt(r.replaces_tx_id),
   dayUtc: r.day_utc,
   state: r.state,
@@ -549,7 +546,7 @@ export async function storeBumpTx(tx: Queryable, t: SignedTxRecord, old: PayoutT
  */
 export async function adoptPayouts(tx: Queryable, txId: bigint, state: "broadcast" | "confirmed"): Promise<void> {
   const [t] = await tx.query<{ outputs: unknown }>("SELECT outputs FROM payout_txs WHERE id = $1", [txId]);
-  for (const o of json<PayoutTxOutput[]>(t!.outputs)) {
+  for (const o of fromJson<PayoutTxOutput[]>(t!.outputs)) {
     await tx.query(
       `UPDATE payouts SET tx_id = $2, vout = $3, state = CASE WHEN state = 'confirmed' OR $4 = 'confirmed' THEN 'confirmed' ELSE 'broadcast' END,
          updated_at = now() WHERE id = $1 AND state IN ('signed', 'broadcast', 'confirmed')`,
@@ -742,8 +739,8 @@ export async function paidAwards(db: Queryable, txId: bigint): Promise<PaidAward
     pr: r.pr_owner && r.pr_repo && r.pr_number !== null ? { owner: r.pr_owner, repo: r.pr_repo, number: Number(r.pr_number) } : null,
     recipientLogin: r.recipient_login,
     sats: BigInt(r.sats),
-    amounts: amountsFrom(r.amounts),
-    rates: r.rates ? json<AwardRates>(r.rates) : {},
+    amounts: amountsFromJson(r.amounts),
+    rates: r.rates ? fromJson<AwardRates>(r.rates) : {},
     payout: {
       id: BigInt(r.payout_id),
       sats: BigInt(r.payout_sats),
