@@ -35,6 +35,7 @@ export async function run(): Promise<void> {
     APP_ID: String(gh.appId),
     PRIVATE_KEY: privateKey,
     WEBHOOK_SECRET: secret,
+    ALLOWED_ACCOUNTS: REPO.split("/")[0]!,
     PORT: "0",
     HOST: "127.0.0.1",
     GHE_PROTOCOL: "http",

@@ -1,32 +1,50 @@
-import type { ApplicationFunction } from "probot";
-import { storeDelivery } from "./store/inbox.js";
+import type { Logger } from "pino";
+import { deliveryAccount, isHandled, objectKey } from "./core/webhooks.js";
+import type { SignedDelivery } from "./http/webhooks.js";
+import { storeDelivery, type StoreOutcome } from "./store/inbox.js";
 import type { Db } from "./store/db.js";
 
-/** The deliveries bounty-bot acts on; everything else is acknowledged and dropped. */
-const HANDLED: Record<string, ReadonlySet<string>> = {
-  issue_comment: new Set(["created"]),
-  issues: new Set(["closed", "reopened", "labeled", "unlabeled"]),
-  pull_request: new Set(["closed"]),
-};
+export type IntakeOutcome = StoreOutcome | "unhandled" | "not-allowed";
+
+export interface IntakeOptions {
+  db: Db;
+  /** Lower-cased logins whose installations are served (ALLOWED_ACCOUNTS, or the app's owner). */
+  allowedAccounts: ReadonlySet<string>;
+  log: Logger;
+  /** A delivery to process was stored: wake the worker. */
+  onStored(): void;
+}
 
 /**
- * Wiring only: every delivery bounty-bot acts on is stored in the inbox before GitHub gets its
- * 2xx (if storing fails, GitHub sees a 500 and the delivery can be redelivered), then the worker
- * is woken to process it.
+ * Wiring only: a signed delivery bounty-bot acts on, from an allowed account, is stored in the
+ * inbox with the key of the GitHub object it acts on before GitHub gets its 2xx; the worker is
+ * then woken. Others are acknowledged and dropped; an account not allowed is logged once.
  */
-export function bountyBotApp(opts: { db: Db; onStored(): void }): ApplicationFunction {
-  return (app) => {
-    app.onAny(async (context) => {
-      const payload = context.payload as { action?: string; installation?: { id: number } };
-      if (!HANDLED[context.name]?.has(payload.action ?? "")) return;
-      await storeDelivery(opts.db, {
-        id: context.id,
-        event: context.name,
-        action: payload.action ?? null,
-        installationId: payload.installation?.id ?? null,
-        payload: context.payload,
-      });
-      opts.onStored();
+export function bountyBotIntake(opts: IntakeOptions): (d: SignedDelivery) => Promise<IntakeOutcome> {
+  const warned = new Set<string>();
+  return async ({ id, event, payload }) => {
+    const p = payload as { action?: string; installation?: { id?: number } };
+    const action = typeof p?.action === "string" ? p.action : null;
+    if (!isHandled(event, action)) return "unhandled";
+    const account = deliveryAccount(payload);
+    if (!account || !opts.allowedAccounts.has(account.toLowerCase())) {
+      const who = account ?? "(no account)";
+      if (!warned.has(who.toLowerCase())) {
+        warned.add(who.toLowerCase());
+        opts.log.warn({ account: who, delivery: id, event }, `deliveries from ${who} are ignored: it is not in ALLOWED_ACCOUNTS (logged once)`);
+      }
+      return "not-allowed";
+    }
+    const outcome = await storeDelivery(opts.db, {
+      id,
+      event,
+      action,
+      installationId: typeof p.installation?.id === "number" ? p.installation.id : null,
+      payload,
+      objectKey: objectKey(event, action, payload),
     });
+    if (outcome === "duplicate") opts.log.info({ delivery: id, event, action }, "a replay of a delivery already stored (same GitHub object, new delivery id): ignored");
+    if (outcome === "stored" || outcome === "rearmed") opts.onStored();
+    return outcome;
   };
 }

@@ -1,8 +1,8 @@
 import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { pino, type Logger } from "pino";
-import { createNodeMiddleware, Probot, ProbotOctokit } from "probot";
-import { bountyBotApp } from "./app.js";
+import { Probot, ProbotOctokit } from "probot";
+import { bountyBotIntake } from "./app.js";
 import { InboxWorker } from "./deliveries/worker.js";
 import { CardSyncer } from "./github/cards.js";
 import { octokitRepo, type RepoGitHub } from "./github/client.js";
@@ -11,6 +11,9 @@ import { PayoutScheduler } from "./payouts/scheduler.js";
 import type { PayoutEngine, PriceSource } from "./payouts/run.js";
 import type { Settings } from "./settings.js";
 import { openDatabase, type Db } from "./store/db.js";
+import { createRouter, sendText } from "./http/router.js";
+import { webhookRoute } from "./http/webhooks.js";
+import { pruneInbox } from "./store/inbox.js";
 
 export interface BountyBot {
   url: string;
@@ -38,13 +41,43 @@ export interface StartOptions {
   cardDebounceMs?: number;
   /** The payout wallet and price source; without them awards are recorded but nothing is paid. */
   payouts?: { wallet: PayoutEngine; prices: PriceSource; schedule?: boolean };
+  /** Prices for counting pledges against budgets in another currency; by default the payouts' own. */
+  prices?: PriceSource;
 }
 
-/** Starts the app: database, Probot with its webhook endpoint, and the background workers. */
+/** Values of WEBHOOK_SECRET published in examples: a secret anyone can read signs nothing. */
+const KNOWN_SECRETS = new Set(["development", "changeme", "secret"]);
+
+/** Why the app must not start with these settings, in one line; null when it may. */
+export function startRefusal(settings: Settings): string | null {
+  if (!settings.appId || !settings.privateKey) return "APP_ID and PRIVATE_KEY (or PRIVATE_KEY_PATH) are required";
+  if (!settings.webhookSecret) {
+    return "WEBHOOK_SECRET is not set: set it to the webhook secret of the GitHub App (generate one with `openssl rand -hex 32`)";
+  }
+  if (KNOWN_SECRETS.has(settings.webhookSecret.toLowerCase())) {
+    return `WEBHOOK_SECRET is "${settings.webhookSecret}", a published example value: set a random secret here and in the GitHub App's settings`;
+  }
+  return null;
+}
+
+/** The account that owns the app (GET /app with the app's JWT): served when ALLOWED_ACCOUNTS is unset. */
+async function appOwner(probot: Probot): Promise<string> {
+  try {
+    const octokit = await probot.auth();
+    const { data } = await octokit.request("GET /app");
+    const login = (data as { owner?: { login?: string } | null } | null)?.owner?.login;
+    if (!login) throw new Error("the answer names no owner");
+    return login.toLowerCase();
+  } catch (err) {
+    throw new Error(`cannot ask GitHub which account owns the app (GET /app: ${(err as Error).message}); set ALLOWED_ACCOUNTS`);
+  }
+}
+
+/** Starts the app: database, the HTTP server with the webhook endpoint, and the background workers. */
 export async function startBountyBot(settings: Settings, opts: StartOptions = {}): Promise<BountyBot> {
-  if (!settings.appId || !settings.privateKey) throw new Error("APP_ID and PRIVATE_KEY (or PRIVATE_KEY_PATH) are required");
+  const refusal = startRefusal(settings);
+  if (refusal) throw new Error(refusal);
   const log = opts.log ?? pino({ level: settings.logLevel, name: "bounty-bot" });
-  const db = opts.db ?? (await openDatabase({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir }));
   const throttle = opts.throttle ?? true;
   const probot = new Probot({
     appId: settings.appId,
@@ -60,13 +93,17 @@ export async function startBountyBot(settings: Settings, opts: StartOptions = {}
       retry: { ...o.retry, enabled: throttle },
     })),
   });
+  const allowed = new Set(settings.allowedAccounts ?? [await appOwner(probot)]);
+  log.info({ accounts: [...allowed] }, "serving installations on these accounts (ALLOWED_ACCOUNTS)");
+  const db = opts.db ?? (await openDatabase({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir, log }));
   const github = async (installationId: number, owner: string, repo: string): Promise<RepoGitHub> =>
     octokitRepo(await probot.auth(installationId), owner, repo);
 
-  const cards = new CardSyncer({ db, github, log, debounceMs: opts.cardDebounceMs ?? 100, unclaimedDays: settings.payout.unclaimedDays });
+  const cards = new CardSyncer({ db, github, log, bot: { login: "bounty-bot[bot]", appId: settings.appId }, debounceMs: opts.cardDebounceMs ?? 100, unclaimedDays: settings.payout.unclaimedDays });
   const outbox = new OutboxSender({ db, github, log });
   const inbox = new InboxWorker(
-    { db, github, network: settings.network, defaults: { currency: settings.defaultCurrency, holdMs: settings.payout.holdMs }, appLogin: "bounty-bot[bot]", log },
+    { db, github, network: settings.network, defaults: { currency: settings.defaultCurrency, holdMs: settings.payout.holdMs }, appLogin: "bounty-bot[bot]", log,
+      accountBudgets: settings.accountBudgets, prices: opts.prices ?? opts.payouts?.prices },
     {
       onCommitted(ids) {
         cards.kick(ids);
@@ -92,30 +129,46 @@ export async function startBountyBot(settings: Settings, opts: StartOptions = {}
     log.warn("No payout wallet configured (WALLET_MNEMONIC): awards are recorded, nothing is paid");
   }
 
-  const middleware = await createNodeMiddleware(bountyBotApp({ db, onStored: () => inbox.kick() }), {
-    probot,
-    webhooksPath: settings.webhookPath,
-  });
-  const server: HttpServer = createServer((req, res) => {
-    if (req.url === "/healthz") {
-      res.writeHead(200, { "content-type": "text/plain" }).end("ok");
-      return;
-    }
-    void middleware(req, res, () => {
-      res.writeHead(404, { "content-type": "text/plain" }).end("not found");
-    });
-  });
+  const receive = bountyBotIntake({ db, allowedAccounts: allowed, log, onStored: () => inbox.kick() });
+  const router = createRouter(
+    [
+      { method: "GET", path: "/healthz", handle: (req, res) => sendText(req, res, 200, "ok") },
+      webhookRoute({ path: settings.webhookPath, secret: settings.webhookSecret!, log, receive }),
+    ],
+    log,
+  );
+  const server: HttpServer = createServer(router);
+  // A client that trickles its body is cut off; GitHub sends a delivery in well under this.
+  server.requestTimeout = 60_000;
+  server.headersTimeout = 20_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(settings.port, settings.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
 
+  // Processed deliveries past INBOX_RETENTION lose their payloads, at most once an hour.
+  let pruning: Promise<void> = Promise.resolve();
+  let prunedAt = -Infinity;
+  const prune = () => {
+    if (Date.now() - prunedAt < 3_600_000) return;
+    prunedAt = Date.now();
+    pruning = pruneInbox(db, settings.inboxRetentionMs).then(
+      (r) => {
+        if (r.pruned || r.deleted) log.info(r, "pruned the webhook inbox (INBOX_RETENTION)");
+      },
+      (err) => {
+        prunedAt = -Infinity;
+        log.error({ err }, "pruning the webhook inbox failed");
+      },
+    );
+  };
   // Deliveries stored before a crash or restart, retries that came due, cards left stale.
   const sweep = () => {
     inbox.kick();
     outbox.kick();
     cards.sweep().catch((err) => log.error({ err }, "card sweep failed"));
+    prune();
   };
   sweep();
   const timer = setInterval(sweep, opts.sweepMs ?? 30_000);
@@ -128,8 +181,9 @@ export async function startBountyBot(settings: Settings, opts: StartOptions = {}
       await payouts?.idle();
       await cards.idle();
       await outbox.idle();
+      await pruning;
       const [busy] = await db.query<{ n: bigint }>(
-        `SELECT (SELECT count(*) FROM webhook_inbox WHERE processed_at IS NULL AND next_attempt_at <= now())
+        `SELECT (SELECT count(*) FROM webhook_inbox WHERE processed_at IS NULL AND parked_at IS NULL AND next_attempt_at <= now())
               + (SELECT count(*) FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= now())
               + (SELECT count(*) FROM bounties WHERE card_synced_version < card_version
                    AND (card_lease_until IS NULL OR card_lease_until < now())) AS n`,
@@ -154,6 +208,7 @@ export async function startBountyBot(settings: Settings, opts: StartOptions = {}
     async close() {
       clearInterval(timer);
       await payouts?.stop();
+      await pruning;
       await new Promise<void>((r) => server.close(() => r()));
       await inbox.stop();
       await cards.stop();

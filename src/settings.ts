@@ -1,8 +1,12 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parse as parseDotenv } from "dotenv";
 import { parseNetworkName, type NetworkName } from "./bitcoin/network.js";
+import { parseBudget, type Budget } from "./core/budget.js";
 import { parseDuration } from "./core/duration.js";
 import { currencyFromName, type Currency } from "./core/money.js";
+import { isLogin, parseAccounts } from "./core/webhooks.js";
+import { redact } from "./core/redact.js";
+import { priceConfigFromEnv } from "./price/config.js";
 
 /** The process's environment: variables set for real win over a .env file. */
 export function readEnvironment(
@@ -16,9 +20,19 @@ export function readEnvironment(
 export interface Settings {
   appId?: number;
   privateKey?: string;
-  webhookSecret: string;
+  /** WEBHOOK_SECRET: required to start the app (there is no default); only the setup flow runs without. */
+  webhookSecret?: string;
   webhookPath: string;
+  /** HOST as set; the app listens on 0.0.0.0 and the setup page on 127.0.0.1 when it is unset. */
   host: string;
+  hostSet: boolean;
+  /**
+   * ALLOWED_ACCOUNTS: lower-cased logins whose installations are served; undefined means the
+   * account that owns the app, asked of GitHub (GET /app) at start.
+   */
+  allowedAccounts?: string[];
+  /** INBOX_RETENTION: processed deliveries older than this lose their payload (a tombstone stays). */
+  inboxRetentionMs: number;
   port: number;
   logLevel: string;
   /** GitHub's REST base URL: https://api.github.com, or GHE_PROTOCOL://GHE_HOST/api/v3. */
@@ -28,11 +42,13 @@ export interface Settings {
   network: NetworkName;
   defaultCurrency?: Currency;
   payout: PayoutSettings;
+  /** ACCOUNT_BUDGETS: the most each listed account's pledges may take within a rolling window, by lowercase login. */
+  accountBudgets: ReadonlyMap<string, Budget>;
 }
 
 /** How and when awards are paid (the PAYOUT_* variables). */
 export interface PayoutSettings {
-  /** PAYOUT_HOLD: how long an award waits for a revert before it is paid; a repository's payout.hold wins. */
+  /** PAYOUT_HOLD: how long an award waits for a revert before it is paid; a repository's payout.hold may only raise it. */
   holdMs: number;
   /** PAYOUT_MIN_SATS: a balance is paid once it reaches this (and the address type's dust limit). */
   minSats: bigint;
@@ -99,6 +115,9 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
   const databaseUrl = get("DATABASE_URL");
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     errors.push("DATABASE_URL must be a postgres:// or postgresql:// URL (leave it unset for the embedded database)");
+  } else if (databaseUrl && !URL.canParse(databaseUrl)) {
+    // Usually a password with / # ? or @ in it; never shown as given.
+    errors.push(`DATABASE_URL ${redact(databaseUrl)} is not a valid URL: percent-encode special characters in the user and password`);
   }
 
   let network: NetworkName = "testnet";
@@ -148,13 +167,44 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
     explorerUrl = explorerText;
   }
 
+  const inboxRetentionMs = duration("INBOX_RETENTION", "30d");
+  let allowedAccounts: string[] | undefined;
+  if (get("ALLOWED_ACCOUNTS")) {
+    allowedAccounts = parseAccounts(get("ALLOWED_ACCOUNTS")!);
+    const bad = allowedAccounts.filter((a) => !isLogin(a));
+    if (bad.length || allowedAccounts.length === 0) {
+      errors.push(`ALLOWED_ACCOUNTS must be comma-separated GitHub logins (e.g. kubernetes,kubernetes-sigs), not "${get("ALLOWED_ACCOUNTS")}"`);
+    }
+  }
+
+  const accountBudgets = new Map<string, Budget>();
+  for (const entry of (get("ACCOUNT_BUDGETS") ?? "").split(",").map((e) => e.trim()).filter((e) => e !== "")) {
+    const eq = entry.indexOf("=");
+    const login = eq === -1 ? "" : entry.slice(0, eq).trim().toLowerCase();
+    if (!/^[a-z0-9][a-z0-9-]{0,38}$/.test(login)) {
+      errors.push(`ACCOUNT_BUDGETS: "${entry}" is not <account>=<amount>/<window>, like kubernetes=5000usd/30d`);
+      continue;
+    }
+    const budget = parseBudget(entry.slice(eq + 1).trim(), defaultCurrency ?? "USD");
+    if (!budget.ok) errors.push(`ACCOUNT_BUDGETS: ${login}: ${budget.error}`);
+    else if (accountBudgets.has(login)) errors.push(`ACCOUNT_BUDGETS: ${login} is listed twice`);
+    else accountBudgets.set(login, budget.value);
+  }
+
+  // PRICE_*: read again where the oracle is opened; checked here so a bad one fails at start with the rest.
+  const prices = priceConfigFromEnv(env);
+  if (!prices.ok) errors.push(prices.error);
+
   if (errors.length) throw new Error(`Invalid environment:\n- ${errors.join("\n- ")}`);
   return {
     appId,
     privateKey,
-    webhookSecret: get("WEBHOOK_SECRET") ?? "development",
+    webhookSecret: get("WEBHOOK_SECRET"),
     webhookPath: get("WEBHOOK_PATH") ?? "/api/github/webhooks",
     host: get("HOST") ?? "0.0.0.0",
+    hostSet: get("HOST") !== undefined,
+    allowedAccounts,
+    inboxRetentionMs,
     port,
     logLevel: get("LOG_LEVEL") ?? "info",
     baseUrl,
@@ -162,6 +212,7 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
     dataDir: get("DATA_DIR") ?? "./data",
     network,
     defaultCurrency,
+    accountBudgets,
     payout: {
       holdMs,
       minSats,

@@ -12,7 +12,7 @@ export async function prepare(d: Delivery, deps: Deps): Promise<Apply | null> {
       return onIssueComment(d.id, d.payload, deps);
     case "issues":
       if (d.action === "closed") return onIssueClosed(d.id, d.payload, deps);
-      if (d.action === "reopened") return onIssueReopened(d.payload);
+      if (d.action === "reopened") return onIssueReopened(d.id, d.payload);
       if (d.action === "labeled" || d.action === "unlabeled") return onIssueLabel(d.id, d.payload, deps);
       return null;
     case "pull_request":
@@ -76,7 +76,8 @@ export class InboxWorker extends Drainer {
       const outcome = await failDelivery(this.deps.db, d.id, String((err as Error)?.message ?? err), this.opts.maxAttempts ?? 8).catch(
         () => "retry" as const,
       );
-      log.warn({ err, outcome }, "processing a webhook failed");
+      if (outcome === "parked") log.error({ err }, `webhook parked after its retries: see bounty-bot deliveries list --failed, then deliveries retry ${d.id}`);
+      else log.warn({ err, outcome }, "processing a webhook failed");
     }
   }
 }

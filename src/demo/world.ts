@@ -63,6 +63,8 @@ export async function startWorld(): Promise<DemoWorld> {
       APP_ID: String(github.appId),
       PRIVATE_KEY: privateKey,
       WEBHOOK_SECRET: secret,
+      // The owner of the story's repository (story.ts REPO, example/widgets).
+      ALLOWED_ACCOUNTS: "example",
       HOST: "127.0.0.1",
       PORT: "0",
       GHE_PROTOCOL: "http",

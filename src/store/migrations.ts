@@ -266,6 +266,93 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
       ALTER TABLE payout_txs ADD COLUMN replaces_tx_id bigint REFERENCES payout_txs (id);
     `,
   },
+  {
+    version: 4,
+    name: "intake: object keys, parked deliveries, pruned payloads",
+    sql: `
+      -- The GitHub object a delivery acts on (core/webhooks.ts objectKey): a body replayed under a
+      -- fresh delivery id finds its key taken and is stored as a duplicate that does nothing.
+      ALTER TABLE webhook_inbox ADD COLUMN object_key text;
+      CREATE UNIQUE INDEX webhook_inbox_object_key ON webhook_inbox (object_key) WHERE object_key IS NOT NULL;
+      ALTER TABLE webhook_inbox ADD COLUMN duplicate_of text;
+      -- Retries spent: parked (not processed) until GitHub redelivers it or an operator retries it.
+      ALTER TABLE webhook_inbox ADD COLUMN parked_at timestamptz;
+      UPDATE webhook_inbox SET parked_at = processed_at, processed_at = NULL WHERE outcome = 'failed';
+      -- Pruning keeps a tombstone (ids, object key, outcome) and drops the payload.
+      ALTER TABLE webhook_inbox ALTER COLUMN payload DROP NOT NULL;
+      DROP INDEX webhook_inbox_pending;
+      CREATE INDEX webhook_inbox_pending ON webhook_inbox (received_at) WHERE processed_at IS NULL AND parked_at IS NULL;
+      CREATE INDEX webhook_inbox_parked ON webhook_inbox (parked_at) WHERE parked_at IS NOT NULL;
+      CREATE INDEX webhook_inbox_processed ON webhook_inbox (processed_at) WHERE processed_at IS NOT NULL AND payload IS NOT NULL;
+    `,
+  },
+  {
+    version: 5,
+    name: "claims: when issues were last opened; claims dropped by a reopening or a not-planned close",
+    sql: `
+      -- When each issue was last (re)opened, by GitHub's clock: claims from merges before it never count.
+      -- Kept whether or not the issue has a bounty, as claims are.
+      CREATE TABLE issue_openings (
+        repo_id      bigint NOT NULL,
+        issue_number integer NOT NULL,
+        opened_at    timestamptz NOT NULL,
+        PRIMARY KEY (repo_id, issue_number)
+      );
+      -- 'dropped': the issue was closed as not planned, or reopened after the claim's merge.
+      ALTER TABLE claims DROP CONSTRAINT claims_state_check;
+      ALTER TABLE claims ADD CONSTRAINT claims_state_check
+        CHECK (state IN ('pending', 'awarded', 'reverted', 'dropped'));
+    `,
+  },
+  {
+    version: 6,
+    name: "awards: self-dealing awards wait for an operator's approval",
+    sql: `
+      -- 'needed': the recipient pledged on the bounty (or made the award); never priced, credited or
+      -- paid until \`bounty-bot awards approve\` sets 'approved'. NULL: no approval needed.
+      ALTER TABLE awards ADD COLUMN approval text CHECK (approval IN ('needed', 'approved'));
+      ALTER TABLE awards ADD COLUMN approval_reason text;
+      ALTER TABLE awards ADD COLUMN approved_by text;
+      ALTER TABLE awards ADD COLUMN approved_at timestamptz;
+      ALTER TABLE awards ADD CONSTRAINT awards_approved_before_credit
+        CHECK (approval IS DISTINCT FROM 'needed' OR state IN ('held', 'cancelled'));
+    `,
+  },
+  {
+    version: 7,
+    name: "budgets: pledges priced at pledge time, counted per account and per funder",
+    sql: `
+      -- The account (lowercase owner login) whose ACCOUNT_BUDGETS entry a pledge counts against.
+      ALTER TABLE pledges ADD COLUMN account text;
+      -- The person whose funders.budget it counts against: the funder, or whoever added an
+      -- auto label; null when a trusted bot added the label (account budget alone).
+      ALTER TABLE pledges ADD COLUMN charged_user_id bigint;
+      -- When the pledge took its current amount: budgets are rolling windows over this.
+      ALTER TABLE pledges ADD COLUMN pledged_at timestamptz NOT NULL DEFAULT now();
+      -- Its value at pledge time in each currency a budget was counted in: {"USD": "5000"}.
+      ALTER TABLE pledges ADD COLUMN counted jsonb NOT NULL DEFAULT '{}'::jsonb;
+      -- The prices used then (fiat per BTC): {"USD": "60000.1"}, and its value in sats when known.
+      ALTER TABLE pledges ADD COLUMN rates jsonb;
+      ALTER TABLE pledges ADD COLUMN value_sats bigint CHECK (value_sats >= 0);
+      UPDATE pledges p SET account = lower(b.repo_owner), charged_user_id = p.funder_id, pledged_at = p.updated_at,
+        value_sats = CASE WHEN p.currency = 'BTC' THEN p.amount_minor END
+        FROM bounties b WHERE b.id = p.bounty_id;
+      CREATE INDEX pledges_account_window ON pledges (account, pledged_at) WHERE status IN ('open', 'awarded');
+      CREATE INDEX pledges_funder_window ON pledges (account, charged_user_id, pledged_at) WHERE status IN ('open', 'awarded');
+    `,
+  },
+  {
+    version: 8,
+    name: "payouts: a payout over PAYOUT_MAX_TX_SATS waits for an operator's approval",
+    sql: `
+      -- 'requested': by itself over PAYOUT_MAX_TX_SATS, it waits (awaiting_approval) for
+      -- \`bounty-bot payouts approve <id>\`; 'approved': it is sent in a transaction of its own, above
+      -- that cap but within PAYOUT_DAILY_CAP_SATS. NULL: an ordinary payout.
+      ALTER TABLE payouts ADD COLUMN over_tx_cap text CHECK (over_tx_cap IN ('requested', 'approved'));
+      ALTER TABLE payouts ADD CONSTRAINT payouts_over_tx_cap_waits
+        CHECK (over_tx_cap IS DISTINCT FROM 'requested' OR state = 'awaiting_approval');
+    `,
+  },
 ];
 
 /** Applies pending migrations; an advisory lock keeps two starting processes from racing. */

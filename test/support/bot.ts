@@ -18,12 +18,14 @@ const { privateKey } = generateKeyPairSync("rsa", {
 export async function startTestBot(
   db: Db,
   env: Record<string, string> = {},
-  opts: Pick<StartOptions, "payouts"> = {},
+  opts: Pick<StartOptions, "payouts" | "prices" | "log"> = {},
 ): Promise<BountyBot> {
   const settings = loadSettings({
     APP_ID: "123",
     PRIVATE_KEY: privateKey,
     WEBHOOK_SECRET: SECRET,
+    // The fixtures' repositories belong to REPO.owner; the GET /app default is tested on its own.
+    ALLOWED_ACCOUNTS: REPO.owner,
     PORT: "0",
     HOST: "127.0.0.1",
     BITCOIN_NETWORK: "testnet",
@@ -78,10 +80,18 @@ export function mockNoConfig() {
     .reply(404, { message: "Not Found" });
 }
 
-export function mockConfig(yaml: string) {
-  return github()
+/**
+ * The repository's .github/bounties.yml, and the org's `.github` file read beside it as the bound
+ * of what the repository's file may add (none by default). With `org: "extended"` the repository's
+ * file extends the org's, which is then read once, as its base; mock it yourself.
+ */
+export function mockConfig(yaml: string, org: string | null | "extended" = null) {
+  const scope = github()
     .get(`${repoPath}/contents/${encodeURIComponent(".github/bounties.yml")}`)
     .reply(200, yaml);
+  if (org === "extended") return scope;
+  const orgFile = scope.get(`/repos/${REPO.owner}/.github/contents/${encodeURIComponent(".github/bounties.yml")}`);
+  return org === null ? orgFile.reply(404, { message: "Not Found" }) : orgFile.reply(200, org);
 }
 
 export function mockPermission(login: string, permission: string) {
@@ -139,4 +149,30 @@ export function mockPullCommits(
         };
       }),
     );
+}
+
+/**
+ * GraphQL: what closed an issue of the test repository last (its timeline's latest ClosedEvent):
+ * a PR number (of the test repository, or `{ number, repoId }`), null for a person or a commit,
+ * or "error" for GitHub answering with errors.
+ */
+export function mockIssueCloser(issueNumber: number, closer: number | { number: number; repoId: number } | null | "error") {
+  const scope = github().post("/graphql", (b: { query?: string; variables?: { owner?: string; repo?: string; number?: number } }) =>
+    Boolean(b.query?.includes("CLOSED_EVENT")) &&
+    b.variables?.owner === REPO.owner &&
+    b.variables?.repo === REPO.name &&
+    b.variables?.number === issueNumber,
+  );
+  if (closer === "error") return scope.reply(200, { data: null, errors: [{ type: "FORBIDDEN", message: "Resource not accessible by integration" }] });
+  const pr = typeof closer === "number" ? { number: closer, repoId: REPO.id } : closer;
+  const node = pr === null
+    ? { closer: { __typename: "User" } }
+    : { closer: { __typename: "PullRequest", number: pr.number, repository: { databaseId: pr.repoId } } };
+  return scope.reply(200, { data: { repository: { issue: { timelineItems: { nodes: [node] } } } } });
+}
+
+/** GET /user/{id}: the account with that id, or 404 when `user` is null. */
+export function mockUserById(id: number, user: { login: string; type?: string } | null) {
+  const scope = github().get(`/user/${id}`);
+  return user === null ? scope.reply(404, { message: "Not Found" }) : scope.reply(200, { login: user.login, id, type: user.type ?? "User" });
 }

@@ -18,6 +18,8 @@ export interface UseTestBotOptions {
   beforeStart?: (db: Db) => Promise<void>;
   /** The payout wallet and prices for the app, built before each test. */
   payouts?: (db: Db) => Promise<StartOptions["payouts"]>;
+  /** Prices for budgets, built before each test (by default the payouts' prices, if any). */
+  prices?: () => StartOptions["prices"];
   /** Called after each test's bot stopped. */
   afterStop?: () => Promise<void>;
 }
@@ -41,7 +43,7 @@ export function useTestBot(engine: "pglite" | "postgres", opts: UseTestBotOption
   });
   beforeEach(async () => {
     await opts.beforeStart?.(t!.db);
-    bot = await startTestBot(t!.db, opts.env ?? {}, { payouts: await opts.payouts?.(t!.db) });
+    bot = await startTestBot(t!.db, opts.env ?? {}, { payouts: await opts.payouts?.(t!.db), prices: opts.prices?.() });
     if (opts.token !== false) mockToken();
   });
   afterEach(async () => {

@@ -38,8 +38,14 @@ function applyUser(target: Record<string, any>, who: Who): void {
   target.type = who.type ?? "User";
 }
 
+/** GitHub moves an issue's updated_at (and closed_at) on every change; each payload made is a later change. */
+let clock = Date.parse("2024-01-01T00:00:00Z");
+const tick = () => new Date((clock += 1000)).toISOString().replace(/\.\d{3}Z$/, "Z");
+
 function applyIssue(p: Record<string, any>, issue: IssueSpec): void {
   p.issue.number = issue.number;
+  p.issue.updated_at = tick();
+  p.issue.closed_at = (issue.state ?? "open") === "closed" ? p.issue.updated_at : null;
   p.issue.title = issue.title ?? `Issue ${issue.number}`;
   p.issue.state = issue.state ?? "open";
   p.issue.state_reason = issue.stateReason ?? null;
