@@ -3,3 +3,4 @@ export * from "./references.js";
 export * from "./revert.js";
 export * from "./coauthors.js";
 export * from "./award.js";
+export * from "./closer.js";

@@ -1,6 +1,8 @@
 import type { ConfigResult } from "../config/schema.js";
+import type { Closer } from "../claims/closer.js";
+import { closerOf } from "../github/closing.js";
 import { mayFund } from "../github/funders.js";
-import { awardPendingClaim, pendingClaims } from "../store/awards.js";
+import { cancelHeldAwards, clearWaitStatus, dropPendingClaims, pendingClaims, recordOpening } from "../store/awards.js";
 import {
   cancelOpenPledges,
   findBounty,
@@ -14,6 +16,10 @@ import {
   type IssueRef,
 } from "../store/ledger.js";
 import { queueReply } from "../store/outbox.js";
+import { awardWinningClaim } from "./claims.js";
+import { overBudgetMessage } from "../core/budget.js";
+import type { Queryable } from "../store/db.js";
+import { pledgeTerms } from "./budgets.js";
 import { configErrorReply, loadRepoConfig } from "./config.js";
 import type { Apply, Deps } from "./types.js";
 
@@ -22,7 +28,15 @@ interface IssuesPayload {
   action: string;
   installation?: { id: number };
   repository: { id: number; name: string; owner: { login: string } };
-  issue: { number: number; title: string; state: string; state_reason?: string | null; pull_request?: unknown };
+  issue: {
+    number: number;
+    title: string;
+    state: string;
+    state_reason?: string | null;
+    pull_request?: unknown;
+    /** On issues.reopened, when it was reopened. */
+    updated_at?: string;
+  };
   label?: { name: string };
   sender: { id: number; login: string; type: string };
 }
@@ -47,37 +61,46 @@ export async function onIssueClosed(deliveryId: string, payload: unknown, deps: 
   return null;
 }
 
-/** Closed as not planned: every open pledge is cancelled and the card says so. No award, ever, from this close. */
+/**
+ * Closed as not planned: every open pledge is cancelled and the card says so, and the merged PRs'
+ * pending claims are dropped. No award, ever, from this close.
+ */
 function closedNotPlanned(deliveryId: string, p: IssuesPayload): Apply {
   const issue = issueRef(p);
   return async (tx) => {
+    const cause = { actor: { id: p.sender.id, login: p.sender.login }, deliveryId };
     const existing = await setIssueState(tx, issue.repoId, issue.number, "not_planned");
+    const where = { repoId: issue.repoId, issueNumber: issue.number, bountyId: existing?.id ?? null };
+    await dropPendingClaims(tx, where, null, "the issue was closed as not planned", cause);
     if (!existing) return { bountyIds: [] };
     const bounty = await lockBounty(tx, issue, existing.labelName);
-    const n = await cancelOpenPledges(tx, bounty, "the issue was closed as not planned", {
-      actor: { id: p.sender.id, login: p.sender.login },
-      deliveryId,
-    });
-    return { bountyIds: n > 0 ? [bounty.id] : [] };
+    const n = await cancelOpenPledges(tx, bounty, "the issue was closed as not planned", cause);
+    // An award not yet credited (e.g. a /award on the open issue) could never be paid now.
+    const awards = await cancelHeldAwards(tx, bounty, "the issue was closed as not planned", cause);
+    return { bountyIds: n > 0 || awards.length > 0 ? [bounty.id] : [] };
   };
 }
 
 /**
- * Closed as completed: remembered on the bounty, and if a merged PR already claims the issue
- * (the pull_request webhook came first), the bounty is awarded now.
+ * Closed as completed: remembered on the bounty, and if merged PRs already claim the issue (their
+ * pull_request webhooks came first), the bounty is awarded now to the claim that wins it: GitHub
+ * is asked what closed the issue (see chooseClaim).
  */
 async function closedCompleted(deliveryId: string, p: IssuesPayload, deps: Deps): Promise<Apply> {
   const issue = issueRef(p);
   const cause = { actor: { id: p.sender.id, login: p.sender.login }, deliveryId };
-  // The config (hold, unclaimed charity) is read only when there is something to award.
+  // The config (hold, unclaimed charity) and the closer are read only when there is something to award.
   let config: ConfigResult | null = null;
+  let closer: Closer | null = null;
   const known = await findBounty(deps.db, issue.repoId, issue.number);
   if (
     known &&
     (await hasOpenPledges(deps.db, known.id)) &&
     (await pendingClaims(deps.db, issue.repoId, issue.number)).length > 0
   ) {
-    config = await loadRepoConfig(await deps.github(issue.installationId, issue.owner, issue.repo), deps);
+    const gh = await deps.github(issue.installationId, issue.owner, issue.repo);
+    config = await loadRepoConfig(gh, deps);
+    closer = await closerOf(gh, issue.number, deps.log.child({ delivery: deliveryId }));
   }
   return async (tx) => {
     const existing = await setIssueState(tx, issue.repoId, issue.number, "completed");
@@ -87,7 +110,7 @@ async function closedCompleted(deliveryId: string, p: IssuesPayload, deps: Deps)
       (await hasOpenPledges(tx, bounty.id)) && (await pendingClaims(tx, issue.repoId, issue.number)).length > 0;
     if (!awardable) return { bountyIds: [] };
     // A claim recorded since the look above: go round again, with the config read.
-    if (config === null) throw new Error("a claim arrived while this delivery was prepared; retrying");
+    if (config === null || closer === null) throw new Error("a claim arrived while this delivery was prepared; retrying");
     if (!config.ok) {
       await queueReply(
         tx,
@@ -104,18 +127,30 @@ async function closedCompleted(deliveryId: string, p: IssuesPayload, deps: Deps)
       );
       return { bountyIds: [] };
     }
-    const awards = await awardPendingClaim(tx, bounty, config.config.payout, cause);
-    return { bountyIds: awards.length > 0 ? [bounty.id] : [] };
+    const { changed } = await awardWinningClaim(tx, bounty, config.config.payout, closer, cause);
+    return { bountyIds: changed ? [bounty.id] : [] };
   };
 }
 
-/** issues.reopened: the issue is open again, so a later merged PR's claim waits for it to be closed. */
-export async function onIssueReopened(payload: unknown): Promise<Apply | null> {
+/**
+ * issues.reopened: the issue is open again, so a later merged PR's claim waits for it to be
+ * closed, and the claims of PRs merged before the reopening are dropped: they did not close it
+ * this time. The reopening's time is GitHub's (the payload's updated_at), so a claim whose
+ * webhook comes after this one is still judged by when its PR was merged.
+ */
+export async function onIssueReopened(deliveryId: string, payload: unknown): Promise<Apply | null> {
   const p = payload as IssuesPayload;
   if (p.action !== "reopened" || !p.installation || p.issue.pull_request) return null;
+  const stated = p.issue.updated_at ? new Date(p.issue.updated_at) : null;
+  const at = stated && !Number.isNaN(stated.getTime()) ? stated : new Date();
+  const cause = { actor: { id: p.sender.id, login: p.sender.login }, deliveryId };
   return async (tx) => {
-    await setIssueState(tx, p.repository.id, p.issue.number, "open");
-    return { bountyIds: [] };
+    const existing = await setIssueState(tx, p.repository.id, p.issue.number, "open");
+    const openedAt = await recordOpening(tx, p.repository.id, p.issue.number, at);
+    const where = { repoId: p.repository.id, issueNumber: p.issue.number, bountyId: existing?.id ?? null };
+    await dropPendingClaims(tx, where, openedAt, "the issue was reopened after the pull request was merged", cause);
+    const cleared = existing !== null && (await clearWaitStatus(tx, await lockBountyById(tx, existing.id), cause));
+    return { bountyIds: cleared ? [existing.id] : [] };
   };
 }
 
@@ -175,10 +210,25 @@ export async function onIssueLabel(deliveryId: string, payload: unknown, deps: D
       return { bountyIds: [] };
     };
   }
+  // The pledge counts against whoever added the label; a trusted bot's label against the account budget alone.
+  const charged = trusted && p.sender.type === "Bot" ? null : p.sender.id;
+  const terms = await pledgeTerms(deps, config.config, issue.owner, charged, auto.amount);
+  const refuse = (tx: Queryable, why: string) => queueReply(tx, `reply:${deliveryId}`, where, `@${p.sender.login}: the label \`${labelName}\` adds a bounty, but ${why}`);
+  if (!terms.ok) {
+    return async (tx) => {
+      await refuse(tx, terms.reply);
+      return { bountyIds: [] };
+    };
+  }
   return async (tx) => {
     const bounty = await lockBounty(tx, issue, config.config.labels.bounty);
     if (bounty.status !== "open" && bounty.status !== "cancelled") return { bountyIds: [] };
-    await pledge(tx, bounty, funder, auto.amount, cause);
+    const done = await pledge(tx, bounty, funder, auto.amount, cause, terms.terms);
+    if (done.over) {
+      const whose = done.over.kind === "funder" ? "your" : `${issue.owner}'s`;
+      await refuse(tx, overBudgetMessage(done.over, whose, auto.amount));
+      return { bountyIds: [] };
+    }
     return { bountyIds: [bounty.id] };
   };
 }

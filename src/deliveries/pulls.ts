@@ -1,11 +1,12 @@
 import type { Logger } from "pino";
+import { pullRef, type Closer } from "../claims/closer.js";
 import { revertOf, type RevertTarget } from "../claims/revert.js";
 import type { ConfigResult } from "../config/schema.js";
 import type { ClosingIssue, GitHubUser, RepoGitHub } from "../github/client.js";
-import { issuesClosedBy } from "../github/closing.js";
+import { closerOf, issuesClosedBy } from "../github/closing.js";
 import { coAuthorUsers, sharesFor } from "../github/recipients.js";
+import { listAnd } from "../core/words.js";
 import {
-  awardPendingClaim,
   claimsByTitle,
   claimsOfPull,
   recordClaim,
@@ -16,6 +17,7 @@ import {
 import { findBounty, hasOpenPledges, lockBountyById, type Cause } from "../store/ledger.js";
 import { queueReply } from "../store/outbox.js";
 import type { Queryable } from "../store/db.js";
+import { awardWinningClaim } from "./claims.js";
 import { loadRepoConfig } from "./config.js";
 import type { Apply, Deps } from "./types.js";
 
@@ -44,17 +46,11 @@ interface Here {
   repoId: number;
 }
 
-/** How an issue's comment names a PR: `#12` in the same repository, `owner/repo#12` elsewhere. */
-const refFrom = (issueRepoId: number, pr: { repoId: number; owner: string; repo: string; number: number }) =>
-  issueRepoId === pr.repoId ? `#${pr.number}` : `${pr.owner}/${pr.repo}#${pr.number}`;
-
-const listLogins = (logins: string[]) =>
-  logins.length <= 1 ? logins.join("") : `${logins.slice(0, -1).join(", ")} and ${logins[logins.length - 1]}`;
-
 /**
- * pull_request.closed, merged: a revert cancels the reverted PR's awards still in their hold;
- * any other PR claims the issues it closes (for its author, and co-authors if the issue's
- * repository says so), and an issue already closed as completed is awarded at once.
+ * pull_request.closed, merged: a revert (into the default branch) cancels the reverted PR's
+ * awards still in their hold; any other PR claims the issues it closes (for its author, and
+ * co-authors if the issue's repository says so), and an issue already closed as completed is
+ * awarded at once to the claim that wins it (GitHub is asked what closed it; see chooseClaim).
  */
 export async function onPullRequestClosed(deliveryId: string, payload: unknown, deps: Deps): Promise<Apply | null> {
   const p = payload as PullPayload;
@@ -69,7 +65,9 @@ export async function onPullRequestClosed(deliveryId: string, payload: unknown, 
   const log = deps.log.child({ delivery: deliveryId, pr: `${here.owner}/${here.repo}#${pr.number}` });
   const cause: Cause = { actor: { id: p.sender.id, login: p.sender.login }, deliveryId };
 
-  const revert = revertOf({ title: pr.title ?? "", body: pr.body }, here);
+  const defaultBranch = p.repository.default_branch ?? null;
+  const intoDefault = defaultBranch === null || pr.base?.ref === defaultBranch;
+  const revert = intoDefault ? revertOf({ title: pr.title ?? "", body: pr.body }, here) : null;
   if (revert) return planRevert(revert, pr.number, here, cause, log);
 
   const gh = await deps.github(here.installationId, here.owner, here.repo);
@@ -80,7 +78,7 @@ export async function onPullRequestClosed(deliveryId: string, payload: unknown, 
   const issues = await issuesClosedBy(
     gh,
     { number: pr.number, body: pr.body, baseRef: pr.base?.ref ?? "" },
-    { ...here, defaultBranch: p.repository.default_branch ?? null },
+    { ...here, defaultBranch },
     repoOf,
     log,
   );
@@ -95,6 +93,15 @@ export async function onPullRequestClosed(deliveryId: string, payload: unknown, 
   const coauthors: GitHubUser[] = wantCoauthors ? await coAuthorUsers(gh, pr.number, log) : [];
   const author: GitHubUser = { id: pr.user.id, login: pr.user.login, type: pr.user.type };
   const prRef = { repoId: here.repoId, owner: here.owner, repo: here.repo, number: pr.number };
+  // What closed each issue already closed as completed with something to award, asked before the transaction.
+  const closers = new Map<string, Closer>();
+  const key = (i: ClosingIssue) => `${i.repoId}#${i.number}`;
+  for (const issue of issues) {
+    const known = await findBounty(deps.db, issue.repoId, issue.number);
+    if (known?.issueState === "completed" && (await hasOpenPledges(deps.db, known.id))) {
+      closers.set(key(issue), await closerOf(await repoOf(issue.owner, issue.repo), issue.number, log));
+    }
+  }
 
   return async (tx) => {
     const bountyIds: bigint[] = [];
@@ -102,7 +109,7 @@ export async function onPullRequestClosed(deliveryId: string, payload: unknown, 
       const config = configs.get(issue.repoId)!;
       const recipients = config.ok ? sharesFor(author, config.config.claim.coauthors ? coauthors : []) : [];
       if (!config.ok || recipients.length === 0) {
-        await explainNoClaim(tx, issue, config, author, refFrom(issue.repoId, prRef), here, pr.number);
+        await explainNoClaim(tx, issue, config, author, pullRef(issue.repoId, prRef), here, pr.number);
         continue;
       }
       await recordClaim(
@@ -125,8 +132,12 @@ export async function onPullRequestClosed(deliveryId: string, payload: unknown, 
       const existing = await findBounty(tx, issue.repoId, issue.number);
       if (!existing) continue;
       const bounty = await lockBountyById(tx, existing.id);
-      const awards = await awardPendingClaim(tx, bounty, config.config.payout, cause);
-      if (awards.length > 0) bountyIds.push(bounty.id);
+      if (bounty.issueState !== "completed" || !(await hasOpenPledges(tx, bounty.id))) continue;
+      const closer = closers.get(key(issue));
+      // Closed (or funded) since the look above: go round again, asking GitHub what closed it.
+      if (closer === undefined) throw new Error("the issue was closed while this delivery was prepared; retrying");
+      const { changed } = await awardWinningClaim(tx, bounty, config.config.payout, closer, cause);
+      if (changed) bountyIds.push(bounty.id);
     }
     return { bountyIds };
   };
@@ -160,20 +171,12 @@ async function explainNoClaim(
   await queueReply(tx, key, where, body);
 }
 
-/** `Revert "Title"` or `Revert: Title` names the reverted PR by its title. */
-function revertedTitle(title: string): string | null {
-  const quoted = /^\s*revert(?:\s*:\s*|\s+)["'“‘](.*)["'”’]\s*$/i.exec(title);
-  if (quoted) return quoted[1]!;
-  const colon = /^\s*revert\s*:\s*(.+?)\s*$/i.exec(title);
-  return colon ? colon[1]! : null;
-}
-
 /** Why the card says an award was cancelled. */
 function revertReasons(claim: Claim, here: Here, revertNumber: number, awards: Award[]) {
-  const reverted = refFrom(claim.repoId, { repoId: claim.prRepoId, owner: claim.prOwner, repo: claim.prRepo, number: claim.prNumber });
-  const by = refFrom(claim.repoId, { ...here, number: revertNumber });
+  const reverted = pullRef(claim.repoId, { repoId: claim.prRepoId, owner: claim.prOwner, repo: claim.prRepo, number: claim.prNumber });
+  const by = pullRef(claim.repoId, { ...here, number: revertNumber });
   const award = `${reverted} was reverted by ${by}`;
-  const who = listLogins(awards.map((a) => `@${a.recipientLogin}`));
+  const who = listAnd(awards.map((a) => `@${a.recipientLogin}`));
   return { award, status: `award to ${who} cancelled: ${award}` };
 }
 
@@ -189,17 +192,13 @@ function planRevert(target: RevertTarget, revertNumber: number, here: Here, caus
     log.info({ reverts: `${target.owner}/${target.repo}#${target.number}` }, "a revert of another account's PR; ignored");
     return null;
   }
-  const title = target.kind === "unknown" ? revertedTitle(target.title) : null;
-  if (target.kind === "unknown" && title === null) return null;
-
   return async (tx) => {
-    let claims =
-      target.kind === "pr" ? await claimsOfPull(tx, target) : await claimsByTitle(tx, here.repoId, title!);
-    if (target.kind === "unknown") {
+    let claims = target.kind === "pr" ? await claimsOfPull(tx, target) : await claimsByTitle(tx, here.repoId, target.title);
+    if (target.kind === "title") {
       claims = claims.filter((c) => c.prNumber !== revertNumber);
       const prs = new Set(claims.map((c) => c.prNumber));
       if (prs.size !== 1) {
-        if (prs.size > 1) log.warn({ title, prs: [...prs] }, "a revert names no PR and its title matches several; nothing cancelled");
+        if (prs.size > 1) log.warn({ title: target.title, prs: [...prs] }, "a revert names no PR and its title matches several; nothing cancelled");
         return { bountyIds: [] };
       }
     }
@@ -214,7 +213,7 @@ function planRevert(target: RevertTarget, revertNumber: number, here: Here, caus
           tx,
           `revert-late:${claim.id}:${here.repoId}:${revertNumber}`,
           { installationId: bounty.installationId, owner: bounty.owner, repo: bounty.repo, issueNumber: bounty.issueNumber },
-          `${why}, but ${listLogins(awards.map(lateState))}, so I did not cancel it: the money may already be out. ` +
+          `${why}, but ${listAnd(awards.map(lateState))}, so I did not cancel it: the money may already be out. ` +
             "A maintainer may need to act.",
         );
       }

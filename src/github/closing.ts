@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import { closingReferences, refKey } from "../claims/references.js";
+import type { Closer } from "../claims/closer.js";
 import type { ClosingIssue, RepoGitHub } from "./client.js";
 
 /** The merged pull request, as its webhook describes it. */
@@ -29,10 +30,12 @@ function answeredWithErrors(err: unknown): boolean {
 }
 
 /**
- * The issues a merged PR closes: GitHub's `closingIssuesReferences` (keywords and manual links),
- * then closing keywords in the description, which GitHub honours only for PRs into the default
- * branch. References to repositories of another account are dropped: an installation belongs to
- * one account, and a PR elsewhere must not claim this account's bounties.
+ * The issues a merged PR closes. When GitHub's GraphQL answers, its `closingIssuesReferences`
+ * (keywords and manual links, as GitHub honours them) is the whole list. Only when GraphQL
+ * answers with errors are the closing keywords in the description's visible text read instead
+ * (see proseOnly), and only for a PR into the default branch, as GitHub does. References to
+ * repositories of another account are dropped: an installation belongs to one account, and a PR
+ * elsewhere must not claim this account's bounties.
  */
 export async function issuesClosedBy(
   gh: RepoGitHub,
@@ -41,7 +44,7 @@ export async function issuesClosedBy(
   repoOf: (owner: string, repo: string) => Promise<RepoGitHub>,
   log: Logger,
 ): Promise<ClosingIssue[]> {
-  let linked: ClosingIssue[] = [];
+  let linked: ClosingIssue[] | null = null;
   try {
     linked = await gh.closingIssues(pr.number);
   } catch (err) {
@@ -49,12 +52,14 @@ export async function issuesClosedBy(
     log.warn({ err, pr: pr.number }, "GitHub did not list the issues this PR closes; using the keywords in its description");
   }
   const keywords =
-    here.defaultBranch === null || pr.baseRef === here.defaultBranch ? closingReferences(pr.body ?? "", here) : [];
+    linked === null && (here.defaultBranch === null || pr.baseRef === here.defaultBranch)
+      ? closingReferences(pr.body ?? "", here)
+      : [];
 
   const out: ClosingIssue[] = [];
   const seen = new Set<string>();
   const sameAccount = (owner: string) => owner.toLowerCase() === here.owner.toLowerCase();
-  for (const ref of linked) {
+  for (const ref of linked ?? []) {
     const key = refKey(ref);
     if (seen.has(key)) continue;
     seen.add(key);
@@ -78,4 +83,24 @@ export async function issuesClosedBy(
     out.push({ owner: sameRepo ? here.owner : ref.owner, repo: sameRepo ? here.repo : ref.repo, repoId, number: ref.number });
   }
   return out;
+}
+
+/**
+ * What GitHub says closed an issue last. A GraphQL error answer (or an issue GitHub does not
+ * know) is `failed`, which awards nothing; a rate limit or an HTTP error is thrown, so the
+ * delivery is retried.
+ */
+export async function closerOf(gh: RepoGitHub, issueNumber: number, log: Logger): Promise<Closer> {
+  try {
+    const closer = await gh.issueCloser(issueNumber);
+    if (closer === null) {
+      log.warn({ issue: issueNumber }, "GitHub does not know this issue; cannot tell which pull request closed it");
+      return { kind: "failed" };
+    }
+    return closer.pull ? { kind: "pull", repoId: closer.pull.repoId, number: closer.pull.number } : { kind: "none" };
+  } catch (err) {
+    if (!answeredWithErrors(err)) throw err;
+    log.warn({ err, issue: issueNumber }, "GitHub did not say what closed this issue");
+    return { kind: "failed" };
+  }
 }

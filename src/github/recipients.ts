@@ -6,10 +6,11 @@ import type { GitHubUser, RepoGitHub } from "./client.js";
 
 /**
  * The GitHub users named by `Co-authored-by:` trailers in a PR's commits, each resolved only
- * where that is certain: a noreply address with an id (`123+login@users.noreply.github.com`),
- * an old noreply address (`login@…`, looked up by login), or an address GitHub itself matched to
- * an account as the author or committer of one of the PR's commits. Anything else is skipped
- * and logged: a name or an unmatched address could be anyone.
+ * where that is certain: a noreply address with an id (`123+login@users.noreply.github.com`)
+ * when GitHub's user 123 has that login (anyone can type any id and login into a trailer), an
+ * old noreply address (`login@…`, looked up by login), or an address GitHub itself matched to an
+ * account as the author or committer of one of the PR's commits. Anything else is skipped and
+ * logged: a name or an unmatched address could be anyone.
  */
 export async function coAuthorUsers(gh: RepoGitHub, prNumber: number, log: Logger): Promise<GitHubUser[]> {
   const commits = await gh.pullCommits(prNumber);
@@ -22,7 +23,14 @@ export async function coAuthorUsers(gh: RepoGitHub, prNumber: number, log: Logge
   const out: GitHubUser[] = [];
   for (const a of coAuthors(commits.map((c) => c.message))) {
     let user: GitHubUser | null = null;
-    if (a.id !== undefined && a.login !== undefined) user = { id: a.id, login: a.login, type: "User" };
+    if (a.id !== undefined && a.login !== undefined) {
+      const byId = await gh.userById(a.id);
+      if (byId && byId.login.toLowerCase() !== a.login.toLowerCase()) {
+        log.info({ pr: prNumber, coauthor: a.name, email: a.email, login: byId.login }, "co-author's noreply address names another account's id; no share");
+        continue;
+      }
+      user = byId;
+    }
     else if (a.login !== undefined) user = await gh.user(a.login);
     else user = byEmail.get(a.email.toLowerCase()) ?? null;
     if (!user) {

@@ -1293,7 +1293,7 @@ export async function startGitHubStandIn(opts: StandInOptions = {}): Promise<Git
     return { status: 200, body: i.labels.map((k) => labelJson(r, r.labels.get(k)!)) };
   });
 
-  // ----- GraphQL (only what a bot typically needs: minimizeComment) -----
+  // ----- GraphQL (only what a bot typically needs: minimizeComment, an issue's closer) -----
   function graphqlOperation(query: string): "query" | "mutation" | "subscription" {
     const stripped = query.replace(/#[^\n]*/g, "").trimStart();
     const m = /^(query|mutation|subscription)\b/.exec(stripped);
@@ -1329,9 +1329,21 @@ export async function startGitHubStandIn(opts: StandInOptions = {}): Promise<Git
       c.minimized = null;
       return { status: 200, body: { data: { unminimizeComment: { unminimizedComment: { isMinimized: false } } } } };
     }
+    // An issue's latest ClosedEvent. The stand-in closes issues only through REST, as a person does:
+    // the closer is never a pull request.
+    const rq = /\brepository\s*\(([\s\S]*?)\)\s*\{\s*issue\s*\(([\s\S]*?)\)\s*\{\s*timelineItems\s*\(([\s\S]*?)\)/.exec(b.query);
+    if (graphqlOperation(b.query) === "query" && rq && /\bCLOSED_EVENT\b/.test(rq[3]!)) {
+      const r = repos.get(lc(`${String(arg("owner", rq[1]!))}/${String(arg("name", rq[1]!))}`));
+      const i = r?.issues.get(Number(arg("number", rq[2]!)));
+      if (!r || !i) {
+        return { status: 200, body: { data: { repository: r ? { issue: null } : null }, errors: [{ type: "NOT_FOUND", path: ["repository"], message: "Could not resolve to an Issue." }] } };
+      }
+      const nodes = i.closed_at !== null || i.state_reason === "reopened" ? [{ closer: null }] : [];
+      return { status: 200, body: { data: { repository: { issue: { timelineItems: { nodes } } } } } };
+    }
     return {
       status: 200,
-      body: { data: null, errors: [{ type: "NOT_SUPPORTED", message: "The GitHub stand-in does not implement this GraphQL operation (only minimizeComment/unminimizeComment)." }] },
+      body: { data: null, errors: [{ type: "NOT_SUPPORTED", message: "The GitHub stand-in does not implement this GraphQL operation (only minimizeComment/unminimizeComment and an issue's CLOSED_EVENT timeline)." }] },
     };
   }
 

@@ -161,6 +161,21 @@ describe("closingReferences", () => {
     ["```\n<!--\n```\nFixes #2\n-->", [k(2)]],
     ["<!--\n```\n-->\nFixes #3", [k(3)]],
     ["Fixes #5\r\n<!--\r\nFixes #6\r\n-->\r\n", [k(5)]],
+    // text GitHub does not render: link reference definitions, HTML tags and attributes, indented code
+    ['[docs]: https://kubernetes.io "Fixes #1"\nFixes #2', [k(2)]],
+    ["  [a\\]b]: <https://x.example>\n  'Fixes #1'\nFixes #2", [k(2)]],
+    ["Some text\n[x]: https://x.example (Fixes #1)", []],
+    ['<a title="Fixes #1" href="https://x.example">docs</a> Fixes #2', [k(2)]],
+    ["<img alt='fixes #1'/><p data-x=\"a > b fixes #3\">Fixes #2</p>", [k(2)]],
+    ['<details title="\nFixes #1\n">\n<summary>More</summary>\nFixes #2\n</details>', [k(2)]],
+    ["<b never closed, Fixes #1\n\nFixes #2", [k(2)]],
+    ["Fixes <https://github.com/kubernetes/kubernetes/issues/3>", []],
+    ["Fixes https://github.com/kubernetes/kubernetes/issues/3 <br>", [k(3)]],
+    ["values <5 and Fixes #4", [k(4)]],
+    ["Notes:\n\n    Fixes #1\n\n    more code\nFixes #2", [k(2)]],
+    ["\tFixes #1", []],
+    ["A paragraph\n    Fixes #1 continues it", [k(1)]],
+    ["```\ncode\n```\n    Fixes #1", []],
   ])("%j", (body, want) => {
     expect(closingReferences(body, here)).toEqual(want);
   });
@@ -173,6 +188,13 @@ describe("closingReferences", () => {
 });
 
 describe("proseOnly", () => {
+  test("hides tags, link definitions and indented code, keeping lines and lengths", () => {
+    const body = '<a title="x">t</a>\n[d]: /u "T"\n\n    code\ntext';
+    const out = proseOnly(body);
+    expect(out.split("\n").map((l) => l.length)).toEqual(body.split("\n").map((l) => l.length));
+    expect(out).toBe("             t    \n           \n\n        \ntext");
+  });
+
   test("keeps lines and lengths", () => {
     const body = "a <!-- b -->c\n```\ncode\n```\n`x` d";
     const out = proseOnly(body);

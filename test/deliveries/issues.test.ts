@@ -1,8 +1,9 @@
 import { useTestBot } from "../support/harness.js";
 import { ENGINES } from "../support/databases.js";
-import { deliver, github, mockConfig, mockNoConfig, mockPermission, repoPath } from "../support/bot.js";
-import { REPO, commentCreated, issueClosed, issueLabeled, type Who } from "../support/payloads.js";
-import { findBounty, listPledges } from "../../src/store/ledger.js";
+import { deliver, github, mockClosingIssues, mockConfig, mockNoConfig, mockPermission, repoPath } from "../support/bot.js";
+import { bountyFlows } from "../support/flows.js";
+import { REPO, commentCreated, issueClosed, issueLabeled, issueReopened, type Who } from "../support/payloads.js";
+import { bountyEvents, findBounty, listPledges } from "../../src/store/ledger.js";
 
 const alice: Who = { login: "alice", id: 1001 };
 const triager: Who = { login: "triager", id: 1003 };
@@ -106,5 +107,42 @@ describe.each(ENGINES)("issue events on %s", (engine) => {
     expect(edited).toContain("Cancelled — the issue was closed as not planned");
     expect(edited).toContain("~~@alice £20~~");
     expect((await listPledges(h.db, b.id)).map((p) => p.status)).toEqual(["cancelled"]);
+  });
+
+  test("closing as not planned drops the merged PRs' pending claims, with an audit event; a later close awards nothing", async () => {
+    const flows = bountyFlows({ bot: () => h.bot, db: () => h.db });
+    const { n, card } = await flows.fundedIssue();
+    const pr = flows.newPull();
+    mockClosingIssues(pr, [n]);
+    flows.config();
+    await flows.merge(pr, `Fixes #${n}`);
+    await h.bot.settled();
+    flows.expectCardEdit(card, n);
+    await flows.close(n, "not_planned");
+    await h.bot.settled();
+    expect((await flows.claimsOf(n)).map((c) => [c.pr_number, c.state])).toEqual([[pr, "dropped"]]);
+    const b = (await findBounty(h.db, REPO.id, n))!;
+    const dropped = (await bountyEvents(h.db, b.id)).filter((e) => e.kind === "claims_dropped");
+    expect(dropped.map((e) => e.data)).toEqual([
+      {
+        repo_id: REPO.id,
+        issue_number: n,
+        claims: [{ id: expect.any(String), pr: `${REPO.owner}/${REPO.name}#${pr}` }],
+        reason: "the issue was closed as not planned",
+      },
+    ]);
+
+    // Reopened, funded again and closed as completed: the dropped claim does not come back.
+    await deliver(h.bot, "issues", issueReopened({ issue: { number: n }, sender: alice }));
+    await h.bot.settled();
+    mockNoConfig();
+    mockPermission("alice", "write");
+    flows.expectCardEdit(card, n, "add");
+    await deliver(h.bot, "issue_comment", commentCreated({ issue: { number: n }, commentId: nextComment++, body: "/bounty 7usd", user: alice }));
+    await h.bot.settled();
+    await flows.close(n, "completed");
+    await h.bot.settled();
+    expect((await listPledges(h.db, b.id)).filter((p) => p.status === "open")).toHaveLength(1);
+    expect((await flows.bountyOf(n)).awards).toEqual([]);
   });
 });

@@ -1,6 +1,16 @@
 import { useTestBot } from "../support/harness.js";
 import { ENGINES } from "../support/databases.js";
-import { deliver, github, mockClosingIssues, mockPermission, mockPullCommits, mockUser } from "../support/bot.js";
+import {
+  deliver,
+  github,
+  mockClosingIssues,
+  mockIssueCloser,
+  mockPermission,
+  mockPullCommits,
+  mockUser,
+  mockUserById,
+  repoPath,
+} from "../support/bot.js";
 import { alice, bob, bountyFlows } from "../support/flows.js";
 import { REPO, commentCreated, issueReopened, pullClosed, type Who } from "../support/payloads.js";
 import { bountyEvents, replay } from "../../src/store/ledger.js";
@@ -30,6 +40,7 @@ describe.each(ENGINES)("merged pull requests and awards on %s", (engine) => {
     expect((await bountyOf(n)).awards).toEqual([]);
 
     config();
+    mockIssueCloser(n, pr);
     const edits = expectCardEdit(card, n);
     const before = Date.now();
     await close(n, "completed");
@@ -67,7 +78,7 @@ describe.each(ENGINES)("merged pull requests and awards on %s", (engine) => {
   });
 
   test("issue closed first, then the PR merged: awarded at once, on the repository's payout terms", async () => {
-    const yaml = `charities:\n  coin-center: {name: Coin Center, address: ${CHARITY}}\npayout:\n  hold: 2h\n  unclaimed: coin-center\n`;
+    const yaml = `charities:\n  coin-center: {name: Coin Center, address: ${CHARITY}}\npayout:\n  hold: 48h\n  unclaimed: coin-center\n`;
     const { n, card } = await fundedIssue(["5usd", "20eur"], yaml);
     await close(n, "completed"); // no claim yet: no GitHub call at all
     await h.bot.settled();
@@ -76,6 +87,7 @@ describe.each(ENGINES)("merged pull requests and awards on %s", (engine) => {
     const pr = newPull();
     mockClosingIssues(pr, [n]);
     config(yaml);
+    mockIssueCloser(n, pr);
     const edits = expectCardEdit(card, n);
     const before = Date.now();
     await merge(pr, `Fixes #${n}`);
@@ -88,8 +100,8 @@ describe.each(ENGINES)("merged pull requests and awards on %s", (engine) => {
     ]);
     // alice's second pledge replaced her first: 20 EUR is the bounty.
     const hold = awards[0]!.holdUntil.getTime() - before;
-    expect(hold).toBeGreaterThan(2 * HOUR - 60_000);
-    expect(hold).toBeLessThan(2 * HOUR + 60_000);
+    expect(hold).toBeGreaterThan(48 * HOUR - 60_000);
+    expect(hold).toBeLessThan(48 * HOUR + 60_000);
     expect(awards[0]!.unclaimedCharity).toEqual({ id: "coin-center", name: "Coin Center", address: CHARITY });
     expect(edits[0]).toContain("a recipient's share goes to **Coin Center** instead");
   });
@@ -102,6 +114,7 @@ describe.each(ENGINES)("merged pull requests and awards on %s", (engine) => {
     const first = await merge(pr, `Closes #${n}`);
     await h.bot.settled();
     config();
+    mockIssueCloser(n, pr);
     expectCardEdit(card, n);
     const closed = await close(n, "completed");
     await h.bot.settled();
@@ -112,9 +125,8 @@ describe.each(ENGINES)("merged pull requests and awards on %s", (engine) => {
     await merge(pr, `Closes #${n}`, bob, {}, first.id);
     await close(n, "completed", closed.id);
     await h.bot.settled();
-    // The same happenings delivered again under new ids: read again, but nothing more is recorded.
-    mockClosingIssues(pr, [n]);
-    config();
+    // The same happenings delivered again under new ids: the merge was claimed once already, so
+    // GitHub is not even asked again, and nothing more is recorded.
     await merge(pr, `Closes #${n}`);
     await close(n, "completed");
     await h.bot.settled();
@@ -151,6 +163,8 @@ describe.each(ENGINES)("merged pull requests and awards on %s", (engine) => {
       { message: "Erin's part", email: "erin@example.org", user: { login: "erin", id: erin.id } },
     ]);
     mockUser("dave", { id: dave.id });
+    mockUserById(carol.id, carol);
+    mockUserById(bob.id, bob);
     await merge(pr, `Fixes #${n}`);
     await h.bot.settled();
     expect((await claimsOf(n))[0]!.recipients).toEqual([
@@ -161,6 +175,7 @@ describe.each(ENGINES)("merged pull requests and awards on %s", (engine) => {
     ]);
 
     config(yaml);
+    mockIssueCloser(n, pr);
     const edits = expectCardEdit(card, n);
     await close(n, "completed");
     await h.bot.settled();
@@ -192,6 +207,9 @@ describe.each(ENGINES)("merged pull requests and awards on %s", (engine) => {
     mockPullCommits(pr, [
       { message: "x\n\nCo-authored-by: C <1003+carol@users.noreply.github.com>\nCo-authored-by: D <1004+dave@users.noreply.github.com>" },
     ]);
+    mockUserById(carol.id, carol);
+    mockUserById(dave.id, dave);
+    mockIssueCloser(n, pr);
     expectCardEdit(card, n);
     await merge(pr, `Fixes #${n}`);
     await h.bot.settled();
@@ -236,6 +254,7 @@ describe.each(ENGINES)("merged pull requests and awards on %s", (engine) => {
     await h.bot.settled();
     expect((await bountyOf(n)).awards).toEqual([]);
     config();
+    mockIssueCloser(n, pr);
     expectCardEdit(card, n);
     await close(n, "completed");
     await h.bot.settled();
@@ -305,6 +324,7 @@ describe.each(ENGINES)("merged pull requests and awards on %s", (engine) => {
     await merge(pr, `Fixes #${n}`, bob, { title: "Fix the docs" });
     await h.bot.settled();
     config();
+    mockIssueCloser(n, pr);
     expectCardEdit(card, n);
     await close(n, "completed");
     await h.bot.settled();
@@ -359,6 +379,7 @@ describe.each(ENGINES)("merged pull requests and awards on %s", (engine) => {
     await merge(pr, `Fixes #${n}`);
     await h.bot.settled();
     config(yaml);
+    mockIssueCloser(n, pr);
     expectCardEdit(card, n);
     await close(n, "completed");
     await h.bot.settled();
@@ -375,5 +396,263 @@ describe.each(ENGINES)("merged pull requests and awards on %s", (engine) => {
     const { bounty, awards } = await bountyOf(n);
     expect(bounty.status).toBe("awarded");
     expect(awards.map((a) => a.state)).toEqual(["credited"]);
+  });
+
+  // ---------------------------------------------------------------------------------------------
+  // Who gets paid: the PR that closed the issue, references GitHub honours, real co-authors.
+
+  /** alice funds an existing issue: its card is created. */
+  async function fund(n: number, card: number): Promise<void> {
+    github().get(`${repoPath}/issues/${n}/comments`).query(true).reply(200, []);
+    github().post(`${repoPath}/issues/${n}/comments`).reply(201, { id: card });
+    github().post(`${repoPath}/issues/${n}/labels`, { labels: ["bounty"] }).reply(200, []);
+    config();
+    mockPermission("alice", "write");
+    await deliver(h.bot, "issue_comment", commentCreated({ issue: { number: n }, commentId: nextComment++, body: "/bounty 5usd", user: alice }));
+    await h.bot.settled();
+  }
+
+  /** A merged PR's webhook with its merge time given. */
+  async function mergeAt(pr: number, body: string, author: Who, mergedAt: Date): Promise<void> {
+    const payload = pullClosed({ pr: { number: pr, body, author }, sender: alice });
+    payload.pull_request.merged_at = mergedAt.toISOString();
+    await deliver(h.bot, "pull_request", payload);
+    await h.bot.settled();
+  }
+
+  test("the PR GitHub names as the closer wins over an earlier PR that only mentioned the issue (PR webhooks first)", async () => {
+    const { n, card } = await fundedIssue();
+    const early = newPull();
+    const closer = newPull();
+    for (const [pr, who] of [[early, bob], [closer, carol]] as const) {
+      mockClosingIssues(pr, [n]);
+      config();
+      await merge(pr, `Fixes #${n}`, who);
+      await h.bot.settled();
+    }
+    config();
+    mockIssueCloser(n, closer);
+    expectCardEdit(card, n);
+    await close(n, "completed");
+    await h.bot.settled();
+    expect((await bountyOf(n)).awards.map((a) => [a.recipientLogin, a.pr?.number])).toEqual([["carol", closer]]);
+    expect((await claimsOf(n)).map((c) => [c.pr_number, c.state])).toEqual([
+      [early, "pending"],
+      [closer, "awarded"],
+    ]);
+  });
+
+  test("the closer wins also when the issue's webhook comes first: the earlier PR's lone claim waits for it", async () => {
+    const { n, card } = await fundedIssue();
+    const early = newPull();
+    mockClosingIssues(early, [n]);
+    config();
+    await merge(early, `Fixes #${n}`, bob);
+    await h.bot.settled();
+
+    // GitHub says a PR closed the issue whose own webhook has not come yet: nothing is awarded.
+    const closer = newPull();
+    config();
+    mockIssueCloser(n, closer);
+    const waiting = expectCardEdit(card, n, "none");
+    await close(n, "completed");
+    await h.bot.settled();
+    expect((await bountyOf(n)).awards).toEqual([]);
+    expect(waiting[0]).toContain(`GitHub says #${closer} closed the issue, which claims no bounty here, while #${early} claims it`);
+
+    mockClosingIssues(closer, [n]);
+    config();
+    mockIssueCloser(n, closer);
+    const edits = expectCardEdit(card, n);
+    await merge(closer, `Fixes #${n}`, carol);
+    await h.bot.settled();
+    const { bounty, awards } = await bountyOf(n);
+    expect(awards.map((a) => [a.recipientLogin, a.pr?.number])).toEqual([["carol", closer]]);
+    expect(bounty.statusReason).toBeNull();
+    expect(edits[0]).toContain("🏆 Awarded");
+  });
+
+  test("a claim from a merge before the issue's latest reopening never counts, whatever order the webhooks come in", async () => {
+    const n = newIssue();
+    const now = Date.now();
+    // Before any bounty: bob's PR said it fixes the issue, which was closed, then reopened.
+    const early = newPull();
+    mockClosingIssues(early, [n]);
+    config();
+    await mergeAt(early, `Fixes #${n}`, bob, new Date(now - 2 * HOUR));
+    await close(n, "completed");
+    await h.bot.settled();
+    // carol's PR was merged after the reopening, but its webhook is handled before the reopening's.
+    const later = newPull();
+    mockClosingIssues(later, [n]);
+    config();
+    await mergeAt(later, `Fixes #${n}`, carol, new Date(now - 1000));
+    const reopened = issueReopened({ issue: { number: n }, sender: alice });
+    reopened.issue.updated_at = new Date(now - HOUR).toISOString();
+    await deliver(h.bot, "issues", reopened);
+    await h.bot.settled();
+    expect((await claimsOf(n)).map((c) => [c.pr_number, c.state])).toEqual([
+      [early, "dropped"],
+      [later, "pending"],
+    ]);
+    const [dropped] = await h.db.query<{ data: { claims: Array<{ pr: string }>; reason: string } }>(
+      "SELECT data FROM events WHERE kind = 'claims_dropped' AND data->>'issue_number' = $1",
+      [String(n)],
+    );
+    expect(dropped!.data).toMatchObject({
+      claims: [{ pr: `${REPO.owner}/${REPO.name}#${early}` }],
+      reason: "the issue was reopened after the pull request was merged",
+    });
+
+    const card = 79001;
+    await fund(n, card);
+    // A person closes it: with one claim counted, that claim wins.
+    config();
+    mockIssueCloser(n, null);
+    expectCardEdit(card, n);
+    await close(n, "completed");
+    await h.bot.settled();
+    expect((await bountyOf(n)).awards.map((a) => [a.recipientLogin, a.pr?.number])).toEqual([["carol", later]]);
+  });
+
+  test("two claims and no closer among them: nothing is awarded; the card and a reply ask a funder to /award", async () => {
+    const { n, card } = await fundedIssue();
+    const [one, two] = [newPull(), newPull()];
+    for (const [pr, who] of [[one, bob], [two, carol]] as const) {
+      mockClosingIssues(pr, [n]);
+      config();
+      await merge(pr, `Fixes #${n}`, who);
+      await h.bot.settled();
+    }
+    config();
+    mockIssueCloser(n, null);
+    const edits = expectCardEdit(card, n, "none");
+    const replies = captureReplies(n);
+    await close(n, "completed");
+    await h.bot.settled();
+    const { bounty, pledges, awards } = await bountyOf(n);
+    expect(awards).toEqual([]);
+    expect(pledges.map((p) => p.status)).toEqual(["open"]);
+    const why = `#${one} and #${two} claim it, and GitHub names none of them as what closed the issue`;
+    expect(bounty.statusReason).toBe(`no award yet: ${why}; a funder can award it with \`/award @login\``);
+    expect(edits[0]).toContain(`🟢 Open — no award yet: ${why}`);
+    expect(replies).toEqual([
+      `This issue was closed as completed, but I did not award its bounty: ${why}. ` +
+        "A funder can award it with `/award @login` (or `/award @alice @bob` to share it).",
+    ]);
+
+    // Reopened: the status from that close goes with it.
+    const cleared = expectCardEdit(card, n, "none");
+    await deliver(h.bot, "issues", issueReopened({ issue: { number: n }, sender: alice }));
+    await h.bot.settled();
+    expect((await bountyOf(n)).bounty.statusReason).toBeNull();
+    expect(cleared[0]).toContain("**Status:** 🟢 Open\n");
+  });
+
+  test("when GitHub cannot say what closed the issue, even a lone claim waits for a funder", async () => {
+    const { n, card } = await fundedIssue();
+    const pr = newPull();
+    mockClosingIssues(pr, [n]);
+    config();
+    await merge(pr, `Fixes #${n}`);
+    await h.bot.settled();
+    config();
+    mockIssueCloser(n, "error");
+    expectCardEdit(card, n, "none");
+    const replies = captureReplies(n);
+    await close(n, "completed");
+    await h.bot.settled();
+    expect((await bountyOf(n)).awards).toEqual([]);
+    expect(replies[0]).toContain(`GitHub did not say what closed the issue, and #${pr} claims it`);
+  });
+
+  test("when GraphQL answers, its list is the whole truth: keywords GitHub did not honour claim nothing", async () => {
+    const { n } = await fundedIssue();
+    const pr = newPull();
+    mockClosingIssues(pr, []); // e.g. the keyword was added after the merge, or GitHub ignored it
+    await merge(pr, `Fixes #${n}`);
+    await h.bot.settled();
+    expect(await claimsOf(n)).toEqual([]);
+  });
+
+  test("the keyword fallback reads only what GitHub renders: not link definitions, HTML attributes or indented code", async () => {
+    const { n } = await fundedIssue();
+    const pr = newPull();
+    github()
+      .post("/graphql")
+      .reply(200, { data: null, errors: [{ type: "NOT_SUPPORTED", message: "not here" }] });
+    const body = [
+      "Tidies the docs.",
+      "",
+      `[docs]: https://kubernetes.io/docs "Fixes #${n}"`,
+      `<a title="fixes #${n}" href="https://kubernetes.io">the docs</a>`,
+      "",
+      `    Closes #${n}`,
+    ].join("\n");
+    await merge(pr, body);
+    await h.bot.settled();
+    expect(await claimsOf(n)).toEqual([]);
+  });
+
+  test("a revert counts only into the default branch, by a visible Reverts line or the exact Revert title", async () => {
+    const { n, card } = await fundedIssue();
+    const pr = newPull();
+    mockClosingIssues(pr, [n]);
+    config();
+    await merge(pr, `Fixes #${n}`, bob, { title: "Fix the docs" });
+    await h.bot.settled();
+    config();
+    mockIssueCloser(n, pr);
+    expectCardEdit(card, n);
+    await close(n, "completed");
+    await h.bot.settled();
+
+    const full = `${REPO.owner}/${REPO.name}#${pr}`;
+    const notReverts: Array<[string, { title?: string; baseRef?: string }]> = [
+      [`Reverts ${full}`, { title: 'Revert "Fix the docs"', baseRef: "release-1.31" }],
+      ["Sorry, it broke CI.", { title: "Revert: Fix the docs" }],
+      [`<!-- Reverts ${full} -->`, {}],
+      [`<p title="Reverts ${full}">Tidy up</p>`, {}],
+      [`This reverts #${pr}.`, {}],
+    ];
+    for (const [body, extra] of notReverts) {
+      // Not a revert: an ordinary merged PR, asked what it closes.
+      const other = newPull();
+      mockClosingIssues(other, []);
+      await merge(other, body, alice, extra);
+      await h.bot.settled();
+    }
+    // A revert of a title no claimed PR has exactly.
+    await merge(newPull(), "", alice, { title: 'Revert "fix the docs"' });
+    await h.bot.settled();
+    expect((await bountyOf(n)).awards.map((a) => a.state)).toEqual(["held"]);
+    expect((await claimsOf(n))[0]!.state).toBe("awarded");
+  });
+
+  test("a noreply co-author counts only when GitHub's user with that id has that login; never a bot", async () => {
+    const yaml = "claim:\n  coauthors: true\n";
+    const { n } = await fundedIssue(["10usd"], yaml);
+    const pr = newPull();
+    mockClosingIssues(pr, [n]);
+    config(yaml);
+    mockPullCommits(pr, [
+      {
+        message:
+          "Fix the docs\n\nCo-authored-by: Mallory <1003+mallory@users.noreply.github.com>\n" +
+          "Co-authored-by: Ghost <999999+ghost@users.noreply.github.com>\n" +
+          "Co-authored-by: Dave <1004+dave@users.noreply.github.com>\n" +
+          "Co-authored-by: Renovate <29139614+renovate@users.noreply.github.com>",
+      },
+    ]);
+    mockUserById(carol.id, carol); // 1003 is carol, not mallory
+    mockUserById(999999, null);
+    mockUserById(dave.id, dave);
+    mockUserById(29139614, { login: "renovate", type: "Bot" });
+    await merge(pr, `Fixes #${n}`);
+    await h.bot.settled();
+    expect((await claimsOf(n))[0]!.recipients).toEqual([
+      { id: bob.id, login: "bob", bps: 5000 },
+      { id: dave.id, login: "dave", bps: 5000 },
+    ]);
   });
 });

@@ -1,8 +1,10 @@
-import type { ClosingIssue, GitHubUser, PullCommit, RepoGitHub } from "../../src/github/client.js";
+import type { ClosingIssue, GitHubUser, IssueCloser, PullCommit, RepoGitHub } from "../../src/github/client.js";
 
-/** A RepoGitHub for unit tests: the closing-issue, repository, user and commit calls, answered from tables; `calls` records them. */
+/** A RepoGitHub for unit tests: the closing-issue, closer, repository, user and commit calls, answered from tables; `calls` records them. */
 export function fakeGitHub(o: {
   linked?: ClosingIssue[] | Error;
+  closer?: IssueCloser | null | Error;
+  usersById?: Record<number, GitHubUser>;
   repoIds?: Record<string, number>;
   users?: Record<string, GitHubUser>;
   commits?: PullCommit[];
@@ -26,6 +28,15 @@ export function fakeGitHub(o: {
     async user(login: string) {
       calls.push(`user ${login}`);
       return o.users?.[login] ?? null;
+    },
+    async userById(id: number) {
+      calls.push(`user #${id}`);
+      return o.usersById?.[id] ?? null;
+    },
+    async issueCloser(n: number) {
+      calls.push(`closer ${n}`);
+      if (o.closer instanceof Error) throw o.closer;
+      return o.closer === undefined ? { pull: null } : o.closer;
     },
     async pullCommits(n: number) {
       calls.push(`commits ${n}`);
