@@ -1,6 +1,6 @@
 import { formatAmount, sameCurrencyTotals } from "../core/money.js";
 import type { AwardView } from "../store/awards.js";
-import type { Bounty, Pledge } from "../store/ledger.js";
+import type { Bounty, IssueState, Pledge } from "../store/ledger.js";
 
 /** Hidden marker that finds the card again among an issue's comments. */
 export const CARD_MARKER = "<!-- bounty-bot:card -->";
@@ -31,7 +31,7 @@ export function formatShare(bps: number): string {
 const shortTxid = (txid: string) => `\`${txid.slice(0, 12)}…\``;
 
 /** Where an award stands, in the recipient's words. */
-function awardState(a: AwardView, now: Date): string {
+function awardState(a: AwardView, now: Date, issueState: IssueState): string {
   if (a.state === "cancelled") return `cancelled: ${a.cancelReason ?? "no reason recorded"}`;
   const to = a.payout?.payeeKind === "charity" ? ` to ${a.payout.charityName ?? "a charity"}` : "";
   if (a.payout?.state === "confirmed") return `✅ paid${to} in ${a.payout.txid ? shortTxid(a.payout.txid) : "a transaction"}, confirmed`;
@@ -40,17 +40,25 @@ function awardState(a: AwardView, now: Date): string {
   if (a.state === "credited" && a.sats !== null) {
     return `${formatAmount({ currency: "BTC", minor: a.sats })} credited to @${a.recipientLogin}'s balance`;
   }
-  if (a.holdUntil.getTime() > now.getTime()) return `⏳ paid after ${formatUtc(a.holdUntil)}`;
-  return "⏳ waiting for a reliable BTC price";
+  // Still held: every reason it waits, the operator's first (a label name may hold a `|`).
+  const waits: string[] = [];
+  if (a.approval === "needed") waits.push(`⏸️ held for operator approval: ${(a.approvalReason ?? "self-dealing").replace(/\|/g, "\\|")}`);
+  const held = a.holdUntil.getTime() > now.getTime();
+  if (issueState !== "completed") {
+    waits.push(`⏳ paid once the issue is closed as completed${held ? `, not before ${formatUtc(a.holdUntil)}` : ""}`);
+  } else if (held) {
+    waits.push(`⏳ paid after ${formatUtc(a.holdUntil)}`);
+  }
+  return waits.length ? waits.join("; ") : "⏳ waiting for a reliable BTC price";
 }
 
-function awardLines(awards: AwardView[], now: Date, unclaimedDays: number | undefined): string[] {
+function awardLines(awards: AwardView[], now: Date, unclaimedDays: number | undefined, issueState: IssueState): string[] {
   if (awards.length === 0) return [];
   const lines = ["| Recipient | Share | Amount | State |", "| --- | ---: | ---: | --- |"];
   for (const a of awards) {
     const who = a.state === "cancelled" ? `~~@${a.recipientLogin}~~` : `@${a.recipientLogin}`;
     const amount = a.amounts.map(formatAmount).join(" + ");
-    lines.push(`| ${who} | ${formatShare(a.shareBps)} | ${amount} | ${awardState(a, now)} |`);
+    lines.push(`| ${who} | ${formatShare(a.shareBps)} | ${amount} | ${awardState(a, now, issueState)} |`);
   }
   lines.push("");
   // Said from the moment of the award, not only when the period runs out.
@@ -89,7 +97,7 @@ export function renderCard(bounty: Bounty, pledges: Pledge[], awards: AwardView[
     if (live.length > 1) lines.push(...totals.map((t) => `| **Total** | **${formatAmount(t)}** |`));
     lines.push("");
   }
-  lines.push(...awardLines(awards, opts.now ?? new Date(), opts.unclaimedDays));
+  lines.push(...awardLines(awards, opts.now ?? new Date(), opts.unclaimedDays, bounty.issueState));
   if (bounty.status === "cancelled" && cancelled.length) {
     lines.push(
       `Cancelled pledges: ${cancelled.map((p) => `~~${funderCell(p)} ${formatAmount(p.amount)}~~`).join(", ")}`,

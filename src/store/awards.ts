@@ -1,7 +1,9 @@
 import { splitTotals, TOTAL_BASIS_POINTS } from "../claims/award.js";
+import { chooseClaim, isWaitStatus, waitStatus, waitText, type Closer, type WaitReason } from "../claims/closer.js";
+import { approvalNeeded, type Pledger } from "../core/approval.js";
 import { sameCurrencyTotals, type Amount, type Currency } from "../core/money.js";
-import { fromJson, type Queryable } from "./db.js";
-import { appendEvent, lockBountyById, touch, type Bounty, type BountyStatus, type Cause } from "./ledger.js";
+import { fromJson, type Db, type Queryable } from "./db.js";
+import { appendEvent, hasOpenPledges, lockBountyById, touch, type Bounty, type BountyStatus, type Cause, type IssueState } from "./ledger.js";
 
 /** Someone who gets a share of a bounty, by numeric GitHub id (logins can be renamed). */
 export interface Recipient {
@@ -24,7 +26,8 @@ export interface AwardTerms {
   unclaimed: CharitySnapshot | null;
 }
 
-export type ClaimState = "pending" | "awarded" | "reverted";
+/** 'dropped': the issue was closed as not planned, or reopened after the claim's merge. */
+export type ClaimState = "pending" | "awarded" | "reverted" | "dropped";
 
 /** A merged pull request that says it closes an issue. */
 export interface Claim {
@@ -63,7 +66,15 @@ export interface Award {
   pricedAt: Date | null;
   unclaimedCharity: CharitySnapshot | null;
   payoutId: bigint | null;
+  /** Self-dealing: 'needed' until an operator approves (`bounty-bot awards approve`); null when not needed. */
+  approval: AwardApproval | null;
+  /** Why it needs approval: "@bob pledged on this bounty". */
+  approvalReason: string | null;
+  approvedBy: string | null;
+  approvedAt: Date | null;
 }
+
+export type AwardApproval = "needed" | "approved";
 
 /** An award with where its money went, as the card shows it. */
 export interface AwardView extends Award {
@@ -133,6 +144,10 @@ type AwardRow = {
   priced_at: Date | null;
   unclaimed_charity: unknown;
   payout_id: bigint | null;
+  approval: AwardApproval | null;
+  approval_reason: string | null;
+  approved_by: string | null;
+  approved_at: Date | null;
 };
 
 const toAward = (r: AwardRow): Award => ({
@@ -152,6 +167,10 @@ const toAward = (r: AwardRow): Award => ({
   pricedAt: r.priced_at === null ? null : new Date(r.priced_at),
   unclaimedCharity: r.unclaimed_charity === null ? null : fromJson<CharitySnapshot>(r.unclaimed_charity),
   payoutId: r.payout_id === null ? null : BigInt(r.payout_id),
+  approval: r.approval,
+  approvalReason: r.approval_reason,
+  approvedBy: r.approved_by,
+  approvedAt: r.approved_at === null ? null : new Date(r.approved_at),
 });
 
 // ---------------------------------------------------------------------------
@@ -195,13 +214,68 @@ export async function recordClaim(
   return toClaim(rows[0]!);
 }
 
-/** Claims on an issue still waiting for an award, the earliest merge first. */
+/**
+ * The claims on an issue that count: still waiting for an award, and merged since the issue was
+ * last opened (a merge before a reopening did not close it this time). The earliest merge first.
+ */
 export async function pendingClaims(db: Queryable, repoId: number, issueNumber: number): Promise<Claim[]> {
   const rows = await db.query<ClaimRow>(
-    "SELECT * FROM claims WHERE repo_id = $1 AND issue_number = $2 AND state = 'pending' ORDER BY merged_at, id",
+    `SELECT c.* FROM claims c
+     LEFT JOIN issue_openings o ON o.repo_id = c.repo_id AND o.issue_number = c.issue_number
+     WHERE c.repo_id = $1 AND c.issue_number = $2 AND c.state = 'pending'
+       AND (o.opened_at IS NULL OR c.merged_at >= o.opened_at)
+     ORDER BY c.merged_at, c.id`,
     [repoId, issueNumber],
   );
   return rows.map(toClaim);
+}
+
+/**
+ * The issue was (re)opened at `at` (GitHub's time): remembered, the latest opening winning
+ * whatever order the webhooks come in. Returns when the issue was last opened.
+ */
+export async function recordOpening(tx: Queryable, repoId: number, issueNumber: number, at: Date): Promise<Date> {
+  const rows = await tx.query<{ opened_at: Date }>(
+    `INSERT INTO issue_openings (repo_id, issue_number, opened_at) VALUES ($1, $2, $3)
+     ON CONFLICT (repo_id, issue_number) DO UPDATE SET opened_at = GREATEST(issue_openings.opened_at, EXCLUDED.opened_at)
+     RETURNING opened_at`,
+    [repoId, issueNumber, at],
+  );
+  return new Date(rows[0]!.opened_at);
+}
+
+/**
+ * Drops an issue's pending claims (all of them, or those merged before `mergedBefore`): they will
+ * never be awarded. One 'claims_dropped' event says which and why (on the bounty, if there is one).
+ */
+export async function dropPendingClaims(
+  tx: Queryable,
+  issue: { repoId: number; issueNumber: number; bountyId: bigint | null },
+  mergedBefore: Date | null,
+  reason: string,
+  cause: Cause,
+): Promise<Claim[]> {
+  const rows = await tx.query<ClaimRow>(
+    `UPDATE claims SET state = 'dropped'
+     WHERE repo_id = $1 AND issue_number = $2 AND state = 'pending' AND ($3::timestamptz IS NULL OR merged_at < $3)
+     RETURNING *`,
+    [issue.repoId, issue.issueNumber, mergedBefore],
+  );
+  const dropped = rows.map(toClaim).sort((a, b) => (a.id < b.id ? -1 : 1));
+  if (dropped.length > 0) {
+    await appendEvent(tx, {
+      bountyId: issue.bountyId,
+      kind: "claims_dropped",
+      data: {
+        repo_id: issue.repoId,
+        issue_number: issue.issueNumber,
+        claims: dropped.map((c) => ({ id: c.id.toString(), pr: `${c.prOwner}/${c.prRepo}#${c.prNumber}` })),
+        reason,
+      },
+      cause,
+    });
+  }
+  return dropped;
 }
 
 /** Every claim a pull request made (one per issue it closes). */
@@ -251,7 +325,42 @@ function checkRecipients(recipients: readonly Recipient[]): void {
   }
 }
 
-/** One row per recipient with something to receive, all with the same hold. */
+/**
+ * Everyone whose money is in the bounty's live (open or awarded) pledges: the funder of a person's
+ * pledge, and whoever added the label of a label pledge (the actor of its latest 'pledged' event).
+ */
+async function pledgersOf(tx: Queryable, bountyId: bigint): Promise<Pledger[]> {
+  const rows = await tx.query<{
+    funder_key: string;
+    funder_id: bigint | null;
+    funder_login: string;
+    actor_id: bigint | null;
+    actor_login: string | null;
+  }>(
+    `SELECT p.funder_key, p.funder_id, p.funder_login, e.actor_id, e.actor_login
+     FROM pledges p
+     LEFT JOIN LATERAL (
+       SELECT actor_id, actor_login FROM events
+       WHERE bounty_id = p.bounty_id AND kind = 'pledged' AND data->>'funder' = p.funder_key
+       ORDER BY id DESC LIMIT 1) e ON true
+     WHERE p.bounty_id = $1 AND p.status IN ('open', 'awarded')`,
+    [bountyId],
+  );
+  const out: Pledger[] = [];
+  for (const r of rows) {
+    if (r.funder_id !== null) out.push({ id: Number(r.funder_id), login: r.funder_login, label: null });
+    if (r.actor_id !== null && r.actor_id !== r.funder_id) {
+      const label = r.funder_key.startsWith("label:") ? r.funder_key.slice("label:".length) : null;
+      out.push({ id: Number(r.actor_id), login: r.actor_login ?? "", label });
+    }
+  }
+  return out;
+}
+
+/**
+ * One row per recipient with something to receive, all with the same hold. A recipient whose
+ * money is in the bounty, or who made the award, gets an award that needs an operator's approval.
+ */
 async function insertAwards(
   tx: Queryable,
   bountyId: bigint,
@@ -259,17 +368,21 @@ async function insertAwards(
   totals: readonly Amount[],
   terms: AwardTerms,
   origin: AwardOrigin,
+  cause: Cause,
 ): Promise<Award[]> {
   const parts = splitTotals(totals, recipients.map((r) => r.bps));
   const claim = origin.source === "merge" ? origin.claim : null;
+  const pledgers = await pledgersOf(tx, bountyId);
+  const awarderId = origin.source === "command" ? cause.actor.id : null;
   const out: Award[] = [];
   for (const [i, r] of recipients.entries()) {
     // A share too small to be worth a cent of any currency pledged: nothing to pay.
     if (parts[i]!.length === 0) continue;
+    const why = approvalNeeded(r, { pledgers, awarderId });
     const rows = await tx.query<AwardRow>(
       `INSERT INTO awards (bounty_id, recipient_id, recipient_login, share_bps, amounts, source, claim_id,
-                           pr_owner, pr_repo, pr_number, hold_until, unclaimed_charity)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now() + ($11::bigint * interval '1 millisecond'), $12)
+                           pr_owner, pr_repo, pr_number, hold_until, unclaimed_charity, approval, approval_reason)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now() + ($11::bigint * interval '1 millisecond'), $12, $13, $14)
        RETURNING *`,
       [
         bountyId,
@@ -284,11 +397,26 @@ async function insertAwards(
         claim?.prNumber ?? null,
         Math.max(0, Math.round(terms.holdMs)),
         terms.unclaimed ? JSON.stringify(terms.unclaimed) : null,
+        why === null ? null : "needed",
+        why,
       ],
     );
     out.push(toAward(rows[0]!));
   }
   return out;
+}
+
+/** After the award's own event: one audit event per award that waits for an operator. */
+async function logApprovalsNeeded(tx: Queryable, awards: readonly Award[], cause: Cause): Promise<void> {
+  for (const a of awards.filter((x) => x.approval === "needed")) {
+    await appendEvent(tx, {
+      bountyId: a.bountyId,
+      userId: a.recipientId,
+      kind: "award_needs_approval",
+      data: { award_id: a.id.toString(), recipient_id: a.recipientId, recipient_login: a.recipientLogin, reason: a.approvalReason },
+      cause,
+    });
+  }
 }
 
 async function setStatus(tx: Queryable, bounty: Bounty, status: BountyStatus, reason: string | null, cause: Cause) {
@@ -307,6 +435,7 @@ function awardedEvent(awards: Award[], extra: Record<string, unknown>): Record<s
       share_bps: a.shareBps,
       amounts: a.amounts.map(amountJson),
       hold_until: a.holdUntil.toISOString(),
+      approval: a.approval,
     })),
   };
 }
@@ -333,7 +462,7 @@ export async function awardBounty(
   );
   if (taken.length === 0) return [];
   const totals = sameCurrencyTotals(taken.map((p) => ({ currency: p.currency, minor: BigInt(p.amount_minor) })));
-  const awards = await insertAwards(tx, bounty.id, recipients, totals, terms, origin);
+  const awards = await insertAwards(tx, bounty.id, recipients, totals, terms, origin, cause);
   if (origin.source === "merge") await setClaimState(tx, origin.claim.id, "awarded");
   await appendEvent(tx, {
     bountyId: bounty.id,
@@ -348,20 +477,53 @@ export async function awardBounty(
     }),
     cause,
   });
+  await logApprovalsNeeded(tx, awards, cause);
   await setStatus(tx, bounty, "awarded", null, cause);
   await touch(tx, bounty.id);
   return awards;
 }
 
+/** What awardPendingClaim did: awarded a claim, or left the bounty waiting for a funder's `/award`. */
+export interface PendingAward {
+  awards: Award[];
+  waiting: { why: WaitReason; claims: Claim[]; text: string } | null;
+}
+
 /**
- * The issue was closed as completed and a merged PR claims it: award the (locked) bounty to the
- * earliest pending claim. Returns the awards, or [] when there is nothing to award yet.
+ * The issue was closed as completed: award the (locked) bounty to the claim chooseClaim picks
+ * from the counted claims (see pendingClaims) and what GitHub says closed the issue. When the
+ * choice is to wait, nothing is awarded and the bounty's status line (the card) says why and
+ * asks a funder to `/award`. Nothing happens while the issue is not completed or nothing is open.
  */
-export async function awardPendingClaim(tx: Queryable, bounty: Bounty, terms: AwardTerms, cause: Cause): Promise<Award[]> {
-  if (bounty.issueState !== "completed") return [];
-  const [claim] = await pendingClaims(tx, bounty.repoId, bounty.issueNumber);
-  if (!claim) return [];
-  return awardBounty(tx, bounty, claim.recipients, terms, { source: "merge", claim }, cause);
+export async function awardPendingClaim(
+  tx: Queryable,
+  bounty: Bounty,
+  terms: AwardTerms,
+  closer: Closer,
+  cause: Cause,
+): Promise<PendingAward> {
+  const none: PendingAward = { awards: [], waiting: null };
+  if (bounty.issueState !== "completed" || !(await hasOpenPledges(tx, bounty.id))) return none;
+  const choice = chooseClaim(await pendingClaims(tx, bounty.repoId, bounty.issueNumber), closer);
+  if (choice.kind === "none") return none;
+  if (choice.kind === "award") {
+    const awards = await awardBounty(tx, bounty, choice.claim.recipients, terms, { source: "merge", claim: choice.claim }, cause);
+    return { awards, waiting: null };
+  }
+  const text = waitText(bounty.repoId, choice.why, choice.claims, closer);
+  if (bounty.status !== "open" || bounty.statusReason !== waitStatus(text)) {
+    await setStatus(tx, bounty, "open", waitStatus(text), cause);
+    await touch(tx, bounty.id);
+  }
+  return { awards: [], waiting: { why: choice.why, claims: choice.claims, text } };
+}
+
+/** The issue was reopened: a (locked) bounty's "no award yet" status from its last close is cleared. Returns whether it was. */
+export async function clearWaitStatus(tx: Queryable, bounty: Bounty, cause: Cause): Promise<boolean> {
+  if (bounty.status !== "open" || !isWaitStatus(bounty.statusReason)) return false;
+  await setStatus(tx, bounty, "open", null, cause);
+  await touch(tx, bounty.id);
+  return true;
 }
 
 /** The live (not cancelled) awards of a bounty, locked. */
@@ -407,13 +569,14 @@ export async function awardByCommand(
     [bounty.id],
   );
   const totals = sameCurrencyTotals(pledged.map((p) => ({ currency: p.currency, minor: BigInt(p.amount_minor) })));
-  const awards = await insertAwards(tx, bounty.id, recipients, totals, terms, { source: "command" });
+  const awards = await insertAwards(tx, bounty.id, recipients, totals, terms, { source: "command" }, cause);
   await appendEvent(tx, {
     bountyId: bounty.id,
     kind: "award_replaced",
     data: awardedEvent(awards, { replaced: live.map((a) => a.id.toString()), reason, totals: totals.map(amountJson) }),
     cause,
   });
+  await logApprovalsNeeded(tx, awards, cause);
   await setStatus(tx, bounty, "awarded", null, cause);
   await touch(tx, bounty.id);
   return { ok: true, awards, replaced: live };
@@ -520,6 +683,104 @@ export async function listAwardViews(db: Queryable, bountyId: bigint): Promise<A
         ? null
         : { state: r.payout_state, payeeKind: r.payee_kind!, charityName: r.charity_name, txid: r.txid },
   }));
+}
+
+/**
+ * The issue was closed as not planned: awards not yet credited are cancelled (they could never be
+ * paid: only awards of issues closed as completed are). When no live award is left, the awarded
+ * pledges are cancelled too, as open pledges are, and the bounty with them. Returns the cancelled awards.
+ */
+export async function cancelHeldAwards(tx: Queryable, bounty: Bounty, reason: string, cause: Cause): Promise<Award[]> {
+  const live = await lockLiveAwards(tx, { bountyId: bounty.id });
+  const held = live.filter((a) => a.state === "held" && a.payoutId === null);
+  if (held.length === 0) return [];
+  await tx.query(
+    `UPDATE awards SET state = 'cancelled', cancel_reason = $2, updated_at = now() WHERE id = ANY($1::bigint[])`,
+    [held.map((a) => a.id.toString()), reason],
+  );
+  // Nothing goes back to open: replay reads an empty funders list as no pledge reopened.
+  await appendEvent(tx, {
+    bountyId: bounty.id,
+    kind: "award_cancelled",
+    data: { awards: held.map((a) => a.id.toString()), claim_id: null, funders: [], reason },
+    cause,
+  });
+  if (held.length === live.length) {
+    const cancelled = await tx.query<{ funder_key: string }>(
+      `UPDATE pledges SET status = 'cancelled', updated_at = now()
+       WHERE bounty_id = $1 AND status = 'awarded' RETURNING funder_key`,
+      [bounty.id],
+    );
+    if (cancelled.length > 0) {
+      await appendEvent(tx, {
+        bountyId: bounty.id,
+        kind: "cancelled",
+        data: { funders: cancelled.map((p) => p.funder_key).sort(), reason },
+        cause,
+      });
+    }
+    await setStatus(tx, bounty, "cancelled", reason, cause);
+  }
+  await touch(tx, bounty.id);
+  return held;
+}
+
+/** An award with its issue, for operators. */
+export interface OperatorAward extends Award {
+  owner: string;
+  repo: string;
+  issueNumber: number;
+  issueState: IssueState;
+}
+
+/** Every award, oldest first; `held`: only those waiting for an operator's approval. */
+export async function listAllAwards(db: Queryable, opts: { held?: boolean } = {}): Promise<OperatorAward[]> {
+  const rows = await db.query<AwardRow & { repo_owner: string; repo_name: string; issue_number: number; issue_state: IssueState }>(
+    `SELECT a.*, b.repo_owner, b.repo_name, b.issue_number, b.issue_state
+     FROM awards a JOIN bounties b ON b.id = a.bounty_id
+     ${opts.held ? "WHERE a.approval = 'needed' AND a.state = 'held'" : ""}
+     ORDER BY a.id`,
+  );
+  return rows.map((r) => ({
+    ...toAward(r),
+    owner: r.repo_owner,
+    repo: r.repo_name,
+    issueNumber: Number(r.issue_number),
+    issueState: r.issue_state,
+  }));
+}
+
+export type ApproveOutcome =
+  | { ok: true; award: Award }
+  | { ok: false; why: "unknown" | "not held" | "already approved" | "cancelled"; award: Award | null };
+
+/**
+ * `bounty-bot awards approve`: an operator lets an award held for self-dealing be priced and paid.
+ * The audit log records who. Refused for an award that was not held, or is cancelled.
+ */
+export async function approveAward(db: Db, id: bigint, by: string): Promise<ApproveOutcome> {
+  return db.transaction(async (tx) => {
+    const [row] = await tx.query<AwardRow>("SELECT * FROM awards WHERE id = $1 FOR UPDATE", [id]);
+    if (!row) return { ok: false, why: "unknown", award: null };
+    const award = toAward(row);
+    if (award.approval === null) return { ok: false, why: "not held", award };
+    if (award.approval === "approved") return { ok: false, why: "already approved", award };
+    if (award.state === "cancelled") return { ok: false, why: "cancelled", award };
+    const [updated] = await tx.query<AwardRow>(
+      `UPDATE awards SET approval = 'approved', approved_by = $2, approved_at = now(), updated_at = now()
+       WHERE id = $1 RETURNING *`,
+      [id, by],
+    );
+    await appendEvent(tx, {
+      bountyId: award.bountyId,
+      userId: award.recipientId,
+      kind: "award_approved",
+      data: { award_id: id.toString(), reason: award.approvalReason },
+      cause: { actor: { id: null, login: by }, deliveryId: null },
+    });
+    await touch(tx, award.bountyId);
+    return { ok: true, award: toAward(updated!) };
+  });
 }
 
 /**

@@ -50,6 +50,10 @@ const award = (over: Partial<AwardView> = {}): AwardView => ({
   pricedAt: null,
   unclaimedCharity: null,
   payoutId: null,
+  approval: null,
+  approvalReason: null,
+  approvedBy: null,
+  approvedAt: null,
   payout: null,
   ...over,
 });
@@ -63,6 +67,34 @@ describe("the card's award", () => {
 
   test("past the hold but not priced: waiting for a reliable price", () => {
     expect(row(award({ holdUntil: new Date("2025-03-01T11:00:00Z") }))).toContain("⏳ waiting for a reliable BTC price");
+  });
+
+  test("held for an operator's approval: the row says so and why, before the hold", () => {
+    const held = award({ approval: "needed", approvalReason: "@bob pledged on this bounty" });
+    expect(row(held)).toBe(
+      "| @bob | 100% | $10 | ⏸️ held for operator approval: @bob pledged on this bounty; ⏳ paid after 2025-03-02 12:00 UTC |",
+    );
+    const past = award({ approval: "needed", approvalReason: "@bob pledged on this bounty", holdUntil: new Date("2025-03-01T11:00:00Z") });
+    expect(row(past)).toBe("| @bob | 100% | $10 | ⏸️ held for operator approval: @bob pledged on this bounty |");
+    // A label's name may hold a pipe; the table cell stays one cell.
+    const label = award({ approval: "needed", approvalReason: "@bob added the label `bounty|50` that pledged on this bounty" });
+    expect(row(label)).toContain("⏸️ held for operator approval: @bob added the label `bounty\\|50` that pledged on this bounty;");
+    // Once approved, it reads like any other award.
+    expect(row(award({ approval: "approved", approvalReason: "@bob pledged on this bounty", approvedBy: "ann" }))).toBe(
+      "| @bob | 100% | $10 | ⏳ paid after 2025-03-02 12:00 UTC |",
+    );
+  });
+
+  test("on an issue not closed as completed: paid only once it is, never 'waiting for a price'", () => {
+    const onOpen = (a: AwardView) =>
+      renderCard(bounty({ issueState: "open" }), [pledge], [a], { now: NOW }).split("\n").find((l) => l.startsWith("| @bob"));
+    expect(onOpen(award())).toBe("| @bob | 100% | $10 | ⏳ paid once the issue is closed as completed, not before 2025-03-02 12:00 UTC |");
+    expect(onOpen(award({ holdUntil: new Date("2025-03-01T11:00:00Z") }))).toBe(
+      "| @bob | 100% | $10 | ⏳ paid once the issue is closed as completed |",
+    );
+    expect(onOpen(award({ approval: "needed", approvalReason: "@bob pledged on this bounty", holdUntil: new Date("2025-03-01T11:00:00Z") }))).toBe(
+      "| @bob | 100% | $10 | ⏸️ held for operator approval: @bob pledged on this bounty; ⏳ paid once the issue is closed as completed |",
+    );
   });
 
   test("credited: the sats on the recipient's balance", () => {

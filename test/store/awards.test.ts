@@ -2,7 +2,10 @@ import { ENGINES, createTestDb, type TestDb } from "../support/databases.js";
 import {
   awardBounty,
   awardByCommand,
+  approveAward,
   awardPendingClaim,
+  cancelHeldAwards,
+  listAllAwards,
   listAwards,
   listAwardViews,
   pendingClaims,
@@ -16,16 +19,19 @@ import {
   bountyEvents,
   findBounty,
   getBounty,
+  labelFunder,
   listPledges,
   lockBounty,
   pledge,
   replay,
   setIssueState,
   userFunder,
+  withdraw,
   type Cause,
   type IssueRef,
 } from "../../src/store/ledger.js";
 import type { Queryable } from "../../src/store/db.js";
+import { awardsDueForPricing } from "../../src/store/payouts.js";
 
 const cause: Cause = { actor: { id: 1, login: "alice" }, deliveryId: "d-1" };
 const terms: AwardTerms = { holdMs: 3_600_000, unclaimed: null };
@@ -115,7 +121,7 @@ describe.each(ENGINES)("awards on %s", (engine) => {
     expect((await listPledges(t.db, b.id)).map((p) => p.status)).toEqual(["open", "open"]);
   });
 
-  test("a pending claim is awarded only once the issue is closed as completed, the earliest merge first", async () => {
+  test("a pending claim is awarded only once the issue is closed as completed, to the claim of the PR GitHub names as the closer", async () => {
     const issue = await funded();
     await t.db.transaction(async (tx) => {
       await claimFor(tx, issue, 20, [{ id: 2, login: "bob", bps: 10000 }]);
@@ -127,14 +133,22 @@ describe.each(ENGINES)("awards on %s", (engine) => {
       [20, "bob"],
       [21, "carol"],
     ]);
-    const open = await t.db.transaction(async (tx) => awardPendingClaim(tx, (await findBounty(tx, issue.repoId, issue.number))!, terms, cause));
-    expect(open).toEqual([]);
-    const awards = await t.db.transaction(async (tx) => {
+    const closer = { kind: "pull" as const, repoId: 500, number: 21 };
+    const open = await t.db.transaction(async (tx) => awardPendingClaim(tx, (await findBounty(tx, issue.repoId, issue.number))!, terms, closer, cause));
+    expect(open).toEqual({ awards: [], waiting: null });
+    // Two claims and GitHub names neither: nothing is awarded, the status line says why.
+    const waiting = await t.db.transaction(async (tx) => {
       const b = (await setIssueState(tx, issue.repoId, issue.number, "completed"))!;
-      return awardPendingClaim(tx, b, terms, cause);
+      return awardPendingClaim(tx, b, terms, { kind: "none" }, cause);
     });
-    expect(awards.map((a) => a.recipientLogin)).toEqual(["bob"]);
-    expect((await pendingClaims(t.db, issue.repoId, issue.number)).map((c) => c.prNumber)).toEqual([21]);
+    expect(waiting.awards).toEqual([]);
+    expect(waiting.waiting?.why).toBe("ambiguous");
+    expect((await findBounty(t.db, issue.repoId, issue.number))!.statusReason).toMatch(/^no award yet: #20 and #21 claim it/);
+    const { awards } = await t.db.transaction(async (tx) =>
+      awardPendingClaim(tx, (await findBounty(tx, issue.repoId, issue.number))!, terms, closer, cause),
+    );
+    expect(awards.map((a) => a.recipientLogin)).toEqual(["carol"]);
+    expect((await pendingClaims(t.db, issue.repoId, issue.number)).map((c) => c.prNumber)).toEqual([20]);
   });
 
   test("/award replaces held awards, refuses once one is credited, and says when there is nothing", async () => {
@@ -171,7 +185,7 @@ describe.each(ENGINES)("awards on %s", (engine) => {
       t.db.transaction(async (tx) => {
         const claim = await claimFor(tx, issue, 9);
         const b = (await setIssueState(tx, issue.repoId, issue.number, "completed"))!;
-        await awardPendingClaim(tx, b, { holdMs, unclaimed: null }, cause);
+        await awardPendingClaim(tx, b, { holdMs, unclaimed: null }, { kind: "none" }, cause);
         return claim;
       });
 
@@ -204,7 +218,7 @@ describe.each(ENGINES)("awards on %s", (engine) => {
         b,
         [
           { id: 2, login: "bob", bps: 5000 },
-          { id: 3, login: "carol", bps: 5000 },
+          { id: 4, login: "dave", bps: 5000 },
         ],
         terms,
         { source: "command" },
@@ -228,7 +242,7 @@ describe.each(ENGINES)("awards on %s", (engine) => {
     const p1 = await payout(a1!.id, "broadcast");
     const version = (await getBounty(t.db, b.id)).cardVersion;
     expect(await t.db.transaction((tx) => refreshBounties(tx, { payoutIds: [p1] }, cause))).toEqual([b.id]);
-    expect((await getBounty(t.db, b.id)).status).toBe("awarded"); // carol's share is not out yet
+    expect((await getBounty(t.db, b.id)).status).toBe("awarded"); // dave's share is not out yet
     expect((await getBounty(t.db, b.id)).cardVersion).toBeGreaterThan(version);
 
     const p2 = await payout(a2!.id, "broadcast");
@@ -244,5 +258,125 @@ describe.each(ENGINES)("awards on %s", (engine) => {
     await t.db.transaction((tx) => refreshBounties(tx, { awardIds: [a1!.id] }, cause));
     expect((await getBounty(t.db, b.id)).status).toBe("confirmed");
     expect(replay(await bountyEvents(t.db, b.id)).status).toBe("confirmed");
+  });
+  describe("self-dealing", () => {
+    const dave = { id: 4, login: "dave" };
+    const erin = { id: 5, login: "erin" };
+    const dueOf = async (bountyId: bigint) =>
+      (await awardsDueForPricing(t.db, new Date(Date.now() + 60_000))).filter((a) => a.bountyId === bountyId).map((a) => a.recipientLogin);
+
+    test("a merge award to someone whose money is in the bounty needs an operator's approval; a withdrawn pledge does not count", async () => {
+      const issue = await funded(); // alice's USD and carol's sats
+      await t.db.transaction(async (tx) => {
+        const b = await lockBounty(tx, issue);
+        // dave adds a label that pledges; erin pledges and withdraws.
+        await pledge(tx, b, labelFunder("bounty/50", "bounty-bot[bot]"), { currency: "USD", minor: 5000n }, { actor: dave, deliveryId: "d-l" });
+        await pledge(tx, b, userFunder(erin), { currency: "EUR", minor: 300n }, { actor: erin, deliveryId: "d-e" });
+        await withdraw(tx, b, userFunder(erin).key, { actor: erin, deliveryId: "d-e2" });
+      });
+      const awards = await t.db.transaction(async (tx) => {
+        const claim = await claimFor(tx, issue, 31, [
+          { id: 2, login: "bob", bps: 2500 },
+          { id: 3, login: "carol", bps: 2500 },
+          { id: 4, login: "dave", bps: 2500 },
+          { id: 5, login: "erin", bps: 2500 },
+        ]);
+        const b = (await setIssueState(tx, issue.repoId, issue.number, "completed"))!;
+        return awardBounty(tx, b, claim.recipients, { holdMs: 0, unclaimed: null }, { source: "merge", claim }, cause);
+      });
+      expect(awards.map((a) => [a.recipientLogin, a.approval, a.approvalReason])).toEqual([
+        ["bob", null, null],
+        ["carol", "needed", "@carol pledged on this bounty"],
+        ["dave", "needed", "@dave added the label `bounty/50` that pledged on this bounty"],
+        ["erin", null, null],
+      ]);
+      const b = (await findBounty(t.db, issue.repoId, issue.number))!;
+      const events = await bountyEvents(t.db, b.id);
+      expect(events.filter((e) => e.kind === "award_needs_approval").map((e) => e.data.recipient_login)).toEqual(["carol", "dave"]);
+      // Past the hold on a completed issue, only what needs no approval is priced.
+      expect(await dueOf(b.id)).toEqual(["bob", "erin"]);
+      expect((await listAllAwards(t.db, { held: true })).filter((a) => a.bountyId === b.id).map((a) => [a.recipientLogin, a.owner, a.repo, a.issueNumber])).toEqual([
+        ["carol", "kubernetes", "website", issue.number],
+        ["dave", "kubernetes", "website", issue.number],
+      ]);
+      // The database itself refuses to credit an award still waiting for approval.
+      await expect(t.db.query("UPDATE awards SET state = 'credited', sats = 10 WHERE id = $1", [awards[1]!.id])).rejects.toThrow(
+        /awards_approved_before_credit/,
+      );
+    });
+
+    test("the awarding funder as recipient needs approval too (the command refuses it; the store holds it all the same)", async () => {
+      const issue = await funded();
+      const b = (await findBounty(t.db, issue.repoId, issue.number))!;
+      const r = await t.db.transaction(async (tx) =>
+        awardByCommand(tx, await getBounty(tx, b.id), [{ ...erin, bps: 10000 }], terms, "r", { actor: erin, deliveryId: "d-x" }),
+      );
+      expect(r.ok && r.awards.map((a) => [a.approval, a.approvalReason])).toEqual([["needed", "@erin made this award"]]);
+    });
+
+    test("nothing is priced before the issue is closed as completed; approve releases a held award once, recording who", async () => {
+      const issue = await funded();
+      const b = (await findBounty(t.db, issue.repoId, issue.number))!;
+      const r = await t.db.transaction(async (tx) =>
+        awardByCommand(tx, await getBounty(tx, b.id), [{ id: 2, login: "bob", bps: 5000 }, { ...carol, bps: 5000 }], { holdMs: 0, unclaimed: null }, "r", cause),
+      );
+      const [bobs, carols] = r.ok ? r.awards : [];
+      expect(await dueOf(b.id)).toEqual([]); // the issue is open
+      await t.db.transaction((tx) => setIssueState(tx, issue.repoId, issue.number, "completed"));
+      expect(await dueOf(b.id)).toEqual(["bob"]);
+
+      const version = (await getBounty(t.db, b.id)).cardVersion;
+      const ok = await approveAward(t.db, carols!.id, "ann");
+      expect(ok).toMatchObject({ ok: true, award: { approval: "approved", approvedBy: "ann", state: "held" } });
+      expect((await getBounty(t.db, b.id)).cardVersion).toBeGreaterThan(version);
+      expect(await dueOf(b.id)).toEqual(["bob", "carol"]);
+      const approved = (await bountyEvents(t.db, b.id)).filter((e) => e.kind === "award_approved");
+      expect(approved.map((e) => [e.actorLogin, e.data.award_id])).toEqual([["ann", carols!.id.toString()]]);
+
+      expect(await approveAward(t.db, carols!.id, "bert")).toMatchObject({ ok: false, why: "already approved" });
+      expect(await approveAward(t.db, bobs!.id, "ann")).toMatchObject({ ok: false, why: "not held" });
+      expect(await approveAward(t.db, 987654321n, "ann")).toMatchObject({ ok: false, why: "unknown", award: null });
+      expect((await listAwards(t.db, b.id)).map((a) => [a.recipientLogin, a.approval, a.approvedBy])).toEqual([
+        ["bob", null, null],
+        ["carol", "approved", "ann"],
+      ]);
+    });
+
+    test("a cancelled award is not approved; closing as not planned cancels what is not credited, and the pledges only when nothing is left", async () => {
+      const whole = await funded();
+      const wb = (await findBounty(t.db, whole.repoId, whole.number))!;
+      const w = await t.db.transaction(async (tx) => awardByCommand(tx, await getBounty(tx, wb.id), [{ ...carol, bps: 10000 }], terms, "r", cause));
+      const cancelled = await t.db.transaction(async (tx) => {
+        const b = (await setIssueState(tx, whole.repoId, whole.number, "not_planned"))!;
+        return cancelHeldAwards(tx, b, "the issue was closed as not planned", cause);
+      });
+      expect(cancelled.map((a) => a.recipientLogin)).toEqual(["carol"]);
+      expect(await approveAward(t.db, (w.ok && w.awards[0]!.id) || 0n, "ann")).toMatchObject({ ok: false, why: "cancelled" });
+      const after = await getBounty(t.db, wb.id);
+      expect([after.status, after.statusReason]).toEqual(["cancelled", "the issue was closed as not planned"]);
+      expect((await listPledges(t.db, wb.id)).map((p) => p.status)).toEqual(["cancelled", "cancelled"]);
+      const rebuilt = replay(await bountyEvents(t.db, wb.id));
+      expect(rebuilt.status).toBe("cancelled");
+      expect([...rebuilt.pledges.values()].map((p) => p.status)).toEqual(["cancelled", "cancelled"]);
+
+      // A split whose other share is already credited: that money stays, so do the pledges.
+      const split = await funded();
+      const sb = (await findBounty(t.db, split.repoId, split.number))!;
+      await t.db.transaction(async (tx) =>
+        awardByCommand(tx, await getBounty(tx, sb.id), [{ id: 2, login: "bob", bps: 5000 }, { ...dave, bps: 5000 }], terms, "r", cause),
+      );
+      await t.db.query("UPDATE awards SET state = 'credited', sats = 100 WHERE bounty_id = $1 AND recipient_login = 'bob'", [sb.id]);
+      await t.db.transaction(async (tx) => {
+        const b = (await setIssueState(tx, split.repoId, split.number, "not_planned"))!;
+        return cancelHeldAwards(tx, b, "the issue was closed as not planned", cause);
+      });
+      expect((await listAwards(t.db, sb.id)).map((a) => [a.recipientLogin, a.state])).toEqual([
+        ["bob", "credited"],
+        ["dave", "cancelled"],
+      ]);
+      expect((await getBounty(t.db, sb.id)).status).toBe("awarded");
+      expect((await listPledges(t.db, sb.id)).map((p) => p.status)).toEqual(["awarded", "awarded"]);
+      expect(replay(await bountyEvents(t.db, sb.id)).status).toBe("awarded");
+    });
   });
 });

@@ -1,0 +1,174 @@
+import * as bitcoin from "bitcoinjs-lib";
+import { addressFromScript } from "../../src/bitcoin/address.js";
+import { runCli } from "../../src/cli/index.js";
+import { randomAddress } from "../bitcoin/helpers.js";
+import { deliver, github, mockClosingIssues, mockConfig, mockIssueCloser, mockPermission, mockUser, repoPath } from "../support/bot.js";
+import { ENGINES } from "../support/databases.js";
+import { alice, bob, bountyFlows } from "../support/flows.js";
+import { useTestBot } from "../support/harness.js";
+import { commentCreated, type Who } from "../support/payloads.js";
+import { priceOracle, silent, startPayoutRig, type PayoutRig } from "../support/payouts.js";
+
+/**
+ * Self-dealing and open issues, through the app's real seams: signed webhooks in, GitHub answered
+ * by nock, the payout run against the local chain over HTTP, the operator's command line in
+ * process, the database on every engine. PAYOUT_MODE is auto throughout: the holds here are not
+ * the operator's payout approval but the award's own.
+ */
+
+const carol: Who = { login: "carol", id: 1003 };
+const HOLD_0 = "payout:\n  hold: 0s\n";
+
+describe.each(ENGINES)("held awards are not paid until they may be (%s)", (engine) => {
+  let rig: PayoutRig;
+  let nextComment = 880000;
+  const h = useTestBot(engine, {
+    env: { BITCOIN_NETWORK: "regtest", PAYOUT_HOLD: "0s", PAYOUT_MIN_SATS: "1000", PAYOUT_MODE: "auto", EXPLORER_URL: "https://mempool.example/tx/" },
+    async beforeStart(db) {
+      await db.exec(
+        "TRUNCATE webhook_inbox, outbox, spend_reservations, wallet_indexes, wallets, awards, payouts, payout_txs, claims, pledges, events, bounties RESTART IDENTITY CASCADE",
+      );
+    },
+    async payouts(db) {
+      rig = await startPayoutRig(db);
+      const prices = priceOracle("fixed:USD=60000;EUR=50000;GBP=40000");
+      return { wallet: rig.wallet, prices: { price: (c) => prices.price(c) }, schedule: false };
+    },
+    afterStop: () => rig.close(),
+  });
+
+  const flows = bountyFlows({ bot: () => h.bot, db: () => h.db });
+
+  /** Every card edit (and label removal) on the issue, however many there are. */
+  function cardEdits(card: number, n: number): string[] {
+    const edits: string[] = [];
+    github()
+      .persist()
+      .patch(`${repoPath}/issues/comments/${card}`)
+      .reply(200, (_u, b) => {
+        edits.push((b as { body: string }).body);
+        return {};
+      });
+    github().persist().delete(`${repoPath}/issues/${n}/labels/bounty`).reply(200, []);
+    return edits;
+  }
+
+  /** Every new comment on an issue or PR. */
+  function comments(n: number): string[] {
+    const bodies: string[] = [];
+    github()
+      .persist()
+      .post(`${repoPath}/issues/${n}/comments`)
+      .reply(201, (_u, b) => {
+        bodies.push((b as { body: string }).body);
+        return { id: 1 };
+      });
+    return bodies;
+  }
+
+  async function linkWallet(who: Who, address: string) {
+    const id = nextComment++;
+    mockConfig(HOLD_0);
+    github().post(`${repoPath}/issues/comments/${id}/reactions`, { content: "+1" }).reply(201, { id: 1, content: "+1" });
+    await deliver(h.bot, "issue_comment", commentCreated({ issue: { number: 1 }, commentId: id, body: `/wallet ${address}`, user: who }));
+    await h.bot.settled();
+  }
+
+  /** A comment on the issue while it is open. */
+  async function openComment(n: number, body: string, user: Who) {
+    await deliver(h.bot, "issue_comment", commentCreated({ issue: { number: n }, commentId: nextComment++, body, user }));
+    await h.bot.settled();
+  }
+
+  async function run() {
+    const report = await h.bot.payouts!.runNow();
+    await h.bot.settled();
+    return report;
+  }
+
+  async function cli(argv: string[]) {
+    let out = "";
+    let err = "";
+    const code = await runCli(argv, {
+      env: { USER: "operator-ann", BITCOIN_NETWORK: "regtest" },
+      db: h.db,
+      log: silent,
+      stdout: { write: (s: string) => (out += s) },
+      stderr: { write: (s: string) => (err += s) },
+    });
+    return { code, out, err };
+  }
+
+  function outputs(txid: string): Map<string, bigint> {
+    const tx = bitcoin.Transaction.fromHex(rig.chain.chain.tx(txid)!.hex);
+    return new Map(tx.outs.map((o) => [addressFromScript(o.script, "regtest"), BigInt(o.value)]));
+  }
+
+  test("a merged PR by someone who pledged on the bounty: held whatever PAYOUT_MODE says, paid on chain once an operator approves", async () => {
+    await rig.fund(500_000n);
+    const bobAddress = randomAddress("p2wpkh");
+    await linkWallet(bob, bobAddress);
+    const { n, card } = await flows.fundedIssue(["5usd"], HOLD_0);
+    const edits = cardEdits(card, n);
+    // bob, who has write access, pledges on the issue he then fixes himself.
+    mockConfig(HOLD_0);
+    mockPermission("bob", "write");
+    await openComment(n, "/bounty 1usd", bob);
+
+    const pr = flows.newPull();
+    mockClosingIssues(pr, [n]);
+    mockConfig(HOLD_0);
+    await flows.merge(pr, `Fixes #${n}`, bob);
+    mockConfig(HOLD_0);
+    mockIssueCloser(n, pr);
+    await flows.close(n, "completed");
+    await h.bot.settled();
+    const [award] = (await flows.bountyOf(n)).awards;
+    expect(award).toMatchObject({ recipientLogin: "bob", state: "held", approval: "needed", approvalReason: "@bob pledged on this bounty" });
+    expect(edits.at(-1)).toContain("| @bob | 100% | $6 | ⏸️ held for operator approval: @bob pledged on this bounty |");
+
+    // PAYOUT_MODE=auto, the hold is 0s, the issue is closed as completed: still nothing is priced or paid.
+    expect(await run()).toMatchObject({ credited: 0, queued: 0, signed: [], broadcast: [] });
+    expect((await flows.bountyOf(n)).awards[0]!.state).toBe("held");
+
+    const listed = await cli(["awards", "list", "--held"]);
+    expect(listed.code).toBe(0);
+    expect(listed.out).toMatch(new RegExp(`^${award!.id} +kubernetes/website#${n} +@bob \\(${bob.id}\\) +100% +\\$6 +held +needs approval: @bob pledged on this bounty$`, "m"));
+    const approved = await cli(["awards", "approve", String(award!.id), "--by", "lead-lee"]);
+    expect(approved).toMatchObject({ code: 0, err: "" });
+    await h.bot.cards.sweep(); // the CLI is another process: the app's card sweeper shows the approval
+    await h.bot.settled();
+    expect(edits.at(-1)).toContain("| @bob | 100% | $6 | ⏳ waiting for a reliable BTC price |");
+
+    const onIssue = comments(n);
+    comments(pr);
+    const r = await run();
+    expect(r).toMatchObject({ credited: 1, queued: 1 });
+    expect(outputs(r.broadcast[0]!).get(bobAddress)).toBe(10_000n);
+    expect(onIssue[0]).toContain("10,000 sats to @bob");
+    expect(edits.at(-1)).toContain("💸 Paid");
+  });
+
+  test("/award on an open issue: shown at once, paid only after the issue is closed as completed", async () => {
+    await rig.fund(500_000n);
+    const carolAddress = randomAddress("p2tr");
+    await linkWallet(carol, carolAddress);
+    const { n, card } = await flows.fundedIssue(["5usd"], HOLD_0);
+    const edits = cardEdits(card, n);
+    const replies = comments(n);
+    mockConfig(HOLD_0);
+    mockPermission("alice", "write");
+    mockUser("carol", { id: carol.id });
+    await openComment(n, "/award @carol", alice);
+    expect(replies[0]).toContain("awarded to @carol (100%, $5). Nothing is paid until this issue is closed as completed");
+    expect(edits.at(-1)).toContain("| @carol | 100% | $5 | ⏳ paid once the issue is closed as completed |");
+
+    expect(await run()).toMatchObject({ credited: 0, queued: 0, broadcast: [] });
+
+    await flows.close(n, "completed"); // no claim: nothing to ask GitHub
+    await h.bot.settled();
+    const r = await run();
+    expect(r).toMatchObject({ credited: 1, queued: 1 });
+    expect(outputs(r.broadcast[0]!).get(carolAddress)).toBe(8_333n);
+  });
+});
