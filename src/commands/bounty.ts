@@ -1,3 +1,4 @@
+import { overBudgetMessage } from "../core/budget.js";
 import { compareAmounts, formatAmount, formatAmountInput, parseAmount } from "../core/money.js";
 import { findBounty, lockBounty, pledge, userFunder, withdraw } from "../store/ledger.js";
 import type { Command, CommandContext, HelpEntry, Outcome, Step } from "./types.js";
@@ -7,7 +8,8 @@ export const bountyHelp: HelpEntry[] = [
     usage: "/bounty <amount>",
     description:
       "Pledges a bounty on this issue, paid in bitcoin to whoever fixes it. Amounts: `5usd`, `$5`, `5.50eur`, `£5`, " +
-      "`25000sats`, `0.0005btc`; a bare number is in the repository's currency. A second pledge replaces your first.",
+      "`25000sats`, `0.0005btc`; a bare number is in the repository's currency. A second pledge replaces your first. " +
+      "A pledge over your `funders.budget` or the account's budget is refused with what is left.",
     whoCanUse: "Funders: people with write access to the repository, and those the config names",
     examples: ["/bounty 50usd", "/bounty €20", "/bounty 25000sats"],
   },
@@ -60,12 +62,19 @@ async function pledgeAmount(text: string, ctx: CommandContext): Promise<Outcome 
   }
   const may = await ctx.mayFund();
   if (!may.ok) return { reply: `only ${may.who} may put a bounty on an issue here.` };
+  const terms = await ctx.pledgeTerms(amount);
+  if (!terms.ok) return { reply: terms.reply };
   return async (tx) => {
     const bounty = await lockBounty(tx, ctx.issue, ctx.config.labels.bounty);
     if (AWARDED.has(bounty.status)) {
       return { reply: `this bounty is already ${bounty.status}; it takes no new pledges.` };
     }
-    await pledge(tx, bounty, userFunder(ctx.author), amount, { actor: ctx.author, deliveryId: ctx.deliveryId });
+    const cause = { actor: ctx.author, deliveryId: ctx.deliveryId };
+    const done = await pledge(tx, bounty, userFunder(ctx.author), amount, cause, terms.terms);
+    if (done.over) {
+      const whose = done.over.kind === "funder" ? "your" : `${ctx.issue.owner}'s`;
+      return { reply: overBudgetMessage(done.over, whose, amount, "/bounty") };
+    }
     return { bountyId: bounty.id };
   };
 }

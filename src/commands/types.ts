@@ -1,4 +1,6 @@
 import type { CommandLine } from "../core/commands.js";
+import type { Amount } from "../core/money.js";
+import type { TermsResult } from "../deliveries/budgets.js";
 import type { RepoConfig } from "../config/schema.js";
 import type { NetworkName } from "../bitcoin/network.js";
 import type { Queryable } from "../store/db.js";
@@ -27,6 +29,8 @@ export interface CommandContext {
   mayFund(): Promise<FundCheck>;
   /** A GitHub account by login (the users API), or null when there is none. */
   user(login: string): Promise<GitHubUser | null>;
+  /** The budgets a pledge of `amount` by the author counts against, and the prices that needs (read now, before the transaction). */
+  pledgeTerms(amount: Amount): Promise<TermsResult>;
 }
 
 /** What a command answers: an error or information reply, a 👍, or a card change. */

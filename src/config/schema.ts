@@ -9,6 +9,7 @@
  */
 
 import { z } from "zod";
+import { budgetWithin, formatBudgetInput, parseBudget, type Budget } from "../core/budget.js";
 import { parseDuration } from "../core/duration.js";
 import {
   CURRENCIES,
@@ -25,7 +26,13 @@ export interface RepoConfig {
   currency: Currency;
   /** The largest single bounty, one per accepted currency; a currency not listed is not accepted. */
   maxBounty: Amount[];
-  funders: { users: string[]; teams: string[]; owners: boolean };
+  funders: {
+    users: string[];
+    teams: string[];
+    owners: boolean;
+    /** `funders.budget`: the most one funder may pledge across the account within a rolling window; null: no limit. */
+    budget: Budget | null;
+  };
   labels: { bounty: string; auto: Array<{ label: string; amount: Amount }>; trustedSenders: string[] };
   charities: Charity[];
   claim: {
@@ -33,7 +40,7 @@ export interface RepoConfig {
     coauthors: boolean;
   };
   payout: {
-    /** How long an award waits (for a revert) before it is paid: the file's `payout.hold`, else the app's default. */
+    /** How long an award waits (for a revert) before it is paid: the file's `payout.hold`, never less than the app's PAYOUT_HOLD. */
     holdMs: number;
     /** Where an award goes when its recipient links no wallet in time (`payout.unclaimed`), or null. */
     unclaimed: Charity | null;
@@ -53,7 +60,7 @@ export type ConfigResult = { ok: true; config: RepoConfig } | { ok: false; error
 export interface ParseConfigOptions {
   /** Checks a payout address; returns null when valid, else the reason it is not. */
   validateAddress: (address: string) => string | null;
-  /** Defaults from the environment; the repository's own settings win. */
+  /** From the environment: the currency is a default the file may change; the hold is a floor it may only raise. */
   defaults?: { currency?: Currency; holdMs?: number };
   /**
    * The organization (or user) owning the repository. When given, a team
@@ -94,7 +101,7 @@ function defaultConfig(currency: Currency, holdMs: number, raw: unknown): RepoCo
   return {
     currency,
     maxBounty: defaultMaxBounty(),
-    funders: { users: [], teams: [], owners: false },
+    funders: { users: [], teams: [], owners: false, budget: null },
     labels: { bounty: DEFAULT_BOUNTY_LABEL, auto: [], trustedSenders: [] },
     charities: [],
     claim: { coauthors: false },
@@ -160,6 +167,14 @@ export const CONFIG_DOC: readonly ConfigDocEntry[] = deepFreeze([
     description: "Whether approvers in the root OWNERS file (aliases expanded) may place bounties.",
   },
   {
+    key: "funders.budget",
+    type: "amount/duration",
+    default: "unset (no limit)",
+    description:
+      "The most one funder may have pledged (open and awarded pledges, valued when pledged) across all repositories of the account within a rolling window; a pledge over it is refused with what is left. A label pledge counts against whoever added the label.",
+    example: "funders: { budget: 500usd/30d }",
+  },
+  {
     key: "labels.bounty",
     type: "label name",
     default: DEFAULT_BOUNTY_LABEL,
@@ -196,9 +211,9 @@ export const CONFIG_DOC: readonly ConfigDocEntry[] = deepFreeze([
   {
     key: "payout.hold",
     type: "duration (30s, 10m, 2h, 7d, 1h30m)",
-    default: "24h (or the PAYOUT_HOLD the app is run with)",
+    default: "the PAYOUT_HOLD the app is run with (24h)",
     description:
-      "How long an award waits before it is paid. A revert of the merged pull request merged within this time cancels the award.",
+      "How long an award waits before it is paid. A revert of the merged pull request merged within this time cancels the award. The app's PAYOUT_HOLD is a floor: a shorter hold here is raised to it.",
     example: "payout: { hold: 48h }",
   },
   {
@@ -581,6 +596,22 @@ const charityIdValue = z.unknown().transform((v, ctx): string | undefined => {
   return s;
 });
 
+function budgetValue(currency: Currency) {
+  return z.unknown().transform((v, ctx): Budget | undefined => {
+    if (v === null || v === undefined) return undefined;
+    if (typeof v !== "string") {
+      ctx.addIssue({ code: "custom", message: `expected a budget like "500usd/30d", got ${show(v)}` });
+      return z.NEVER;
+    }
+    const r = parseBudget(v.trim(), currency);
+    if (!r.ok) {
+      ctx.addIssue({ code: "custom", message: r.error });
+      return z.NEVER;
+    }
+    return r.value;
+  });
+}
+
 const currencyValue = z.unknown().transform((v, ctx): Currency | undefined => {
   if (v === null || v === undefined) return undefined;
   const c = typeof v === "string" ? currencyFromName(v) : undefined;
@@ -600,8 +631,9 @@ function buildSchema(currency: Currency, opts: ParseConfigOptions) {
         users: loginList("GitHub logins", LOGIN_RE, "a GitHub login"),
         teams: teamList(opts.org),
         owners: booleanValue,
+        budget: budgetValue(currency),
       },
-      "users, teams and owners",
+      "users, teams, owners and budget",
     ),
     labels: section(
       {
@@ -616,6 +648,47 @@ function buildSchema(currency: Currency, opts: ParseConfigOptions) {
     payout: section({ hold: durationValue, unclaimed: charityIdValue }, "hold and unclaimed"),
   };
   return shape;
+}
+
+/**
+ * The repository's config within what the org's `.github` file allows: its file may name only
+ * funders (users, teams) the org's file names, may turn `owners` on only if the org's file does,
+ * and its budget may not exceed the org's, which applies when the repository sets none. People
+ * with write access stay funders whatever either file says. Errors read like the schema's.
+ */
+export function boundByOrg(config: RepoConfig, org: RepoConfig, owner: string): ConfigResult {
+  const errors: string[] = [];
+  const from = `${owner}/.github`;
+  const outside = (mine: string[], theirs: string[]) => mine.filter((x) => !theirs.includes(x));
+  const users = outside(config.funders.users, org.funders.users);
+  if (users.length) {
+    errors.push(
+      `funders.users: ${users.map((u) => `"${u}"`).join(", ")} ${users.length === 1 ? "is" : "are"} not among the funders ${from} allows ` +
+        (org.funders.users.length ? `(${org.funders.users.join(", ")})` : "(it lists none)"),
+    );
+  }
+  const teams = outside(config.funders.teams, org.funders.teams);
+  if (teams.length) {
+    errors.push(
+      `funders.teams: ${teams.map((t) => `"${t}"`).join(", ")} ${teams.length === 1 ? "is" : "are"} not among the teams ${from} allows ` +
+        (org.funders.teams.length ? `(${org.funders.teams.join(", ")})` : "(it lists none)"),
+    );
+  }
+  if (config.funders.owners && !org.funders.owners) {
+    errors.push(`funders.owners: ${from} does not let OWNERS approvers fund, so a repository cannot turn it on`);
+  }
+  let budget = config.funders.budget;
+  if (org.funders.budget !== null) {
+    if (budget === null) budget = org.funders.budget;
+    else if (!budgetWithin(budget, org.funders.budget)) {
+      errors.push(
+        `funders.budget: ${formatBudgetInput(budget)} is not within ${from}'s ${formatBudgetInput(org.funders.budget)}; ` +
+          "use the same currency, no more money and a window at least as long",
+      );
+    }
+  }
+  if (errors.length) return { ok: false, errors };
+  return { ok: true, config: { ...config, funders: { ...config.funders, budget } } };
 }
 
 /** `a.b[2]."odd key"` from a zod issue path. */
@@ -668,6 +741,7 @@ export function parseRepoConfig(raw: unknown, opts: ParseConfigOptions): ConfigR
   }
   const errors: string[] = [];
   const data = result.data!;
+
   const config: RepoConfig = {
     currency,
     maxBounty: data.max_bounty ?? defaultMaxBounty(),
@@ -675,6 +749,7 @@ export function parseRepoConfig(raw: unknown, opts: ParseConfigOptions): ConfigR
       users: data.funders?.users ?? [],
       teams: data.funders?.teams ?? [],
       owners: data.funders?.owners ?? false,
+      budget: data.funders?.budget ?? null,
     },
     labels: {
       bounty: data.labels?.bounty ?? DEFAULT_BOUNTY_LABEL,
@@ -683,7 +758,8 @@ export function parseRepoConfig(raw: unknown, opts: ParseConfigOptions): ConfigR
     },
     charities: data.charities,
     claim: { coauthors: data.claim?.coauthors ?? false },
-    payout: { holdMs: data.payout?.hold ?? envHoldMs, unclaimed: null },
+    // PAYOUT_HOLD is the operator's floor: a repository may wait longer, never less.
+    payout: { holdMs: Math.max(data.payout?.hold ?? envHoldMs, envHoldMs), unclaimed: null },
     raw,
   };
 

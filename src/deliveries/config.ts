@@ -1,32 +1,34 @@
 import { parseAddress } from "../bitcoin/address.js";
-import { parseRepoConfig, type ConfigResult } from "../config/schema.js";
-import type { RepoGitHub } from "../github/client.js";
+import { boundByOrg, parseRepoConfig, type ConfigResult, type ParseConfigOptions } from "../config/schema.js";
+import { ConfigFileError, type LoadedConfig, type RepoGitHub } from "../github/client.js";
 import type { Deps } from "./types.js";
 
-/** Reads and validates .github/bounties.yml; a file GitHub cannot parse is an invalid config too. */
+/**
+ * Reads and validates .github/bounties.yml; a file that cannot be read (not YAML, `_extends` to
+ * another account) is an invalid config too, and so is one that adds funders or budget beyond what
+ * the org's `.github` file allows.
+ */
 export async function loadRepoConfig(gh: RepoGitHub, deps: Pick<Deps, "network" | "defaults">): Promise<ConfigResult> {
-  let raw: unknown;
+  let loaded: LoadedConfig;
   try {
-    raw = await gh.loadConfig();
+    loaded = await gh.loadConfig();
   } catch (err) {
-    const status = (err as { status?: number }).status;
-    if (typeof status === "number" && status >= 500) throw err; // GitHub trouble: retry later
-    // Probot's config plugin says so when the file is not YAML, not an object, or not a file.
-    const message = String((err as Error)?.message ?? err);
-    if (message.startsWith("[@probot/octokit-plugin-config]")) {
-      const why = message.replace("[@probot/octokit-plugin-config] ", "").replace(/^Configuration could not be parsed from \S+ /, "");
-      return { ok: false, errors: [`.github/bounties.yml could not be read: ${why}`] };
-    }
-    throw err;
+    if (err instanceof ConfigFileError) return { ok: false, errors: [`.github/bounties.yml could not be read: ${err.message}`] };
+    throw err; // GitHub trouble: retry later
   }
-  return parseRepoConfig(raw, {
+  const opts: ParseConfigOptions = {
     validateAddress: (a) => {
       const p = parseAddress(a, deps.network);
       return p.ok ? null : p.reason;
     },
     defaults: deps.defaults,
     org: gh.owner,
-  });
+  };
+  const result = parseRepoConfig(loaded.config, opts);
+  if (loaded.bound === null || loaded.bound === undefined || !result.ok) return result;
+  const org = parseRepoConfig(loaded.bound, opts);
+  if (!org.ok) return { ok: false, errors: org.errors.map((e) => `${gh.owner}/.github's ${e}`) };
+  return boundByOrg(result.config, org.config, gh.owner);
 }
 
 export function configErrorReply(errors: string[]): string {

@@ -1,6 +1,8 @@
 import type { Logger } from "pino";
 import type { NetworkName } from "../bitcoin/network.js";
+import type { Budget } from "../core/budget.js";
 import type { Currency } from "../core/money.js";
+import type { PriceSource } from "../payouts/run.js";
 import type { RepoGitHub } from "../github/client.js";
 import type { Db, Queryable } from "../store/db.js";
 
@@ -9,8 +11,12 @@ export interface Deps {
   db: Db;
   github(installationId: number, owner: string, repo: string): Promise<RepoGitHub>;
   network: NetworkName;
-  /** Defaults from the environment; a repository's config wins over them. */
+  /** From the environment: the currency a repository's config may change, the hold (PAYOUT_HOLD) it may only raise. */
   defaults: { currency?: Currency; holdMs?: number };
+  /** ACCOUNT_BUDGETS, by lowercase account login; an account not listed has none. */
+  accountBudgets?: ReadonlyMap<string, Budget>;
+  /** Prices for counting a pledge against a budget in another currency; without them such a pledge is refused. */
+  prices?: PriceSource;
   /** The app's bot account, e.g. "bounty-bot[bot]": the funder shown for label pledges. */
   appLogin: string;
   log: Logger;

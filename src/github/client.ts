@@ -1,3 +1,4 @@
+import yaml from "js-yaml";
 import type { ProbotOctokit } from "probot";
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
@@ -6,7 +7,11 @@ export interface IssueComment {
   id: number;
   body: string;
   userLogin: string;
+  /** The author's numeric account id; 0 when GitHub names none (a deleted account). */
+  userId: number;
   userType: string;
+  /** The GitHub App the comment was made through (`performed_via_github_app.id`), when GitHub says. */
+  viaAppId: number | null;
 }
 
 /** A GitHub account as the users API describes it. */
@@ -32,6 +37,15 @@ export interface PullCommit {
   committer: { email: string; user: GitHubUser | null };
 }
 
+/**
+ * What closed an issue last, by GitHub's timeline (the latest ClosedEvent's closer): a pull
+ * request (its repository's id and number), or `null` when a person, a commit or nothing
+ * GitHub names closed it.
+ */
+export interface IssueCloser {
+  pull: { repoId: number; number: number } | null;
+}
+
 /** The GitHub calls bounty-bot makes for one repository; handlers depend on this, not on Octokit. */
 export interface RepoGitHub {
   readonly owner: string;
@@ -48,8 +62,8 @@ export interface RepoGitHub {
   isTeamMember(org: string, teamSlug: string, login: string): Promise<boolean>;
   /** A file's text on the default branch, or null when there is none. */
   readFile(path: string): Promise<string | null>;
-  /** .github/bounties.yml the way Probot's context.config reads it (_extends, the org's .github repo). */
-  loadConfig(): Promise<unknown>;
+  /** .github/bounties.yml (its `_extends` chain, else the org's `.github` file) and the org's file that bounds it. */
+  loadConfig(): Promise<LoadedConfig>;
   /** This repository's numeric id, or null when the installation cannot see it. */
   repositoryId(): Promise<number | null>;
   /** A user by login, or null when there is none. */
@@ -62,6 +76,13 @@ export interface RepoGitHub {
   closingIssues(prNumber: number): Promise<ClosingIssue[]>;
   /** A pull request's commits (GitHub lists at most 250). */
   pullCommits(prNumber: number): Promise<PullCommit[]>;
+  /** A user by numeric id (GET /user/{id}), or null when there is none. */
+  userById(id: number): Promise<GitHubUser | null>;
+  /**
+   * What closed an issue last, by its timeline, or null when GitHub knows no such issue. When
+   * GitHub answers with GraphQL errors, throws Octokit's GraphqlResponseError as closingIssues does.
+   */
+  issueCloser(issueNumber: number): Promise<IssueCloser | null>;
 }
 
 const CLOSING_ISSUES_QUERY = `query ($owner: String!, $repo: String!, $number: Int!) {
@@ -79,6 +100,26 @@ type ClosingIssuesAnswer = {
     pullRequest: {
       closingIssuesReferences: {
         nodes: Array<{ number: number; repository: { databaseId: number; name: string; owner: { login: string } } } | null>;
+      } | null;
+    } | null;
+  } | null;
+};
+
+const ISSUE_CLOSER_QUERY = `query ($owner: String!, $repo: String!, $number: Int!) {
+  repository(owner: $owner, name: $repo) {
+    issue(number: $number) {
+      timelineItems(itemTypes: [CLOSED_EVENT], last: 1) {
+        nodes { ... on ClosedEvent { closer { __typename ... on PullRequest { number repository { databaseId } } } } }
+      }
+    }
+  }
+}`;
+
+type IssueCloserAnswer = {
+  repository: {
+    issue: {
+      timelineItems: {
+        nodes: Array<{ closer?: { __typename: string; number?: number; repository?: { databaseId: number } } | null } | null>;
       } | null;
     } | null;
   } | null;
@@ -110,6 +151,99 @@ export function mergeConfigs(configs: unknown[]): Record<string, unknown> {
   );
 }
 
+/** A config file that cannot be used: not YAML, not a mapping, or `_extends` outside the account. */
+export class ConfigFileError extends Error {}
+
+/** The settings a repository runs with, and the org-wide file that bounds them. */
+export interface LoadedConfig {
+  /** The repository's own file merged over its `_extends` chain, else the org's `.github` file; null when none exists. */
+  config: unknown;
+  /**
+   * The org's `<owner>/.github` file (its own `_extends` chain merged) when the repository has a file
+   * of its own: what that file may add to funders and budgets is bounded by it. Null when the org has
+   * no file, or when `config` is the org's file itself.
+   */
+  bound: unknown;
+}
+
+const EXTENDS_RE = /^(?:([a-z\d](?:[a-z\d]|-(?=[a-z\d])){0,38})\/)?([-_.\w\d]+)(?::([-_./\w\d]+\.ya?ml))?$/i;
+
+/**
+ * Reads the config the way Probot's config plugin does (the repository's file, else the org's
+ * `.github` repository; `_extends: repo` or `_extends: owner/repo` followed, later files as bases),
+ * with two differences that keep the operator's bounds: `_extends` may only name repositories of the
+ * same account (refused before anything is fetched), and the org's file is read as the bound of a
+ * repository that has a file of its own.
+ */
+export async function loadConfigFiles(
+  fetchFile: (repo: string) => Promise<string | { notAFile: true } | null>,
+  owner: string,
+  repo: string,
+): Promise<LoadedConfig> {
+  const read = async (r: string): Promise<Record<string, unknown> | null> => {
+    const where = `${owner}/${r}:${CONFIG_PATH}`;
+    const text = await fetchFile(r);
+    if (text === null) return null;
+    if (typeof text !== "string") throw new ConfigFileError(`${where} is a directory or a submodule, not a file`);
+    let parsed: unknown;
+    try {
+      parsed = yaml.load(text);
+    } catch (err) {
+      throw new ConfigFileError(`${where} is not valid YAML: ${String((err as Error).message).split("\n")[0]}`);
+    }
+    if (parsed === null || parsed === undefined) return {};
+    if (!isPlainObject(parsed)) throw new ConfigFileError(`${where} is not a mapping of settings`);
+    return parsed;
+  };
+  /** The files of one chain, first the one `start` names, then what it extends. */
+  const chain = async (start: string, first: Record<string, unknown>): Promise<Array<{ repo: string; config: Record<string, unknown> }>> => {
+    const files = [{ repo: start, config: first }];
+    for (let current = files[0]!; "_extends" in current.config; ) {
+      const value = current.config["_extends"];
+      const { _extends: _, ...rest } = current.config;
+      current.config = rest;
+      const m = typeof value === "string" ? EXTENDS_RE.exec(value.trim()) : null;
+      if (!m) throw new ConfigFileError(`_extends: ${JSON.stringify(value)} in ${owner}/${current.repo} is not a repository like ".github" or "${owner}/.github"`);
+      if (m[1] !== undefined && m[1].toLowerCase() !== owner.toLowerCase()) {
+        throw new ConfigFileError(
+          `_extends: "${value}" in ${owner}/${current.repo} names a repository of another account (${m[1]}); ` +
+            `a config may only extend repositories of ${owner}`,
+        );
+      }
+      if (m[3] !== undefined && m[3] !== CONFIG_PATH) {
+        throw new ConfigFileError(`_extends: "${value}" in ${owner}/${current.repo} names another file; only ${CONFIG_PATH} is read`);
+      }
+      const next = m[2]!;
+      if (files.some((f) => f.repo.toLowerCase() === next.toLowerCase())) {
+        throw new ConfigFileError(`_extends: "${value}" in ${owner}/${current.repo} loops back to ${owner}/${next}`);
+      }
+      const config = await read(next);
+      if (config === null) break;
+      current = { repo: next, config };
+      files.push(current);
+    }
+    return files;
+  };
+  const merged = (files: Array<{ config: Record<string, unknown> }>) => mergeConfigs(files.map((f) => f.config).reverse());
+  const isOrgRepo = (r: string) => r.toLowerCase() === ORG_CONFIG_REPO;
+
+  const own = await read(repo);
+  if (own === null) {
+    if (isOrgRepo(repo)) return { config: null, bound: null };
+    const org = await read(ORG_CONFIG_REPO);
+    return { config: org === null ? null : merged(await chain(ORG_CONFIG_REPO, org)), bound: null };
+  }
+  const files = await chain(repo, own);
+  if (isOrgRepo(repo)) return { config: merged(files), bound: null };
+  const at = files.findIndex((f) => isOrgRepo(f.repo));
+  if (at !== -1) return { config: merged(files), bound: merged(files.slice(at)) };
+  const org = await read(ORG_CONFIG_REPO);
+  return { config: merged(files), bound: org === null ? null : merged(await chain(ORG_CONFIG_REPO, org)) };
+}
+
+/** The repository whose config is the organisation's. */
+const ORG_CONFIG_REPO = ".github";
+
 const status = (err: unknown): number | undefined =>
   typeof err === "object" && err !== null && "status" in err ? Number((err as { status: unknown }).status) : undefined;
 
@@ -128,7 +262,9 @@ export function octokitRepo(octokit: Octokit, owner: string, repo: string): Repo
         id: c.id,
         body: c.body ?? "",
         userLogin: c.user?.login ?? "",
+        userId: c.user?.id ?? 0,
         userType: c.user?.type ?? "",
+        viaAppId: (c as { performed_via_github_app?: { id?: number } | null }).performed_via_github_app?.id ?? null,
       }));
     },
     async createComment(issueNumber, body) {
@@ -183,13 +319,20 @@ export function octokitRepo(octokit: Octokit, owner: string, repo: string): Repo
       }
     },
     async loadConfig() {
-      const { config, files } = await octokit.config.get({
-        owner,
-        repo,
-        path: CONFIG_PATH,
-        defaults: (configs: object[]) => mergeConfigs(configs),
-      });
-      return files.every((f) => f.config === null) ? null : config;
+      return loadConfigFiles(async (r) => {
+        try {
+          const res = await octokit.request("GET /repos/{owner}/{repo}/contents/{path}", {
+            owner,
+            repo: r,
+            path: CONFIG_PATH,
+            mediaType: { format: "raw" },
+          });
+          return typeof res.data === "string" ? res.data : { notAFile: true };
+        } catch (err) {
+          if (status(err) === 404) return null;
+          throw err;
+        }
+      }, owner, repo);
     },
     async repositoryId() {
       try {
@@ -213,6 +356,23 @@ export function octokitRepo(octokit: Octokit, owner: string, repo: string): Repo
       return nodes.flatMap((n) =>
         n ? [{ owner: n.repository.owner.login, repo: n.repository.name, repoId: n.repository.databaseId, number: n.number }] : [],
       );
+    },
+    async userById(id) {
+      try {
+        return toUser((await octokit.request("GET /user/{account_id}", { account_id: id })).data as RestUser);
+      } catch (err) {
+        if (status(err) === 404) return null;
+        throw err;
+      }
+    },
+    async issueCloser(issueNumber) {
+      const data = await octokit.graphql<IssueCloserAnswer>(ISSUE_CLOSER_QUERY, { owner, repo, number: issueNumber });
+      const issue = data.repository?.issue;
+      if (!issue) return null;
+      const closer = issue.timelineItems?.nodes?.at(-1)?.closer;
+      return closer?.__typename === "PullRequest" && closer.number !== undefined && closer.repository
+        ? { pull: { repoId: closer.repository.databaseId, number: closer.number } }
+        : { pull: null };
     },
     async pullCommits(prNumber) {
       const all = await octokit.paginate(octokit.rest.pulls.listCommits, { owner, repo, pull_number: prNumber, per_page: 100 });

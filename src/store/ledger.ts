@@ -1,5 +1,6 @@
+import { checkBudget, countedValue, valueIn, windowStart, type Budget, type BudgetOver, type Rates } from "../core/budget.js";
 import type { Amount, Currency } from "../core/money.js";
-import type { Db, Queryable } from "./db.js";
+import { fromJson, type Db, type Queryable } from "./db.js";
 
 export type BountyStatus = "open" | "awarded" | "paid" | "confirmed" | "cancelled";
 export type PledgeStatus = "open" | "withdrawn" | "cancelled" | "awarded";
@@ -216,8 +217,68 @@ async function settleStatus(tx: Queryable, bounty: Bounty, reason: string | null
 }
 
 /**
+ * What a pledge counts against, decided before the transaction: the budgets that apply and the
+ * prices read for them (the price oracle is asked in the prepare phase, never in here).
+ */
+export interface PledgeTerms {
+  /** Whose funders.budget it counts against; null: the account budget alone (a trusted bot's label). */
+  chargedUserId: number | null;
+  /** funders.budget of the repository's config, counted across the account; only with chargedUserId. */
+  funderBudget: Budget | null;
+  /** The account's ACCOUNT_BUDGETS entry. */
+  accountBudget: Budget | null;
+  /** Fiat per BTC now, for every conversion the budgets need. */
+  rates: Rates;
+  now: Date;
+}
+
+type CountedRow = { currency: Currency; amount_minor: bigint; counted: unknown };
+const countedOf = (r: CountedRow) => {
+  const json = fromJson<Record<string, string> | null>(r.counted) ?? {};
+  const counted: Partial<Record<Currency, bigint>> = {};
+  for (const [c, v] of Object.entries(json)) counted[c as Currency] = BigInt(v);
+  return { amount: { currency: r.currency, minor: BigInt(r.amount_minor) }, counted };
+};
+
+/** The account a bounty's pledges count against: its owner's login, lowercased. */
+export const accountOf = (bounty: Pick<Bounty, "owner">): string => bounty.owner.toLowerCase();
+
+/** The budgets that apply to a pledge, in lock order: the account's, then the funder's. */
+function budgetsOf(terms: PledgeTerms): Array<{ kind: BudgetOver["kind"]; budget: Budget }> {
+  const out: Array<{ kind: BudgetOver["kind"]; budget: Budget }> = [];
+  if (terms.accountBudget) out.push({ kind: "account", budget: terms.accountBudget });
+  if (terms.funderBudget && terms.chargedUserId !== null) out.push({ kind: "funder", budget: terms.funderBudget });
+  return out;
+}
+
+/**
+ * Currencies of pledges in a budget's window whose value in `budget`'s currency was not counted
+ * when they were made (older pledges, or a budget added since): converting them needs a price now.
+ */
+export async function uncountedCurrencies(
+  db: Queryable,
+  account: string,
+  chargedUserId: number | null,
+  budget: Budget,
+  now: Date,
+): Promise<Currency[]> {
+  const c = budget.limit.currency;
+  const rows = await db.query<{ currency: Currency }>(
+    `SELECT DISTINCT currency FROM pledges
+     WHERE account = $1 AND ($2::bigint IS NULL OR charged_user_id = $2) AND status IN ('open', 'awarded')
+       AND pledged_at >= $3 AND currency <> $4 AND NOT (counted ? $4)`,
+    [account, chargedUserId, windowStart(now, budget), c],
+  );
+  return rows.map((r) => r.currency);
+}
+
+/**
  * Records a funder's pledge; a second pledge by the same funder replaces the first.
- * Returns the amount it replaced, if any.
+ * Returns the amount it replaced, if any, or the budget it would exceed (then nothing is written).
+ *
+ * Budgets are checked here, in the transaction, under advisory locks on the account and then the
+ * charged funder (always that order), so two pledges racing on two connections are counted one
+ * after the other and cannot both fit under what is left.
  */
 export async function pledge(
   tx: Queryable,
@@ -225,20 +286,79 @@ export async function pledge(
   funder: Funder,
   amount: Amount,
   cause: Cause,
-): Promise<{ replaced: Amount | null }> {
-  const before = await tx.query<{ currency: Currency; amount_minor: bigint; status: PledgeStatus }>(
-    "SELECT currency, amount_minor, status FROM pledges WHERE bounty_id = $1 AND funder_key = $2 FOR UPDATE",
+  terms: PledgeTerms = { chargedUserId: funder.id, funderBudget: null, accountBudget: null, rates: {}, now: new Date() },
+): Promise<{ replaced: Amount | null; over: null } | { replaced: null; over: BudgetOver }> {
+  const account = accountOf(bounty);
+  const budgets = budgetsOf(terms);
+  if (budgets.length > 0) {
+    await tx.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", [`budget account ${account}`]);
+    if (terms.chargedUserId !== null) {
+      await tx.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", [`budget funder ${account} ${terms.chargedUserId}`]);
+    }
+  }
+  const before = await tx.query<CountedRow & { status: PledgeStatus }>(
+    "SELECT currency, amount_minor, status, counted FROM pledges WHERE bounty_id = $1 AND funder_key = $2 FOR UPDATE",
     [bounty.id, funder.key],
   );
   const prev = before[0];
   if (prev && prev.status === "awarded") throw new Error("an awarded pledge cannot be changed");
+
+  const counted: Record<string, string> = {};
+  for (const { kind, budget } of budgets) {
+    const c = budget.limit.currency;
+    const value = valueIn(amount, c, terms.rates);
+    if (value === null) throw new Error(`no ${c} price was read for a pledge in ${amount.currency}; retrying`);
+    const rows = await tx.query<CountedRow>(
+      `SELECT currency, amount_minor, counted FROM pledges
+       WHERE account = $1 AND ($2::bigint IS NULL OR charged_user_id = $2) AND status IN ('open', 'awarded')
+         AND pledged_at >= $3 AND NOT (bounty_id = $4 AND funder_key = $5)`,
+      [account, kind === "funder" ? terms.chargedUserId : null, windowStart(terms.now, budget), bounty.id, funder.key],
+    );
+    let spent = 0n;
+    for (const r of rows) {
+      const v = countedValue(countedOf(r), c, terms.rates);
+      if (v === null) throw new Error(`a pledge in ${r.currency} counted in a ${c} budget has no price; retrying`);
+      spent += v;
+    }
+    const replacing = prev && prev.status === "open" ? countedValue(countedOf(prev), c, terms.rates) : null;
+    const check = checkBudget(budget, spent, value, replacing);
+    if (!check.ok) {
+      // Nothing is recorded: not even the bounty row lockBounty made for this pledge (a bounty
+      // without pledges or history is an empty shell; one with either is kept).
+      await tx.query(
+        `DELETE FROM bounties b WHERE b.id = $1 AND NOT EXISTS (SELECT 1 FROM pledges WHERE bounty_id = b.id)
+           AND NOT EXISTS (SELECT 1 FROM events WHERE bounty_id = b.id)`,
+        [bounty.id],
+      );
+      return { replaced: null, over: { kind, budget, spent: check.spent, left: check.left, value: check.value } };
+    }
+    counted[c] = value.toString();
+  }
+  const usedRates = Object.fromEntries(Object.entries(terms.rates).filter(([c]) => c === amount.currency || c in counted));
+  const sats = valueIn(amount, "BTC", terms.rates);
   await tx.query(
-    `INSERT INTO pledges (bounty_id, funder_key, funder_id, funder_login, currency, amount_minor)
-     VALUES ($1, $2, $3, $4, $5, $6)
+    `INSERT INTO pledges (bounty_id, funder_key, funder_id, funder_login, currency, amount_minor,
+                          account, charged_user_id, pledged_at, counted, rates, value_sats)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
      ON CONFLICT (bounty_id, funder_key) DO UPDATE
        SET funder_login = EXCLUDED.funder_login, currency = EXCLUDED.currency,
-           amount_minor = EXCLUDED.amount_minor, status = 'open', updated_at = now()`,
-    [bounty.id, funder.key, funder.id, funder.login, amount.currency, amount.minor],
+           amount_minor = EXCLUDED.amount_minor, status = 'open', updated_at = now(),
+           account = EXCLUDED.account, charged_user_id = EXCLUDED.charged_user_id, pledged_at = EXCLUDED.pledged_at,
+           counted = EXCLUDED.counted, rates = EXCLUDED.rates, value_sats = EXCLUDED.value_sats`,
+    [
+      bounty.id,
+      funder.key,
+      funder.id,
+      funder.login,
+      amount.currency,
+      amount.minor,
+      account,
+      terms.chargedUserId,
+      terms.now,
+      JSON.stringify(counted),
+      Object.keys(usedRates).length ? JSON.stringify(usedRates) : null,
+      sats,
+    ],
   );
   const replaced =
     prev && prev.status === "open" ? { currency: prev.currency, minor: BigInt(prev.amount_minor) } : null;
@@ -251,12 +371,15 @@ export async function pledge(
       funder_login: funder.login,
       amount: amountJson(amount),
       replaced: replaced ? amountJson(replaced) : null,
+      charged_user_id: terms.chargedUserId,
+      counted,
+      rates: usedRates,
     },
     cause,
   });
   await settleStatus(tx, bounty, null, cause);
   await touch(tx, bounty.id);
-  return { replaced };
+  return { replaced, over: null };
 }
 
 /** Withdraws a funder's open pledge. Returns what was withdrawn, or null when there was none. */

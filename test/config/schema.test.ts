@@ -5,6 +5,7 @@ import {
   DEFAULT_CONFIG,
   configDocMarkdown,
   formatPath,
+  boundByOrg,
   maxBountyFor,
   parseRepoConfig,
   type ParseConfigOptions,
@@ -40,7 +41,7 @@ describe("defaults", () => {
     const expected: RepoConfig = {
       currency: "USD",
       maxBounty: [usd(100_000n), eur(100_000n), gbp(100_000n), sats(1_000_000n)],
-      funders: { users: [], teams: [], owners: false },
+      funders: { users: [], teams: [], owners: false, budget: null },
       labels: { bounty: "bounty", auto: [], trustedSenders: [] },
       charities: [],
       claim: { coauthors: false },
@@ -122,7 +123,7 @@ payout:
     expect(c).toEqual({
       currency: "USD",
       maxBounty: [usd(50_000n), eur(40_000n), sats(2_000_000n)],
-      funders: { users: ["thockin", "liggitt"], teams: ["sig-node-leads", "sig-release"], owners: true },
+      funders: { users: ["thockin", "liggitt"], teams: ["sig-node-leads", "sig-release"], owners: true, budget: null },
       labels: {
         bounty: "has-bounty",
         auto: [
@@ -156,12 +157,16 @@ describe("values", () => {
     expect(ok({ currency: value }).currency).toBe(currency);
   });
 
-  test("payout.hold: the file wins over the app's default, which wins over 24h; 0s is allowed", () => {
+  test("payout.hold: the app's PAYOUT_HOLD (24h unless set) is a floor the file may raise but not lower", () => {
     expect(ok({}).payout.holdMs).toBe(24 * 3_600_000);
     expect(ok({}, { ...opts, defaults: { holdMs: 60_000 } }).payout.holdMs).toBe(60_000);
     expect(ok(null, { ...opts, defaults: { holdMs: 60_000 } }).payout.holdMs).toBe(60_000);
     expect(ok({ payout: { hold: "2h" } }, { ...opts, defaults: { holdMs: 60_000 } }).payout.holdMs).toBe(7_200_000);
-    expect(ok({ payout: { hold: "0s" } }).payout.holdMs).toBe(0);
+    // Lower than the floor: the floor holds.
+    expect(ok({ payout: { hold: "0s" } }).payout.holdMs).toBe(24 * 3_600_000);
+    expect(ok({ payout: { hold: "30s" } }, { ...opts, defaults: { holdMs: 60_000 } }).payout.holdMs).toBe(60_000);
+    // 0s works when the operator allows it.
+    expect(ok({ payout: { hold: "0s" } }, { ...opts, defaults: { holdMs: 0 } }).payout.holdMs).toBe(0);
   });
 
   test("payout.unclaimed names a charity, case-insensitively, and carries its name and address", () => {
@@ -208,7 +213,7 @@ describe("values", () => {
       "__proto__: unknown setting; known settings here are currency, max_bounty, funders, labels, charities, claim, payout",
     ]);
     expect(errors(fromYaml("funders: {__proto__: {owners: true}}"))).toEqual([
-      "funders.__proto__: unknown setting; known settings here are users, teams, owners",
+      "funders.__proto__: unknown setting; known settings here are users, teams, owners, budget",
     ]);
     expect(ok(fromYaml("charities: {constructor: {name: C, address: " + GOOD + "}}")).charities).toEqual([
       { id: "constructor", name: "C", address: GOOD },
@@ -273,11 +278,11 @@ describe("errors name the YAML path and say what is wrong", () => {
       { currency: "eur", max_bounty: "500usd" },
       ['max_bounty: has no maximum for EUR, the repository\'s currency, so "/bounty 5" could never work; add one like "1000eur"'],
     ],
-    ["funders not a mapping", { funders: ["alice"] }, ["funders: expected a mapping with users, teams and owners, got a list"]],
+    ["funders not a mapping", { funders: ["alice"] }, ["funders: expected a mapping with users, teams, owners and budget, got a list"]],
     [
       "funders unknown key",
       { funders: { user: ["alice"] } },
-      ['funders.user: unknown setting (did you mean "users"?); known settings here are users, teams, owners'],
+      ['funders.user: unknown setting (did you mean "users"?); known settings here are users, teams, owners, budget'],
     ],
     ["funders.users not a list", { funders: { users: "alice" } }, ['funders.users: expected a list of GitHub logins, got "alice"']],
     ["funders.users bad login", { funders: { users: ["ok", "not a login"] } }, ['funders.users[1]: "not a login" is not a GitHub login']],
@@ -461,6 +466,7 @@ describe("helpers", () => {
       "funders.users",
       "funders.teams",
       "funders.owners",
+      "funders.budget",
       "labels.bounty",
       "labels.auto",
       "labels.trusted_senders",
@@ -483,5 +489,62 @@ describe("helpers", () => {
 
   test("CONFIG_MERGE_OPTIONS replaces lists instead of concatenating them", () => {
     expect(CONFIG_MERGE_OPTIONS.arrayMerge(["1000usd"], ["500usd"])).toEqual(["500usd"]);
+  });
+});
+
+describe("funders.budget", () => {
+  test("an amount and a window; a bare number is in the repository's currency", () => {
+    expect(ok({ funders: { budget: "500usd/30d" } }).funders.budget).toEqual({ limit: usd(50_000n), windowMs: 30 * 86_400_000 });
+    expect(ok({ currency: "eur", funders: { budget: "200/7d" } }).funders.budget).toEqual({ limit: eur(20_000n), windowMs: 7 * 86_400_000 });
+    expect(ok({}).funders.budget).toBeNull();
+  });
+
+  test.each([
+    ["no window", "500usd", 'funders.budget: "500usd" is not a budget: write an amount and a window, like "500usd/30d"'],
+    ["a bad amount", "5xyz/30d", 'funders.budget: "5xyz/30d" is not a budget: '],
+    ["a bad window", "500usd/30", 'funders.budget: "500usd/30" is not a budget: '],
+    ["zero", "0usd/30d", 'funders.budget: "0usd/30d" is not a budget: '],
+  ])("%s is refused", (_what, budget, message) => {
+    const [e] = errors({ funders: { budget } });
+    expect(e!.startsWith(message)).toBe(true);
+  });
+});
+
+describe("boundByOrg: the org's .github file bounds what a repository's file adds", () => {
+  const org = ok({ funders: { users: ["thockin"], teams: ["sig-node-leads"], owners: false, budget: "500usd/30d" } });
+  const bound = (raw: unknown) => boundByOrg(ok(raw), org, "kubernetes");
+
+  test("funders the org lists, and a budget within the org's, are kept", () => {
+    const r = bound({ funders: { users: ["thockin"], teams: ["sig-node-leads"], budget: "200usd/30d" } });
+    expect(r).toEqual({ ok: true, config: expect.objectContaining({ funders: { users: ["thockin"], teams: ["sig-node-leads"], owners: false, budget: { limit: usd(20_000n), windowMs: 30 * 86_400_000 } } }) });
+  });
+
+  test("without a budget of its own the repository gets the org's", () => {
+    const r = bound({ currency: "usd" });
+    expect(r.ok && r.config.funders.budget).toEqual({ limit: usd(50_000n), windowMs: 30 * 86_400_000 });
+  });
+
+  test("users, teams, owners and a larger budget the org does not allow are errors", () => {
+    const r = bound({ funders: { users: ["thockin", "mallory"], teams: ["evil"], owners: true, budget: "5000usd/30d" } });
+    expect(r).toEqual({
+      ok: false,
+      errors: [
+        'funders.users: "mallory" is not among the funders kubernetes/.github allows (thockin)',
+        'funders.teams: "evil" is not among the teams kubernetes/.github allows (sig-node-leads)',
+        "funders.owners: kubernetes/.github does not let OWNERS approvers fund, so a repository cannot turn it on",
+        "funders.budget: 5000usd/30d is not within kubernetes/.github's 500usd/30d; use the same currency, no more money and a window at least as long",
+      ],
+    });
+  });
+
+  test("a shorter window or another currency is not within the org's budget", () => {
+    expect(bound({ funders: { budget: "400usd/1d" } }).ok).toBe(false);
+    expect(bound({ funders: { budget: "400eur/30d" } }).ok).toBe(false);
+    expect(bound({ funders: { budget: "500usd/60d" } }).ok).toBe(true);
+  });
+
+  test("an org file that lists no funders lets a repository add none", () => {
+    const r = boundByOrg(ok({ funders: { users: ["mallory"] } }), ok({}), "kubernetes");
+    expect(r).toEqual({ ok: false, errors: ['funders.users: "mallory" is not among the funders kubernetes/.github allows (it lists none)'] });
   });
 });
