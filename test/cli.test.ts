@@ -8,8 +8,10 @@ import { wordlist } from "@scure/bip39/wordlists/english.js";
 import { startLocalChain, type LocalChainServer } from "../src/bitcoin/localchain/server.js";
 import { CLI_COMMANDS, runCli } from "../src/cli/index.js";
 import { LEDGER_COLUMNS } from "../src/cli/ledger.js";
-import { appendEvent } from "../src/store/ledger.js";
+import { awardByCommand } from "../src/store/awards.js";
+import { appendEvent, lockBounty, pledge, setIssueState, userFunder } from "../src/store/ledger.js";
 import { listPayouts } from "../src/store/payouts.js";
+import { completeDelivery, failDelivery, pendingDeliveries, storeDelivery } from "../src/store/inbox.js";
 import type { Db } from "../src/store/db.js";
 import { randomAddress } from "./bitcoin/helpers.js";
 import { createTestDb, ENGINES, type TestDb } from "./support/databases.js";
@@ -80,7 +82,20 @@ describe("bounty-bot CLI: help and arguments", () => {
     [["payouts", "approve", "3", "x7", "-1"], /payout ids are whole numbers; not "x7"|Unknown option '-1'/],
     [["payouts", "approve", "0"], /payout ids are whole numbers; not "0"/],
     [["payouts", "approve", "3"], /say who approves: --by <name> \(or set \$USER\)/],
+    [["awards", "lst"], /unknown command "awards lst"; try one of: awards list, awards approve/],
+    [["awards", "list", "--state", "held"], /awards list: Unknown option '--state'/],
+    [["awards", "list", "7"], /awards list: .*positional/],
+    [["awards", "approve"], /say which award: one id/],
+    [["awards", "approve", "3", "4"], /say which award: one id/],
+    [["awards", "approve", "x7"], /award ids are whole numbers; not "x7"/],
+    [["awards", "approve", "0"], /award ids are whole numbers; not "0"/],
+    [["awards", "approve", "3"], /say who approves: --by <name> \(or set \$USER\)/],
     [["ledger", "export"], /--csv/],
+    [["deliveries", "retry"], /say which deliveries: their ids \(see deliveries list --failed\), or --all/],
+    [["deliveries", "retry", "abc", "--all"], /delivery ids or --all, not both/],
+    [["deliveries", "retry", "abc", "no;such"], /delivery ids are GitHub's X-GitHub-Delivery values; not "no;such"/],
+    [["deliveries", "list", "--limit", "0"], /--limit must be a whole number/],
+    [["deliveries", "list", "--state", "failed"], /deliveries list: Unknown option '--state'/],
     [["wallet", "address", "--csv"], /wallet address: Unknown option '--csv'/],
   ])("%j: exit 2 with a clear message, nothing opened", async (argv, message) => {
     const dir = join(tmpdir(), `bounty-cli-never-${process.pid}-${Math.random().toString(36).slice(2)}`);
@@ -230,6 +245,58 @@ describe.each(ENGINES)("bounty-bot CLI on %s", (engine) => {
     expect((await listPayouts(t.db)).map((p) => p.state)).toEqual(["queued", "queued", "queued"]);
   });
 
+  test("awards list [--held] shows who waits for approval and why; awards approve releases one, records who, refuses the rest", async () => {
+    const issue = { installationId: 7, repoId: 500, owner: "kubernetes", repo: "website", number: 31, title: "Docs" };
+    const carol = { id: 3, login: "carol" };
+    const [bobs, carols] = await t.db.transaction(async (tx) => {
+      const b = await lockBounty(tx, issue);
+      await pledge(tx, b, userFunder({ id: 1, login: "alice" }), { currency: "USD", minor: 1000n }, { actor: { id: 1, login: "alice" }, deliveryId: "d1" });
+      await pledge(tx, b, userFunder(carol), { currency: "USD", minor: 500n }, { actor: carol, deliveryId: "d2" });
+      const r = await awardByCommand(
+        tx,
+        b,
+        [{ id: 2, login: "bob", bps: 5000 }, { ...carol, bps: 5000 }],
+        { holdMs: 0, unclaimed: null },
+        "r",
+        { actor: { id: 1, login: "alice" }, deliveryId: "d3" },
+      );
+      return r.ok ? r.awards : [];
+    });
+    const all = await cli(["awards", "list"], env, t.db);
+    expect(all.code).toBe(0);
+    expect(all.out.split("\n").map((l) => l.replace(/ +/g, " "))).toEqual([
+      "ID ISSUE RECIPIENT SHARE AMOUNT STATE WHY HELD",
+      `${bobs!.id} kubernetes/website#31 @bob (2) 50% $7.50 held the issue is open`,
+      `${carols!.id} kubernetes/website#31 @carol (3) 50% $7.50 held needs approval: @carol pledged on this bounty; the issue is open`,
+      "",
+    ]);
+    await t.db.transaction((tx) => setIssueState(tx, issue.repoId, issue.number, "completed"));
+    const held = await cli(["awards", "list", "--held"], env, t.db);
+    expect(held.out.trim().split("\n").map((l) => l.replace(/ +/g, " "))).toEqual([
+      "ID ISSUE RECIPIENT SHARE AMOUNT STATE WHY HELD",
+      `${carols!.id} kubernetes/website#31 @carol (3) 50% $7.50 held needs approval: @carol pledged on this bounty`,
+    ]);
+
+    const notHeld = await cli(["awards", "approve", String(bobs!.id)], env, t.db);
+    expect(notHeld).toMatchObject({ code: 1, out: "", err: `award ${bobs!.id}: it is not held for approval (nothing to approve); nothing changed.\n` });
+    const unknown = await cli(["awards", "approve", "99"], env, t.db);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toContain("award 99: no such award");
+
+    const ok = await cli(["awards", "approve", String(carols!.id), "--by", "lead-lee"], env, t.db);
+    expect(ok).toMatchObject({ code: 0, err: "" });
+    expect(ok.out).toContain(`Approved by lead-lee: award ${carols!.id} to @carol ($7.50).`);
+    const again = await cli(["awards", "approve", String(carols!.id)], env, t.db);
+    expect(again).toMatchObject({ code: 1, err: `award ${carols!.id}: it was already approved by lead-lee; nothing changed.\n` });
+    expect((await cli(["awards", "list", "--held"], env, t.db)).out).toBe("No awards wait for approval.\n");
+    expect((await cli(["awards", "list"], env, t.db)).out).toContain("held (approved by lead-lee)");
+
+    const approvals = await t.db.query<{ actor_login: string; user_id: bigint; data: { award_id: string } }>(
+      "SELECT actor_login, user_id, data FROM events WHERE kind = 'award_approved' ORDER BY id",
+    );
+    expect(approvals.map((a) => [a.actor_login, Number(a.user_id), a.data.award_id])).toEqual([["lead-lee", 3, String(carols!.id)]]);
+  });
+
   test("ledger export --csv writes the audit log with repository and issue, quoted where needed", async () => {
     const { bountyId, issueNumber } = await seedAward(t.db, {
       recipients: [{ id: 701, login: "dee", amounts: [{ currency: "USD", minor: 1_000n }] }],
@@ -264,6 +331,48 @@ describe.each(ENGINES)("bounty-bot CLI on %s", (engine) => {
     const records = parseCsv(r.out).slice(1);
     expect(records).toHaveLength(2_345);
     expect(records.map((x) => JSON.parse(x[8]!).n)).toEqual(Array.from({ length: 2_345 }, (_, i) => i));
+  });
+});
+
+describe.each(ENGINES)("bounty-bot deliveries on %s", (engine) => {
+  let t: TestDb;
+  beforeAll(async () => {
+    t = await createTestDb(engine);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  test("deliveries list --failed shows the parked ones with their error; deliveries retry arms them again", async () => {
+    const d = (id: string) => ({ id, event: "issue_comment", action: "created", payload: { id }, objectKey: `comment:${id}` });
+    for (const id of ["d-done", "d-parked-1", "d-parked-2"]) await storeDelivery(t.db, d(id));
+    await t.db.transaction((tx) => completeDelivery(tx, "d-done", "done"));
+    await failDelivery(t.db, "d-parked-1", "GitHub answered 502\nBad Gateway", 1);
+    await failDelivery(t.db, "d-parked-2", "config fetch timed out", 1);
+    expect(await storeDelivery(t.db, { ...d("d-replay"), objectKey: "comment:d-done" })).toBe("duplicate");
+
+    const failed = await cli(["deliveries", "list", "--failed"], {}, t.db);
+    expect(failed.code).toBe(0);
+    const lines = failed.out.trim().split("\n");
+    expect(lines[0]).toMatch(/^ID +EVENT +STATE +ATTEMPTS +RECEIVED +LAST ERROR$/);
+    expect(lines.slice(1).sort()).toEqual([
+      expect.stringMatching(/^d-parked-1 +issue_comment\.created +parked +1 +\S+Z +GitHub answered 502 Bad Gateway$/),
+      expect.stringMatching(/^d-parked-2 +issue_comment\.created +parked +1 +\S+Z +config fetch timed out$/),
+    ]);
+    const all = await cli(["deliveries", "list"], {}, t.db);
+    expect(all.out).toMatch(/^d-done +issue_comment\.created +done +0 /m);
+    expect(all.out).toMatch(/^d-replay +issue_comment\.created +duplicate of d-done +0 /m);
+
+    // One named, one not parked, one unknown: the parked one is armed, the others reported, exit 1.
+    const mixed = await cli(["deliveries", "retry", "d-parked-1", "d-done", "nope"], {}, t.db);
+    expect(mixed.code).toBe(1);
+    expect(mixed.out).toBe("Retrying: d-parked-1. The app processes them at its next sweep.\n");
+    expect(mixed.err).toBe("delivery d-done: done, not parked\ndelivery nope: no such delivery\n");
+    expect((await pendingDeliveries(t.db)).map((p) => p.id)).toEqual(["d-parked-1"]);
+
+    expect((await cli(["deliveries", "retry", "--all"], {}, t.db)).out).toBe("Retrying: d-parked-2. The app processes them at its next sweep.\n");
+    expect((await cli(["deliveries", "retry", "--all"], {}, t.db)).out).toBe("No deliveries were parked.\n");
+    expect((await cli(["deliveries", "list", "--failed"], {}, t.db)).out).toBe("No parked deliveries.\n");
   });
 });
 

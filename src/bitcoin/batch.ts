@@ -80,6 +80,9 @@ export class PayoutError extends Error {
   }
 }
 
+/** A batch asked about before it is built: what it would send (payouts + fees), or why it cannot be built. */
+export type BatchCheck = { ok: true; spentSats: bigint } | { ok: false; error: PayoutError };
+
 /** Checks ids, amounts, addresses (for this network) and dust; lists every problem at once. */
 export function validatePayouts(payouts: readonly Payout[], network: NetworkName): ValidPayout[] {
   if (payouts.length === 0) throw new PayoutError("invalid-payout", "The batch has no payouts.");
@@ -164,6 +167,11 @@ export interface PlanOptions {
   maxOutputs: number;
   /** Per-transaction cap on payouts + fee (PAYOUT_MAX_TX_SATS). */
   maxTxSats: bigint;
+  /**
+   * Payout ids an operator approved above maxTxSats: each goes in a transaction of its own, to
+   * which maxTxSats does not apply (the caller's daily cap still does). Nothing else is exempt.
+   */
+  alone?: ReadonlySet<string>;
   /** Hands out the change index for each transaction that needs change. */
   nextChangeIndex: () => number;
   /** Current tip height: the locktime, against fee sniping. */
@@ -175,12 +183,18 @@ export interface PlanOptions {
 /**
  * Plans every transaction of a batch before any is signed, so a cap or
  * funding problem signs nothing. Later transactions of a split batch may
- * spend the change of earlier ones.
+ * spend the change of earlier ones. Payouts in `opts.alone` come last, one
+ * transaction each.
  */
 export function planBatch(payouts: readonly ValidPayout[], opts: PlanOptions): PlannedTx[] {
   let coins = [...opts.coins];
   const planned: PlannedTx[] = [];
-  for (const chunk of splitPayouts(payouts, opts.maxOutputs)) {
+  const alone = opts.alone ?? new Set<string>();
+  const groups = [
+    ...splitPayouts(payouts.filter((p) => !alone.has(p.id)), opts.maxOutputs).map((chunk) => ({ chunk, capped: true })),
+    ...payouts.filter((p) => alone.has(p.id)).map((p) => ({ chunk: [p], capped: false })),
+  ];
+  for (const { chunk, capped } of groups) {
     const payoutSats = chunk.reduce((s, p) => s + p.sats, 0n);
     const result = selectCoins({
       coins,
@@ -193,7 +207,7 @@ export function planBatch(payouts: readonly ValidPayout[], opts: PlanOptions): P
     });
     if (!result.ok) throw new PayoutError(result.reason.includes("weight") ? "too-large" : "insufficient-funds", result.reason);
     const s = result.selection;
-    if (payoutSats + s.fee > opts.maxTxSats) {
+    if (capped && payoutSats + s.fee > opts.maxTxSats) {
       throw new PayoutError(
         "over-tx-cap",
         `This transaction would send ${payoutSats + s.fee} sats (${payoutSats} in payouts + ${s.fee} fee), over PAYOUT_MAX_TX_SATS of ${opts.maxTxSats}. Nothing was signed.`,

@@ -1,13 +1,17 @@
 import * as bitcoin from "bitcoinjs-lib";
+import { redact } from "../core/redact.js";
 import type { Logger } from "pino";
 import { type ChainBackend, type TxStatus, TxRejectedError, estimateFor } from "./backend.js";
 import {
   PayoutError,
   planBatch,
+  type BatchCheck,
+  type PlannedTx,
   signPlanned,
   validatePayouts,
   type Payout,
   type SignedBatchTx,
+  type ValidPayout,
   type WalletUtxo,
 } from "./batch.js";
 import { planBump, type BumpSource } from "./bump.js";
@@ -18,7 +22,7 @@ import { networkLabel } from "./network.js";
 import { feeRateFromSatPerVb, formatFeeRate, type FeeRate } from "./sizes.js";
 import { type SpendLog, type WalletState, utcDay } from "./state.js";
 
-export { PayoutError, type Payout, type PayoutErrorCode, type SignedBatchTx, type SignedInput, type WalletUtxo } from "./batch.js";
+export { PayoutError, type BatchCheck, type Payout, type PayoutErrorCode, type SignedBatchTx, type SignedInput, type WalletUtxo } from "./batch.js";
 export type { BumpSource } from "./bump.js";
 
 export interface WalletSnapshot {
@@ -57,6 +61,27 @@ export interface BuildOptions {
    * memory of what it signed does not survive a restart; this does.
    */
   exclude?: Iterable<string>;
+  /**
+   * Payouts an operator approved above PAYOUT_MAX_TX_SATS: payout id → the exact sats approved.
+   * Each such payout goes in a transaction of its own, which PAYOUT_MAX_TX_SATS does not bound;
+   * PAYOUT_DAILY_CAP_SATS still does. A payout whose amount differs from its approval is refused.
+   */
+  overTxCap?: ReadonlyMap<string, bigint>;
+}
+
+/** Answers "could buildBatch pay these now?" from one sync, without signing or reserving anything. */
+export interface BatchPlanner {
+  check(payouts: readonly Payout[], opts?: Pick<BuildOptions, "overTxCap">): BatchCheck;
+}
+
+/** What planning needs of the wallet's state, read once. */
+interface Prepared {
+  coins: WalletUtxo[];
+  feeRate: FeeRate;
+  tipHeight: number;
+  firstUnusedChange: number;
+  nextChange: number;
+  day: string;
 }
 
 /** The txid of a raw transaction. Throws on anything that is not one. */
@@ -141,6 +166,11 @@ export class PayoutWallet {
     return this.#config.network;
   }
 
+  /** PAYOUT_MAX_TX_SATS and PAYOUT_DAILY_CAP_SATS. */
+  get limits(): { maxTxSats: bigint; dailyCapSats: bigint } {
+    return { maxTxSats: this.#config.maxTxSats, dailyCapSats: this.#config.dailyCapSats };
+  }
+
   /** The account xpub, for watching the wallet elsewhere. */
   get accountXpub(): string {
     return this.#keys.accountXpub();
@@ -180,10 +210,36 @@ export class PayoutWallet {
    * Builds and signs the transactions paying `payouts`: one, unless the
    * batch is past PAYOUT_MAX_OUTPUTS or the weight limit. Checks addresses,
    * dust and the spending caps first; on any problem throws PayoutError and
-   * signs nothing. Signed transactions count against the daily cap.
+   * signs nothing. Signed transactions count against the daily cap. The one
+   * exception to PAYOUT_MAX_TX_SATS is opts.overTxCap: exactly the payouts an
+   * operator approved above it, each in a transaction of its own.
    */
   buildBatch(payouts: readonly Payout[], opts: BuildOptions = {}): Promise<BatchPlan> {
     return this.#serial(() => this.#buildBatch(payouts, opts));
+  }
+
+  /**
+   * Syncs once and returns a planner that says, for any set of payouts, whether buildBatch would
+   * build them now (same coins, fee rate and caps) or which PayoutError it would throw. Nothing is
+   * signed, locked or reserved; a later buildBatch may still differ if the chain moves meanwhile.
+   */
+  planner(opts: Omit<BuildOptions, "overTxCap"> = {}): Promise<BatchPlanner> {
+    return this.#serial(async () => {
+      const prep = await this.#prepare(opts);
+      const already = await this.#spendLog.spentOn(prep.day);
+      return {
+        check: (payouts, o = {}) => {
+          try {
+            const total = spentBy(this.#plan(validatePayouts(payouts, this.#config.network), prep, o.overTxCap));
+            if (already + total > this.#config.dailyCapSats) return { ok: false, error: this.#overDailyCap(total, already, prep.day) };
+            return { ok: true, spentSats: total };
+          } catch (e) {
+            if (e instanceof PayoutError) return { ok: false, error: e };
+            throw e;
+          }
+        },
+      };
+    });
   }
 
   /**
@@ -198,9 +254,12 @@ export class PayoutWallet {
    * The replacement is reserved against the daily cap under its own txid;
    * releasing the original's reservation once it is replaced is the caller's.
    * Send it with broadcast({ transactions: [bumped], feeRate }).
+   * PAYOUT_MAX_TX_SATS does not bound the bump of a transaction paying only
+   * one payout approved above it (opts.overTxCap, as for buildBatch, for the
+   * exact sats of its output); the daily cap does.
    */
-  bump(prev: BumpSource, feeRate: FeeRate): Promise<SignedBatchTx> {
-    return this.#serial(() => this.#bump(prev, feeRate));
+  bump(prev: BumpSource, feeRate: FeeRate, opts: Pick<BuildOptions, "overTxCap"> = {}): Promise<SignedBatchTx> {
+    return this.#serial(() => this.#bump(prev, feeRate, opts.overTxCap));
   }
 
   /** Sends a plan's transactions in order. Rejected ones are released from the daily cap. */
@@ -391,43 +450,68 @@ export class PayoutWallet {
     return { utxos, firstUnused: lastUsed + 1 };
   }
 
-  async #buildBatch(payouts: readonly Payout[], opts: BuildOptions): Promise<BatchPlan> {
-    const valid = validatePayouts(payouts, this.#config.network);
+  async #prepare(opts: BuildOptions): Promise<Prepared> {
     const exclude = new Set(opts.exclude ?? []);
     const feeRate = this.#clampFeeRate(opts.feeRate ?? (await this.feeRate()));
     const snap = await this.#sync();
     const tipHeight = await this.#backend.getTipHeight();
-
     // Spend confirmed coins, and our own unconfirmed change; never someone else's unconfirmed coins.
     const coins = snap.utxos.filter(
       (u) => (u.confirmed || u.ref.chain === CHANGE) && !this.#locked.has(u.id) && !exclude.has(u.id),
     );
-    let nextChange = Math.max(await this.#state.nextIndex(CHANGE), snap.firstUnused.change);
-    const planned = planBatch(valid, {
+    const nextChange = Math.max(await this.#state.nextIndex(CHANGE), snap.firstUnused.change);
+    return { coins, feeRate, tipHeight, firstUnusedChange: snap.firstUnused.change, nextChange, day: utcDay(this.#now()) };
+  }
+
+  /** Plans (no signing) the transactions paying `valid`; throws PayoutError as buildBatch does. */
+  #plan(valid: ValidPayout[], prep: Prepared, overTxCap: ReadonlyMap<string, bigint> = new Map()): PlannedTx[] {
+    const alone = new Set<string>();
+    for (const p of valid) {
+      const approved = overTxCap.get(p.id);
+      if (approved === undefined) continue;
+      if (approved !== p.sats) {
+        throw new PayoutError(
+          "not-allowed",
+          `Payout ${p.id} was approved above PAYOUT_MAX_TX_SATS for ${approved} sats, not ${p.sats}. Nothing was signed.`,
+          [{ payoutId: p.id, reason: `approved for ${approved} sats, not ${p.sats}` }],
+        );
+      }
+      alone.add(p.id);
+    }
+    let nextChange = prep.nextChange;
+    return planBatch(valid, {
       keys: this.#keys,
-      coins,
-      feeRate,
+      coins: prep.coins,
+      feeRate: prep.feeRate,
       longTermFeeRate: this.#config.longTermFeeRate,
       maxOutputs: this.#config.maxOutputs,
       maxTxSats: this.#config.maxTxSats,
-      tipHeight,
+      alone,
+      tipHeight: prep.tipHeight,
       // Fresh, but never past the gap limit a restoring wallet scans (see #freshIndex).
       nextChangeIndex: () => {
-        const index = nextChange < snap.firstUnused.change + this.#config.gapLimit ? nextChange : snap.firstUnused.change;
+        const index = nextChange < prep.firstUnusedChange + this.#config.gapLimit ? nextChange : prep.firstUnusedChange;
         nextChange = index + 1;
         return index;
       },
     });
+  }
 
-    const day = utcDay(this.#now());
-    const total = planned.reduce((sum, p) => sum + p.fee + p.payoutSats, 0n);
+  #overDailyCap(total: bigint, already: bigint, day: string): PayoutError {
+    return new PayoutError(
+      "over-daily-cap",
+      `This batch would send ${total} sats, but ${already} of the ${this.#config.dailyCapSats} sats allowed today (UTC ${day}, PAYOUT_DAILY_CAP_SATS) are already spent. Nothing was signed.`,
+    );
+  }
+
+  async #buildBatch(payouts: readonly Payout[], opts: BuildOptions): Promise<BatchPlan> {
+    const valid = validatePayouts(payouts, this.#config.network);
+    const prep = await this.#prepare(opts);
+    const { feeRate, day } = prep;
+    const planned = this.#plan(valid, prep, opts.overTxCap);
+    const total = spentBy(planned);
     const already = await this.#spendLog.spentOn(day);
-    if (already + total > this.#config.dailyCapSats) {
-      throw new PayoutError(
-        "over-daily-cap",
-        `This batch would send ${total} sats, but ${already} of the ${this.#config.dailyCapSats} sats allowed today (UTC ${day}, PAYOUT_DAILY_CAP_SATS) are already spent. Nothing was signed.`,
-      );
-    }
+    if (already + total > this.#config.dailyCapSats) throw this.#overDailyCap(total, already, day);
     // Reserve before signing: every signed transaction counts against the cap.
     const reserved: string[] = [];
     for (const p of planned) {
@@ -463,15 +547,17 @@ export class PayoutWallet {
           feeRate: formatFeeRate(feeRate),
           change: signed.change ? { vout: signed.change.vout, sats: signed.change.sats.toString(), index: signed.change.index } : null,
         },
-        "Signed payout batch",
+        p.payouts.some((c) => opts.overTxCap?.has(c.id)) ? "Signed an approved payout above PAYOUT_MAX_TX_SATS, alone" : "Signed payout batch",
       );
     }
     return { transactions, feeRate };
   }
 
-  async #bump(prev: BumpSource, requested: FeeRate): Promise<SignedBatchTx> {
+  async #bump(prev: BumpSource, requested: FeeRate, overTxCap?: ReadonlyMap<string, bigint>): Promise<SignedBatchTx> {
     const feeRate = this.#clampFeeRate(requested);
-    const p = planBump(prev, { keys: this.#keys, feeRate, requestedFeeRate: requested, maxTxSats: this.#config.maxTxSats });
+    // Above PAYOUT_MAX_TX_SATS only as far as the daily cap, whose reservation below still applies.
+    const maxTxSats = paysOnlyApproved(prev, overTxCap) ? this.#config.dailyCapSats : this.#config.maxTxSats;
+    const p = planBump(prev, { keys: this.#keys, feeRate, requestedFeeRate: requested, maxTxSats });
     const old = p.old.txid;
     const refuse = (why: string) => new PayoutError("cannot-bump", `Cannot fee-bump ${old}: ${why} Nothing was signed.`);
 
@@ -583,6 +669,26 @@ export class PayoutWallet {
   }
 }
 
+/** The transaction pays one payout, approved above PAYOUT_MAX_TX_SATS for exactly its output's sats, and at most change. */
+function paysOnlyApproved(prev: BumpSource, overTxCap: ReadonlyMap<string, bigint> | undefined): boolean {
+  if (!overTxCap?.size || prev.outputs?.size !== 1) return false;
+  const [[id, vout]] = [...prev.outputs];
+  const approved = overTxCap.get(id);
+  let tx: bitcoin.Transaction;
+  try {
+    tx = bitcoin.Transaction.fromHex(prev.hex.trim());
+  } catch {
+    return false;
+  }
+  const out = tx.outs[vout];
+  return approved !== undefined && out !== undefined && BigInt(out.value) === approved && tx.outs.length === (prev.change ? 2 : 1);
+}
+
+/** What planned transactions send: payouts + fees. */
+function spentBy(planned: readonly PlannedTx[]): bigint {
+  return planned.reduce((sum, p) => sum + p.fee + p.payoutSats, 0n);
+}
+
 function parseOutpoint(outpoint: string): [string, number] {
   const m = /^([0-9a-f]{64}):(\d{1,10})$/.exec(outpoint);
   if (!m) throw new TypeError(`Not an outpoint "txid:vout": ${JSON.stringify(outpoint.slice(0, 80))}`);
@@ -606,13 +712,7 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
   return out;
 }
 
+/** The Esplora URL for a log line: no password, user token or API key in its query. */
 function withoutCredentials(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = "";
-    u.password = "";
-    return u.toString().replace(/\/$/, "");
-  } catch {
-    return "(invalid URL)";
-  }
+  return redact(url).replace(/\/$/, "");
 }

@@ -61,6 +61,9 @@ export function reportLines(r: RunReport, mode: "auto" | "approve" = "auto"): st
   ];
   if (r.bumped.length) lines.push(`Fee bumps (RBF) sent:        ${list(r.bumped)}`);
   if (r.replaced.length) lines.push(`Transactions replaced:       ${list(r.replaced)} (their payouts are queued again)`);
+  if (r.heldOverTxCap.length) {
+    lines.push(`Over PAYOUT_MAX_TX_SATS:     ${r.heldOverTxCap.join(", ")} (awaiting approval: bounty-bot payouts approve <id>)`);
+  }
   for (const w of r.priceWaits) lines.push(`Waiting for a price:         ${w}`);
   if (r.waiting) lines.push(`Queued payouts wait:         ${r.waiting}`);
   return lines;
@@ -69,7 +72,8 @@ export function reportLines(r: RunReport, mode: "auto" | "approve" = "auto"): st
 export const payoutsApprove = defineCommand({
   words: ["payouts", "approve"],
   usage: "payouts approve <id…|--all> [--by <name>]",
-  description: "With PAYOUT_MODE=approve: releases payouts awaiting approval to the next run. The audit log records who (--by, else $USER).",
+  description:
+    "Releases payouts awaiting approval to the next run: those PAYOUT_MODE=approve holds, and (by id only, never --all) one over PAYOUT_MAX_TX_SATS, which is then sent in a transaction of its own within PAYOUT_DAILY_CAP_SATS. The audit log records who (--by, else $USER).",
   examples: ["bounty-bot payouts approve 12 13", "bounty-bot payouts approve --all --by alice"],
   options: { all: { type: "boolean" }, by: { type: "string" } },
   positionals: true,
@@ -84,16 +88,23 @@ export const payoutsApprove = defineCommand({
     return { ids: all ? "all" : [...new Set(positionals)].map(BigInt), by };
   },
   async run({ ids, by }, ctx) {
-    const approved = await approvePayouts(await ctx.db(), ids, by);
-    if (approved.length) ctx.out(`Approved by ${by}: ${approved.join(", ")}. They are paid at the next payout run.`);
+    const db = await ctx.db();
+    const approved = await approvePayouts(db, ids, by);
+    if (approved.length) {
+      const over = (await listPayouts(db, { ids: approved })).filter((p) => p.overTxCap === "approved").map((p) => p.id);
+      ctx.out(`Approved by ${by}: ${approved.join(", ")}. They are paid at the next payout run.`);
+      if (over.length) ctx.out(`Over PAYOUT_MAX_TX_SATS, each sent in a transaction of its own (within PAYOUT_DAILY_CAP_SATS): ${over.join(", ")}.`);
+    }
     if (ids === "all") {
-      if (approved.length === 0) ctx.out("No payouts were awaiting approval.");
+      const over = (await listPayouts(db, { state: "awaiting_approval" })).filter((p) => p.overTxCap === "requested").map((p) => p.id);
+      if (over.length) ctx.out(`Not approved by --all: ${over.length} payout(s) over PAYOUT_MAX_TX_SATS; approve each by its id: ${over.join(", ")}.`);
+      else if (approved.length === 0) ctx.out("No payouts were awaiting approval.");
       return 0;
     }
     const moved = new Set(approved.map(String));
     const missed = ids.filter((id) => !moved.has(String(id)));
     if (missed.length === 0) return 0;
-    const found = new Map((await listPayouts(await ctx.db(), { ids: missed })).map((p) => [String(p.id), p.state]));
+    const found = new Map((await listPayouts(db, { ids: missed })).map((p) => [String(p.id), p.state]));
     for (const id of missed) {
       const state = found.get(String(id));
       ctx.err(`payout ${id}: ${state ? `${state}, not awaiting approval` : "no such payout"}`);

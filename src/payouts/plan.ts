@@ -1,12 +1,14 @@
 import { DUST_LIMIT, parseAddress, type AddressType } from "../bitcoin/address.js";
+import type { PayoutErrorCode } from "../bitcoin/batch.js";
 import type { NetworkName } from "../bitcoin/network.js";
 import type { Amount } from "../core/money.js";
 import { fiatToSats } from "../price/convert.js";
 import type { CreditedAward, Payee } from "../store/payouts.js";
+import { satsText } from "./comments.js";
 
 /**
  * The pure rules of a payout run: what an award is worth in sats, where a credited award goes,
- * and which balances are due. No I/O; src/payouts/run.ts applies them.
+ * which balances are due, and which queued payouts a run pays. No I/O; src/payouts/run.ts applies them.
  */
 
 /** Sats for an award's amounts at the given rates (major units per BTC, exact decimal text). BTC amounts are sats already. */
@@ -131,4 +133,77 @@ export function dueBalances(
   const pending: DueBalance[] = [];
   for (const g of groups.values()) (g.sats >= payableMinimum(g.payee.addressType, minSats) ? due : pending).push(g);
   return { due, pending };
+}
+
+/** Whether a set of payouts can be paid now, as the wallet engine would answer. */
+export type Fit = { ok: true } | { ok: false; code: PayoutErrorCode; reason: string };
+
+export interface Unfit<P> {
+  payout: P;
+  /** It does not fit even by itself (else it only did not fit beside the older payouts taken this run). */
+  byItself: boolean;
+  code: PayoutErrorCode;
+  reason: string;
+}
+
+/**
+ * Which queued payouts a run pays: oldest first, each one that still fits beside those taken
+ * before it (first fit), so one that cannot be paid never holds back the ones behind it. `queue`
+ * is in age order; `fits` is asked about the whole queue first, then about growing prefixes of
+ * what was taken plus one candidate. Deterministic for a given queue and answer.
+ */
+export function firstFit<P>(queue: readonly P[], fits: (payouts: readonly P[]) => Fit): { pay: P[]; wait: Array<Unfit<P>> } {
+  if (queue.length === 0 || fits(queue).ok) return { pay: [...queue], wait: [] };
+  const pay: P[] = [];
+  const wait: Array<Unfit<P>> = [];
+  for (const p of queue) {
+    const beside = fits([...pay, p]);
+    if (beside.ok) {
+      pay.push(p);
+      continue;
+    }
+    const alone = pay.length ? fits([p]) : beside;
+    if (alone.ok) wait.push({ payout: p, byItself: false, code: beside.code, reason: beside.reason });
+    else wait.push({ payout: p, byItself: true, code: alone.code, reason: alone.reason });
+  }
+  return { pay, wait };
+}
+
+/** What a payout that was not paid does until a later run: wait in the queue, or for an operator's approval. */
+export type Wait = { kind: "queue"; reason: string } | { kind: "approval"; reason: string };
+
+const LABELS: Partial<Record<PayoutErrorCode, string>> = {
+  "over-daily-cap": "daily cap",
+  "insufficient-funds": "wallet balance",
+  "over-tx-cap": "per-transaction cap",
+  "too-large": "transaction size",
+  "invalid-payout": "cannot be paid",
+};
+
+/**
+ * Where a payout firstFit left out waits, and the reason `payouts list` shows. Only one that by
+ * itself is over PAYOUT_MAX_TX_SATS (and not approved above it already) waits for an operator:
+ * no later run could pay it otherwise, so it stops retrying.
+ */
+export function waitFor(
+  u: Unfit<{ id: bigint; sats: bigint; overTxCap: "requested" | "approved" | null }>,
+  limits: { maxTxSats: bigint; dailyCapSats: bigint },
+): Wait {
+  const { payout: p } = u;
+  if (u.byItself && u.code === "over-tx-cap" && p.overTxCap === null) {
+    return {
+      kind: "approval",
+      reason:
+        `${satsText(p.sats)} is over PAYOUT_MAX_TX_SATS (${satsText(limits.maxTxSats)}) with its fee: it waits for an operator's ` +
+        `approval (bounty-bot payouts approve ${p.id}) to be sent in a transaction of its own, still within PAYOUT_DAILY_CAP_SATS`,
+    };
+  }
+  const label = LABELS[u.code];
+  const reason =
+    u.byItself && u.code === "over-daily-cap" && p.sats > limits.dailyCapSats
+      ? `${satsText(p.sats)} is more than PAYOUT_DAILY_CAP_SATS (${satsText(limits.dailyCapSats)}) allows in a day: it is paid only once the cap is raised`
+      : u.byItself
+        ? u.reason
+        : `${u.reason} (with the older payouts paid in this run; it goes in a later run)`;
+  return { kind: "queue", reason: label ? `${label}: ${reason}` : reason };
 }

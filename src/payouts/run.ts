@@ -1,6 +1,5 @@
 import type { Logger } from "pino";
-import type { BatchPlan, BroadcastOutcome, BumpSource, Payout, SignedBatchTx, TxInspection } from "../bitcoin/wallet.js";
-import { PayoutError } from "../bitcoin/batch.js";
+import type { BatchCheck, BatchPlan, BatchPlanner, BroadcastOutcome, BumpSource, Payout, SignedBatchTx, TxInspection } from "../bitcoin/wallet.js";
 import { INCREMENTAL_RELAY_FEE_RATE } from "../bitcoin/bump.js";
 import { utcDay } from "../bitcoin/state.js";
 import type { PriceResult } from "../price/oracle.js";
@@ -16,7 +15,9 @@ import {
   createPayout,
   dissolveStalePayouts,
   creditAward,
+  DestinationChangedError,
   findPayoutTx,
+  holdOverTxCap,
   listPayouts,
   listPayoutTxs,
   liveInputs,
@@ -33,18 +34,24 @@ import {
   storeSignedTx,
   unpaidCredits,
   type AwardRates,
+  type PayoutRecord,
   type PayoutTx,
   type SignedTxRecord,
 } from "../store/payouts.js";
 import { askWalletComment, bumpedComment, paidComment, replacedComment } from "./comments.js";
-import { awardSats, destinationOf, dueBalances } from "./plan.js";
+import { awardSats, destinationOf, dueBalances, firstFit, waitFor, type Fit, type Unfit } from "./plan.js";
 
 /** What a payout run needs from the wallet (src/bitcoin/wallet.ts PayoutWallet provides it). */
 export type { TxInspection };
 
 export interface PayoutEngine {
   readonly network: string;
-  buildBatch(payouts: readonly Payout[], opts?: { exclude?: Iterable<string> }): Promise<BatchPlan>;
+  /** PAYOUT_MAX_TX_SATS and PAYOUT_DAILY_CAP_SATS, for the reasons payouts wait. */
+  readonly limits: { maxTxSats: bigint; dailyCapSats: bigint };
+  /** `overTxCap`: payout id → sats an operator approved above PAYOUT_MAX_TX_SATS; each goes alone. */
+  buildBatch(payouts: readonly Payout[], opts?: { exclude?: Iterable<string>; overTxCap?: ReadonlyMap<string, bigint> }): Promise<BatchPlan>;
+  /** What buildBatch would answer now, for any set of payouts, without signing or reserving anything. */
+  planner(opts?: { exclude?: Iterable<string> }): Promise<BatchPlanner>;
   /** Sends a signed transaction unchanged; "already known" answers count as sent. */
   rebroadcast(hex: string): Promise<BroadcastOutcome>;
   inspect(txid: string, inputs: string[]): Promise<TxInspection>;
@@ -53,7 +60,7 @@ export interface PayoutEngine {
   /** Today's fee estimate for the target, clamped to the wallet's limits (sat/kvB). */
   feeRate(): Promise<bigint>;
   /** A signed RBF replacement of a transaction this wallet sent: same inputs and outputs, higher fee. */
-  bump(prev: BumpSource, feeRate: bigint): Promise<SignedBatchTx>;
+  bump(prev: BumpSource, feeRate: bigint, opts?: { overTxCap?: ReadonlyMap<string, bigint> }): Promise<SignedBatchTx>;
 }
 
 
@@ -91,6 +98,8 @@ export interface RunReport {
   bumped: string[];
   /** Why queued payouts are still waiting, if they are. */
   waiting: string | null;
+  /** Payouts that by themselves are over PAYOUT_MAX_TX_SATS, now waiting for an operator's approval. */
+  heldOverTxCap: string[];
 }
 
 /** The payout run's lock: one run at a time across every process on the database. */
@@ -98,14 +107,18 @@ export const PAYOUT_LOCK = 724200202;
 
 const FIAT: readonly FiatCurrency[] = ["USD", "EUR", "GBP"];
 
+/** How often one run forms and signs again when a wallet changed under it before a batch was stored. */
+const REFORM_ROUNDS = 3;
+
 /**
  * One payout run. Order matters for exactly-once:
  *  1. transactions already signed are settled first (rebroadcast unchanged, confirmed, or — only on
  *     a confirmed conflict — their payouts requeued), so no payout is ever in two live transactions;
  *  2. awards past their hold are priced and credited;
- *  3. balances that are due become payouts;
- *  4. queued payouts are signed, stored with their transaction in one database transaction, and
- *     only then broadcast.
+ *  3. balances that are due become payouts (after taking apart unsigned ones whose recipient changed wallets);
+ *  4. the queued payouts that fit (plan.ts firstFit) are signed, stored with their transaction in one
+ *     database transaction that reads every destination again, and only then broadcast. A wallet
+ *     changed before that store drops the signed batch: back to 3.
  */
 export async function runPayouts(o: PayoutRunOptions): Promise<RunReport> {
   const report: RunReport = {
@@ -119,6 +132,7 @@ export async function runPayouts(o: PayoutRunOptions): Promise<RunReport> {
     replaced: [],
     bumped: [],
     waiting: null,
+    heldOverTxCap: [],
   };
   const result = await o.db.withLock(PAYOUT_LOCK, async () => {
     report.ran = true;
@@ -126,11 +140,17 @@ export async function runPayouts(o: PayoutRunOptions): Promise<RunReport> {
     const orphans = await releaseOrphanReservations(o.db);
     if (orphans) o.log.warn({ orphans }, "Released spending-cap reservations of transactions that were signed but never stored");
     await settleSent(o, report);
-    const dissolved = await dissolveStalePayouts(o.db);
-    if (dissolved) o.log.info({ dissolved }, "Unsigned payouts whose recipient changed wallets were taken apart; they are formed again");
     await priceAwards(o, report, now);
-    await formPayouts(o, report, now);
-    await sendQueued(o, report, now);
+    for (let round = 1; ; round++) {
+      const dissolved = await dissolveStalePayouts(o.db);
+      if (dissolved) o.log.info({ dissolved }, "Unsigned payouts whose recipient changed wallets were taken apart; they are formed again");
+      await formPayouts(o, report, now);
+      if ((await sendQueued(o, report, now)) === "done") break;
+      if (round === REFORM_ROUNDS) {
+        o.log.warn({ rounds: round }, "Recipients kept changing wallets while payouts were signed; the next run pays them");
+        break;
+      }
+    }
   });
   if (!result.locked) o.log.info("Another process is running payouts; skipping this run");
   return report;
@@ -304,6 +324,7 @@ async function maybeBump(o: PayoutRunOptions, t: PayoutTx, report: RunReport): P
   }
   let bump: SignedBatchTx;
   try {
+    const paid = await listPayouts(o.db, { ids: t.outputs.map((x) => BigInt(x.payoutId)) });
     bump = await o.wallet.bump(
       {
         hex: t.hex,
@@ -312,6 +333,7 @@ async function maybeBump(o: PayoutRunOptions, t: PayoutTx, report: RunReport): P
         outputs: new Map(t.outputs.map((x) => [x.payoutId, x.vout])),
       },
       rate,
+      { overTxCap: approvedOverTxCap(paid) },
     );
   } catch (err) {
     await noteTxError(o, t, `it could not be fee-bumped: ${message(err)}`);
@@ -429,42 +451,34 @@ async function formPayouts(o: PayoutRunOptions, report: RunReport, now: Date): P
   }
 }
 
-async function sendQueued(o: PayoutRunOptions, report: RunReport, now: Date): Promise<void> {
-  let queued = await listPayouts(o.db, { state: "queued" });
-  if (queued.length === 0) return;
+/**
+ * Signs, stores and broadcasts the queued payouts that fit now, oldest first; the others wait with
+ * their own reason, or for an operator when one by itself is over PAYOUT_MAX_TX_SATS. "re-form" when
+ * a recipient's wallet changed after their payout was formed: nothing was stored or sent.
+ */
+async function sendQueued(o: PayoutRunOptions, report: RunReport, now: Date): Promise<"done" | "re-form"> {
+  const queued = await listPayouts(o.db, { state: "queued" });
+  if (queued.length === 0) return "done";
   const exclude = await liveInputs(o.db);
-  // Pay as many as the wallet can: all at once, else the oldest half, quarter, … (funds or a cap may not cover all).
-  let take = queued.length;
-  let plan: BatchPlan | undefined;
-  let lastError = "";
-  while (take > 0 && !plan) {
-    const batch = queued.slice(0, take);
-    try {
-      plan = await o.wallet.buildBatch(
-        batch.map((p) => ({ id: p.id.toString(), address: p.address, sats: p.sats })),
-        { exclude },
-      );
-    } catch (err) {
-      if (err instanceof PayoutError && err.code === "invalid-payout" && err.problems.length) {
-        // A payout the engine will never accept (e.g. its address is for another network): set it aside, say why.
-        for (const pr of err.problems) await setWaitReason(o.db, [BigInt(pr.payoutId)], pr.reason);
-        const bad = new Set(err.problems.map((pr) => pr.payoutId));
-        queued = queued.filter((p) => !bad.has(p.id.toString()));
-        take = Math.min(take, queued.length);
-        lastError = err.message;
-        continue;
-      }
-      lastError = message(err);
-      const retriable = err instanceof PayoutError && ["insufficient-funds", "over-tx-cap", "over-daily-cap", "too-large"].includes(err.code);
-      if (!retriable) break;
-      take = Math.floor(take / 2);
-    }
+  let pay: PayoutRecord[];
+  try {
+    const planner = await o.wallet.planner({ exclude });
+    const chosen = firstFit(queued, (ps) => fitOf(planner.check(engineView(ps), { overTxCap: approvedOverTxCap(ps) }), ps));
+    pay = chosen.pay;
+    await noteWaits(o, report, chosen.wait);
+  } catch (err) {
+    // The wallet or its backend could not answer: every queued payout waits, with the reason.
+    await waitAll(o, report, queued, message(err));
+    return "done";
   }
-  if (!plan) {
-    report.waiting = lastError || "nothing to pay";
-    await setWaitReason(o.db, queued.map((p) => p.id), report.waiting);
-    o.log.warn({ payouts: queued.length, reason: report.waiting }, "Queued payouts could not be paid now; they stay queued");
-    return;
+  if (pay.length === 0) return "done";
+  let plan: BatchPlan;
+  try {
+    plan = await o.wallet.buildBatch(engineView(pay), { exclude, overTxCap: approvedOverTxCap(pay) });
+  } catch (err) {
+    // The chain moved since planning (or the backend failed): these wait for the next run.
+    await waitAll(o, report, pay, message(err));
+    return "done";
   }
   const txids = plan.transactions.map((t) => t.txid);
   await o.checkpoint?.("signed", { txids });
@@ -476,21 +490,67 @@ async function sendQueued(o: PayoutRunOptions, report: RunReport, now: Date): Pr
   } catch (err) {
     // Nothing was stored, so nothing may be broadcast: give the coins and the cap back.
     await o.wallet.abandon(plan).catch(() => undefined);
+    if (err instanceof DestinationChangedError) {
+      o.log.warn(
+        { payouts: err.payoutIds.map(String), dropped: txids },
+        "A recipient changed wallets before their payout was stored; the signed batch was dropped and is formed again",
+      );
+      return "re-form";
+    }
     throw err;
   }
   report.signed.push(...txids);
   await o.checkpoint?.("stored", { txids });
-  const remaining = queued.length - plan.transactions.reduce((n, t) => n + t.outputs.size, 0);
-  if (remaining > 0) {
-    report.waiting = lastError;
-    const left = await listPayouts(o.db, { state: "queued" });
-    await setWaitReason(o.db, left.map((p) => p.id), lastError || null);
-  }
   // Read back only once the store committed: an error here must not abandon a stored transaction.
   for (const txid of txids) {
     const t = await findPayoutTx(o.db, txid);
     if (t) await send(o, t, report);
   }
+  return "done";
+}
+
+/** What the wallet engine is told of payouts. */
+function engineView(ps: readonly PayoutRecord[]): Payout[] {
+  return ps.map((p) => ({ id: p.id.toString(), address: p.address, sats: p.sats }));
+}
+
+/** The payouts among `ps` an operator approved above PAYOUT_MAX_TX_SATS, with the sats approved. */
+function approvedOverTxCap(ps: readonly PayoutRecord[]): Map<string, bigint> {
+  return new Map(ps.filter((p) => p.overTxCap === "approved").map((p) => [p.id.toString(), p.sats]));
+}
+
+function fitOf(c: BatchCheck, ps: readonly PayoutRecord[]): Fit {
+  if (c.ok) return { ok: true };
+  const e = c.error;
+  const ids = new Set(ps.map((p) => p.id.toString()));
+  const own = e.problems.filter((pr) => ids.has(pr.payoutId)).map((pr) => pr.reason);
+  return { ok: false, code: e.code, reason: own.length ? own.join("; ") : e.message };
+}
+
+async function noteWaits(o: PayoutRunOptions, report: RunReport, wait: Array<Unfit<PayoutRecord>>): Promise<void> {
+  const reasons: string[] = [];
+  for (const u of wait) {
+    const w = waitFor(u, o.wallet.limits);
+    if (w.kind === "approval") {
+      if (await holdOverTxCap(o.db, u.payout.id, w.reason)) {
+        report.heldOverTxCap.push(u.payout.id.toString());
+        o.log.warn({ payout: u.payout.id.toString(), sats: u.payout.sats.toString() }, "A payout over PAYOUT_MAX_TX_SATS waits for an operator's approval");
+      }
+      continue;
+    }
+    await setWaitReason(o.db, [u.payout.id], w.reason);
+    if (!reasons.includes(w.reason)) reasons.push(w.reason);
+  }
+  if (reasons.length) {
+    report.waiting = reasons.join("; ");
+    o.log.warn({ payouts: wait.length, reason: report.waiting }, "Some queued payouts could not be paid now; they stay queued");
+  }
+}
+
+async function waitAll(o: PayoutRunOptions, report: RunReport, ps: readonly PayoutRecord[], reason: string): Promise<void> {
+  report.waiting = reason;
+  await setWaitReason(o.db, ps.map((p) => p.id), reason);
+  o.log.warn({ payouts: ps.length, reason }, "Queued payouts could not be paid now; they stay queued");
 }
 
 function message(err: unknown): string {

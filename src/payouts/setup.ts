@@ -29,6 +29,6 @@ export async function openPayoutWallet(env: Env, db: Db, log: Logger): Promise<{
 
 export function openPriceOracle(env: Env): PriceOracle {
   const parsed = priceConfigFromEnv(env);
-  if (!parsed.ok) throw new Error(`PRICE_SOURCES / PRICE_MAX_SPREAD: ${parsed.error}`);
-  return new PriceOracle({ sources: parsed.config.sources, maxSpread: parsed.config.maxSpread });
+  if (!parsed.ok) throw new Error(`Invalid price configuration: ${parsed.error}`);
+  return new PriceOracle({ sources: parsed.config.sources, maxSpread: parsed.config.maxSpread, minSources: parsed.config.minSources });
 }

@@ -8,7 +8,8 @@ import { appendEvent, type Cause } from "./ledger.js";
  *
  *   award:  held → credited (priced in sats; on the recipient's balance) → in a payout
  *   payout: awaiting_approval → queued → signed → broadcast → confirmed
- *           (back to queued only when a confirmed transaction conflicting with its own is seen)
+ *           (back to queued only when a confirmed transaction conflicting with its own is seen;
+ *           queued → awaiting_approval when it alone is over PAYOUT_MAX_TX_SATS: over_tx_cap)
  *   tx:     signed → broadcast → confirmed, or replaced
  */
 
@@ -68,6 +69,8 @@ export interface PayoutRecord extends Payee {
   vout: number | null;
   waitReason: string | null;
   approvedBy: string | null;
+  /** By itself over PAYOUT_MAX_TX_SATS: waiting for an operator ("requested"), or allowed above it, alone ("approved"). */
+  overTxCap: "requested" | "approved" | null;
   createdAt: Date;
 }
 
@@ -101,7 +104,11 @@ export interface PayoutTx extends Omit<SignedTxRecord, "outputs" | "change" | "r
 export async function awardsDueForPricing(db: Queryable, now: Date): Promise<DueAward[]> {
   const rows = await db.query<{ id: bigint; bounty_id: bigint; recipient_id: bigint; recipient_login: string; amounts: unknown }>(
     `SELECT a.id, a.bounty_id, a.recipient_id, a.recipient_login, a.amounts FROM awards a
-     WHERE a.state = 'held' AND a.hold_until <= $1 ORDER BY a.id`,
+     JOIN bounties b ON b.id = a.bounty_id
+     WHERE a.state = 'held' AND a.hold_until <= $1
+       -- Nothing is payable before the issue is closed as completed, nor before an operator approves self-dealing.
+       AND b.issue_state = 'completed' AND a.approval IS DISTINCT FROM 'needed'
+     ORDER BY a.id`,
     [now],
   );
   return rows.map((r) => ({
@@ -258,6 +265,7 @@ type PayoutRow = {
   vout: number | null;
   wait_reason: string | null;
   approved_by: string | null;
+  over_tx_cap: "requested" | "approved" | null;
   created_at: Date;
 };
 
@@ -278,6 +286,7 @@ const toPayout = (r: PayoutRow): PayoutRecord => ({
   vout: r.vout === null ? null : Number(r.vout),
   waitReason: r.wait_reason,
   approvedBy: r.approved_by,
+  overTxCap: r.over_tx_cap ?? null,
   createdAt: new Date(r.created_at),
 });
 
@@ -300,20 +309,48 @@ export async function listPayouts(db: Queryable, opts: { state?: PayoutState; id
   return rows.map(toPayout);
 }
 
+/** A signed batch pays a payout whose recipient now wants the money elsewhere: it must not be stored. */
+export class DestinationChangedError extends Error {
+  constructor(readonly payoutIds: bigint[]) {
+    super(`the recipient of payout ${payoutIds.join(", ")} changed wallets after it was formed; not storing that batch`);
+    this.name = "DestinationChangedError";
+  }
+}
+
 /**
- * Payouts not yet signed whose recipient has since changed or removed their wallet (or linked one
- * after their award was bound for the unclaimed charity): they are taken apart so the next run pays
- * where the recipient wants now. Nothing signed is ever touched. Returns how many.
+ * Payouts not yet signed (of `ids`, or all) that pay somewhere an award in them no longer goes:
+ * its recipient linked, changed or removed a wallet, switched between an address and a charity, or
+ * linked one after the award was bound for the unclaimed charity. Checked award by award, so a
+ * donor's share in a charity payout several donors share counts too. Mirrors destinationOf in
+ * src/payouts/plan.ts: a payout formed again is never stale at once.
+ */
+async function staleDestinations(db: Queryable, ids?: bigint[]): Promise<bigint[]> {
+  const rows = await db.query<{ id: bigint }>(
+    `SELECT DISTINCT p.id FROM payouts p JOIN awards a ON a.payout_id = p.id LEFT JOIN wallets w ON w.user_id = a.recipient_id
+     WHERE p.state IN ('awaiting_approval', 'queued') AND ($1::bigint[] IS NULL OR p.id = ANY($1::bigint[]))
+       AND CASE WHEN w.user_id IS NULL
+             THEN p.payee_kind <> 'charity' OR p.address IS DISTINCT FROM a.unclaimed_charity->>'address'
+             ELSE w.address <> p.address OR w.kind <> CASE p.payee_kind WHEN 'charity' THEN 'charity' ELSE 'address' END
+           END
+     ORDER BY p.id`,
+    [ids ? ids.map(String) : null],
+  );
+  return rows.map((r) => BigInt(r.id));
+}
+
+/**
+ * Payouts not yet signed that pay somewhere their recipients no longer want (staleDestinations)
+ * are taken apart, so the next forming pays where each recipient wants now. Nothing signed is ever
+ * touched. Returns how many.
  */
 export async function dissolveStalePayouts(db: Db): Promise<number> {
   return db.transaction(async (tx) => {
-    const stale = await tx.query<{ id: bigint; user_id: bigint; address: string; sats: bigint }>(
-      `SELECT p.id, p.user_id, p.address, p.sats FROM payouts p LEFT JOIN wallets w ON w.user_id = p.user_id
-       WHERE p.state IN ('awaiting_approval', 'queued') AND p.user_id IS NOT NULL
-         AND ((w.user_id IS NULL AND (p.payee_kind = 'user' OR p.charity_id IS DISTINCT FROM (
-                 SELECT a.unclaimed_charity->>'id' FROM awards a WHERE a.payout_id = p.id LIMIT 1)))
-              OR (w.user_id IS NOT NULL AND w.address <> p.address))
-       FOR UPDATE OF p`,
+    const ids = await staleDestinations(tx);
+    if (ids.length === 0) return 0;
+    const stale = await tx.query<{ id: bigint; user_id: bigint | null; address: string; sats: bigint }>(
+      `SELECT id, user_id, address, sats FROM payouts WHERE id = ANY($1::bigint[]) AND state IN ('awaiting_approval', 'queued')
+       ORDER BY id FOR UPDATE`,
+      [ids.map(String)],
     );
     for (const p of stale) {
       const awards = await tx.query<{ id: bigint; bounty_id: bigint }>(
@@ -323,9 +360,9 @@ export async function dissolveStalePayouts(db: Db): Promise<number> {
       for (const bountyId of new Set(awards.map((a) => String(a.bounty_id)))) {
         await appendEvent(tx, {
           bountyId: BigInt(bountyId),
-          userId: Number(p.user_id),
+          userId: p.user_id === null ? null : Number(p.user_id),
           kind: "payout_dissolved",
-          data: { payout_id: String(p.id), address: p.address, sats: String(p.sats), reason: "the recipient's wallet changed before it was paid" },
+          data: { payout_id: String(p.id), address: p.address, sats: String(p.sats), reason: "a recipient's wallet changed before it was paid" },
           cause: SYSTEM_CAUSE,
         });
       }
@@ -345,26 +382,62 @@ export async function setWaitReason(db: Queryable, ids: bigint[], reason: string
   ]);
 }
 
-/** PAYOUT_MODE=approve: an operator releases waiting payouts. Returns the ids that moved. */
+/**
+ * By itself over PAYOUT_MAX_TX_SATS: the payout stops retrying and waits for an operator's
+ * approval, with `reason` (shown by `payouts list`). False if it was no longer queued.
+ */
+export async function holdOverTxCap(db: Db, id: bigint, reason: string): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const [p] = await tx.query<{ user_id: bigint | null; sats: bigint; address: string }>(
+      `UPDATE payouts SET state = 'awaiting_approval', over_tx_cap = 'requested', wait_reason = $2, updated_at = now()
+       WHERE id = $1 AND state = 'queued' AND over_tx_cap IS NULL RETURNING user_id, sats, address`,
+      [id, reason],
+    );
+    if (!p) return false;
+    const bounties = await tx.query<{ bounty_id: bigint }>("SELECT DISTINCT bounty_id FROM awards WHERE payout_id = $1 ORDER BY bounty_id", [id]);
+    for (const b of bounties) {
+      await appendEvent(tx, {
+        bountyId: BigInt(b.bounty_id),
+        userId: p.user_id === null ? null : Number(p.user_id),
+        kind: "payout_held",
+        data: { payout_id: String(id), sats: String(p.sats), address: p.address, reason },
+        cause: SYSTEM_CAUSE,
+      });
+    }
+    return true;
+  });
+}
+
+/**
+ * An operator releases payouts awaiting approval to the next run. Named by id, a payout over
+ * PAYOUT_MAX_TX_SATS is approved to go above it in a transaction of its own; "all" releases only
+ * the payouts PAYOUT_MODE=approve holds, never one over the cap. Returns the ids that moved.
+ */
 export async function approvePayouts(db: Db, ids: bigint[] | "all", by: string): Promise<bigint[]> {
   return db.transaction(async (tx) => {
+    const set = `SET state = 'queued', approved_by = $1, approved_at = now(), updated_at = now(), wait_reason = NULL,
+                     over_tx_cap = CASE WHEN over_tx_cap = 'requested' THEN 'approved' ELSE over_tx_cap END`;
+    type Row = { id: bigint; user_id: bigint | null; over_tx_cap: string | null; sats: bigint; address: string };
     const rows =
       ids === "all"
-        ? await tx.query<{ id: bigint; user_id: bigint | null }>(
-            `UPDATE payouts SET state = 'queued', approved_by = $1, approved_at = now(), updated_at = now()
-             WHERE state = 'awaiting_approval' RETURNING id, user_id`,
+        ? await tx.query<Row>(
+            `UPDATE payouts ${set} WHERE state = 'awaiting_approval' AND over_tx_cap IS NULL
+             RETURNING id, user_id, over_tx_cap, sats, address`,
             [by],
           )
-        : await tx.query<{ id: bigint; user_id: bigint | null }>(
-            `UPDATE payouts SET state = 'queued', approved_by = $1, approved_at = now(), updated_at = now()
-             WHERE state = 'awaiting_approval' AND id = ANY($2::bigint[]) RETURNING id, user_id`,
+        : await tx.query<Row>(
+            `UPDATE payouts ${set} WHERE state = 'awaiting_approval' AND id = ANY($2::bigint[])
+             RETURNING id, user_id, over_tx_cap, sats, address`,
             [by, ids.map(String)],
           );
     for (const r of rows) {
       await appendEvent(tx, {
         userId: r.user_id === null ? null : Number(r.user_id),
         kind: "payout_approved",
-        data: { payout_id: String(r.id) },
+        data:
+          r.over_tx_cap === "approved"
+            ? { payout_id: String(r.id), over_tx_cap: true, sats: String(r.sats), address: r.address }
+            : { payout_id: String(r.id) },
         cause: { actor: { id: null, login: by }, deliveryId: null },
       });
     }
@@ -465,14 +538,24 @@ export interface SignedTxRecord {
 
 /**
  * Stores a signed transaction and moves its payouts from queued to signed, in the caller's
- * database transaction, before anything is broadcast. Throws if a payout is no longer queued.
+ * database transaction, before anything is broadcast. Throws if a payout is no longer queued, and
+ * DestinationChangedError if a recipient's wallet no longer says where the payout goes: their
+ * wallet rows stay locked until the caller commits, so a `/wallet` either came first (and wins)
+ * or comes after the payout is signed.
  */
 export async function storeSignedTx(tx: Queryable, t: SignedTxRecord): Promise<bigint> {
+  const ids = [...t.outputs.keys()];
   const payouts = await tx.query<{ id: bigint; sats: bigint; address: string; user_id: bigint | null }>(
     "SELECT id, sats, address, user_id FROM payouts WHERE id = ANY($1::bigint[]) AND state = 'queued' FOR UPDATE",
-    [[...t.outputs.keys()].map(String)],
+    [ids.map(String)],
   );
   if (payouts.length !== t.outputs.size) throw new Error(`payouts of ${t.txid} are no longer all queued; not storing it`);
+  await tx.query(
+    "SELECT user_id FROM wallets WHERE user_id IN (SELECT recipient_id FROM awards WHERE payout_id = ANY($1::bigint[])) FOR SHARE",
+    [ids.map(String)],
+  );
+  const stale = await staleDestinations(tx, ids);
+  if (stale.length) throw new DestinationChangedError(stale);
   const outputs: PayoutTxOutput[] = payouts.map((p) => ({
     payoutId: String(p.id),
     vout: t.outputs.get(BigInt(p.id))!,

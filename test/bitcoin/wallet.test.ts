@@ -190,6 +190,52 @@ describe("PayoutWallet rules", () => {
     node.mine(1);
   });
 
+  it("sends a payout approved above PAYOUT_MAX_TX_SATS alone, for exactly the sats approved, still within PAYOUT_DAILY_CAP_SATS", async () => {
+    const { wallet, spendLog } = await openWallet({ mnemonicText: generateMnemonic(wordlist), maxTxSats: 60_000n, dailyCapSats: 200_000n });
+    node.fund(await wallet.receiveAddress(), 500_000n);
+    node.mine(1);
+    const [big, small] = [randomAddress("p2wpkh"), randomAddress("p2wpkh")];
+    const batch: Payout[] = [
+      { id: "big", address: big, sats: 90_000n },
+      { id: "small", address: small, sats: 10_000n },
+    ];
+    const refusal = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as PayoutError);
+
+    // Without an approval, or with one for another amount, nothing is signed.
+    expect((await refusal(wallet.buildBatch(batch, { feeRate: 2_000n })))?.code).toBe("over-tx-cap");
+    const wrong = await refusal(wallet.buildBatch(batch, { feeRate: 2_000n, overTxCap: new Map([["big", 80_000n]]) }));
+    expect(wrong?.code).toBe("not-allowed");
+    expect(wrong?.message).toMatch(/approved above PAYOUT_MAX_TX_SATS for 80000 sats, not 90000/);
+    // Approved for one payout only: another over the cap beside it is still refused.
+    const other = await refusal(
+      wallet.buildBatch([...batch, { id: "big2", address: randomAddress("p2wpkh"), sats: 70_000n }], { feeRate: 2_000n, overTxCap: new Map([["big", 90_000n]]) }),
+    );
+    expect(other?.code).toBe("over-tx-cap");
+    // Still within the daily cap.
+    const overDay = await refusal(
+      wallet.buildBatch([{ id: "huge", address: big, sats: 210_000n }], { feeRate: 2_000n, overTxCap: new Map([["huge", 210_000n]]) }),
+    );
+    expect(overDay?.code).toBe("over-daily-cap");
+    expect(spendLog.entries()).toEqual([]);
+
+    // The planner answers as buildBatch does, and reserves nothing.
+    const planner = await wallet.planner();
+    expect(planner.check(batch)).toMatchObject({ ok: false, error: { code: "over-tx-cap" } });
+    expect(planner.check(batch, { overTxCap: new Map([["big", 90_000n]]) })).toMatchObject({ ok: true });
+    expect(spendLog.entries()).toEqual([]);
+
+    const { plan, outcomes } = await wallet.payBatch(batch, { feeRate: 2_000n, overTxCap: new Map([["big", 90_000n]]) });
+    expect(outcomes.map((o) => o.status)).toEqual(["sent", "sent"]);
+    const alone = plan.transactions.find((t) => t.outputs.has("big"))!;
+    expect([...alone.outputs.keys()]).toEqual(["big"]);
+    expect(alone.spentSats).toBeGreaterThan(60_000n);
+    const rest = plan.transactions.find((t) => t.outputs.has("small"))!;
+    expect([...rest.outputs.keys()]).toEqual(["small"]);
+    expect(rest.spentSats).toBeLessThanOrEqual(60_000n);
+    expect(spendLog.entries().map((e) => e.payoutIds)).toEqual(expect.arrayContaining([["big"], ["small"]]));
+    node.mine(1);
+  });
+
   it("splits a batch only past PAYOUT_MAX_OUTPUTS", async () => {
     const { wallet } = await openWallet({
       mnemonicText: "panda eyebrow bullet gorilla call smoke muffin taste mesh discover soft ostrich alcohol speed nation flash devote level hobby quick inner drive ghost inside",

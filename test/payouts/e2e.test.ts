@@ -2,7 +2,7 @@ import * as bitcoin from "bitcoinjs-lib";
 import { addressFromScript } from "../../src/bitcoin/address.js";
 import { listPayouts } from "../../src/store/payouts.js";
 import { randomAddress } from "../bitcoin/helpers.js";
-import { deliver, github, mockClosingIssues, mockConfig, mockPermission, mockUser, repoPath } from "../support/bot.js";
+import { deliver, github, mockClosingIssues, mockConfig, mockIssueCloser, mockPermission, mockUser, repoPath } from "../support/bot.js";
 import { ENGINES } from "../support/databases.js";
 import { alice, bob, bountyFlows } from "../support/flows.js";
 import { useTestBot } from "../support/harness.js";
@@ -23,7 +23,8 @@ describe.each(ENGINES)("merged work is paid (%s)", (engine) => {
   let prices: ReturnType<typeof priceOracle>;
   let nextComment = 990000;
   const h = useTestBot(engine, {
-    env: { BITCOIN_NETWORK: "regtest", PAYOUT_MIN_SATS: "1000", EXPLORER_URL: "https://mempool.example/tx/" },
+    // PAYOUT_HOLD is a floor the repositories' `hold: 0s` cannot go below: the operator allows 0s here.
+    env: { BITCOIN_NETWORK: "regtest", PAYOUT_HOLD: "0s", PAYOUT_MIN_SATS: "1000", EXPLORER_URL: "https://mempool.example/tx/" },
     async beforeStart(db) {
       await db.exec(
         "TRUNCATE webhook_inbox, outbox, spend_reservations, wallet_indexes, wallets, awards, payouts, payout_txs, claims, pledges, events, bounties RESTART IDENTITY CASCADE",
@@ -81,6 +82,7 @@ describe.each(ENGINES)("merged work is paid (%s)", (engine) => {
     mockConfig(yaml);
     await flows.merge(pr, `Fixes #${n}`, author, {}, `merge-${pr}`);
     mockConfig(yaml);
+    mockIssueCloser(n, pr);
     await flows.close(n, "completed", `close-${n}`);
     await h.bot.settled();
     return pr;
@@ -148,6 +150,8 @@ describe.each(ENGINES)("merged work is paid (%s)", (engine) => {
     await deliver(h.bot, "issue_comment", commentCreated({ issue: { number: n }, commentId: nextComment++, body: "/award @bob 70 @carol 30", user: alice }));
     await h.bot.settled();
     expect(replies[0]).toContain("awarded to @bob (70%");
+    await flows.close(n, "completed"); // an /award is payable once the issue is closed as completed
+    await h.bot.settled();
 
     const r = await run();
     const outs = outputs(r.broadcast[0]!);

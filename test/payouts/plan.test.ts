@@ -1,5 +1,5 @@
 import { askWalletComment, paidComment, satsText, txLink } from "../../src/payouts/comments.js";
-import { awardSats, destinationOf, dueBalances, payableMinimum } from "../../src/payouts/plan.js";
+import { awardSats, destinationOf, dueBalances, firstFit, payableMinimum, waitFor, type Fit } from "../../src/payouts/plan.js";
 import type { CreditedAward } from "../../src/store/payouts.js";
 import { randomAddress } from "../bitcoin/helpers.js";
 
@@ -159,5 +159,60 @@ describe("comments", () => {
   test("asking for a wallet mentions the charity only when there is one", () => {
     expect(askWalletComment({ login: "c", sats: 5n, unclaimedDays: 30, charityName: null })).not.toContain("goes to");
     expect(askWalletComment({ login: "c", sats: 5n, unclaimedDays: 9, charityName: "X" })).toContain("within 9 days, the amount goes to **X**");
+  });
+});
+
+describe("firstFit: which queued payouts a run pays", () => {
+  /** A wallet that can send `budget` sats in all and `perTx` in one transaction, at a fee of 100 sats a transaction. */
+  const wallet =
+    (budget: bigint, perTx: bigint) =>
+    (ps: readonly bigint[]): Fit => {
+      const total = ps.reduce((s, p) => s + p, 0n) + 100n;
+      if (total > perTx) return { ok: false, code: "over-tx-cap", reason: `${total} over the per-transaction cap` };
+      if (total > budget) return { ok: false, code: "insufficient-funds", reason: `${total} more than the wallet holds` };
+      return { ok: true };
+    };
+
+  test.each([
+    ["everything fits", [10n, 20n, 30n], 1_000n, 1_000n, [10n, 20n, 30n], []],
+    ["an oversized one at the head blocks nothing", [900n, 10n, 20n], 10_000n, 500n, [10n, 20n], [[900n, true, "over-tx-cap"]]],
+    ["oldest first, skipping what does not fit beside them", [300n, 300n, 300n, 50n], 800n, 10_000n, [300n, 300n, 50n], [[300n, false, "insufficient-funds"]]],
+    ["a payout too large for the wallet even alone", [5_000n, 100n], 1_000n, 10_000n, [100n], [[5_000n, true, "insufficient-funds"]]],
+    ["an empty queue", [], 1_000n, 1_000n, [], []],
+  ] as const)("%s", (_name, queue, budget, perTx, pay, wait) => {
+    const r = firstFit([...queue], wallet(budget, perTx));
+    expect(r.pay).toEqual(pay);
+    expect(r.wait.map((w) => [w.payout, w.byItself, w.code])).toEqual(wait);
+  });
+
+  test("asks about the whole queue once, and nothing more, when it fits", () => {
+    const asked: number[] = [];
+    firstFit([1n, 2n, 3n], (ps) => (asked.push(ps.length), { ok: true }));
+    expect(asked).toEqual([3]);
+  });
+});
+
+describe("waitFor: where a payout left out waits, and why", () => {
+  const limits = { maxTxSats: 50_000n, dailyCapSats: 100_000n };
+  const payout = (sats: bigint, overTxCap: "requested" | "approved" | null = null) => ({ id: 7n, sats, overTxCap });
+
+  test("by itself over PAYOUT_MAX_TX_SATS: waits for an operator, who is told how to approve it", () => {
+    const w = waitFor({ payout: payout(80_000n), byItself: true, code: "over-tx-cap", reason: "…" }, limits);
+    expect(w).toEqual({
+      kind: "approval",
+      reason:
+        "80,000 sats is over PAYOUT_MAX_TX_SATS (50,000 sats) with its fee: it waits for an operator's approval " +
+        "(bounty-bot payouts approve 7) to be sent in a transaction of its own, still within PAYOUT_DAILY_CAP_SATS",
+    });
+  });
+
+  test.each([
+    ["over the cap only beside others: a later run", payout(30_000n), false, "over-tx-cap", "x", "per-transaction cap: x (with the older payouts paid in this run; it goes in a later run)"],
+    ["what is left of today's cap", payout(30_000n), true, "over-daily-cap", "x", "daily cap: x"],
+    ["more than the whole daily cap", payout(150_000n, "approved"), true, "over-daily-cap", "x", "daily cap: 150,000 sats is more than PAYOUT_DAILY_CAP_SATS (100,000 sats) allows in a day: it is paid only once the cap is raised"],
+    ["the wallet's balance", payout(30_000n), true, "insufficient-funds", "x", "wallet balance: x"],
+    ["an address the engine refuses", payout(30_000n), true, "invalid-payout", "x", "cannot be paid: x"],
+  ] as const)("%s", (_name, p, byItself, code, reason, expected) => {
+    expect(waitFor({ payout: p, byItself, code, reason }, limits)).toEqual({ kind: "queue", reason: expected });
   });
 });

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { generateMnemonic } from "@scure/bip39";
 import { wordlist } from "@scure/bip39/wordlists/english.js";
 import { pino } from "pino";
+import type { WalletConfig } from "../../src/bitcoin/config.js";
 import { EsploraBackend } from "../../src/bitcoin/esplora.js";
 import { startLocalChain, type LocalChainServer } from "../../src/bitcoin/localchain/server.js";
 import { PayoutWallet } from "../../src/bitcoin/wallet.js";
@@ -83,11 +84,18 @@ export interface PayoutRig {
 /** The local chain over HTTP and a fresh wallet whose state lives in `db`. */
 export async function startPayoutRig(
   db: Db,
-  opts: { prices?: PayoutRunOptions["prices"]; settings?: Partial<PayoutSettings>; chain?: LocalChainServer; mnemonic?: string } = {},
+  opts: {
+    prices?: PayoutRunOptions["prices"];
+    settings?: Partial<PayoutSettings>;
+    chain?: LocalChainServer;
+    mnemonic?: string;
+    /** Wallet limits (PAYOUT_MAX_TX_SATS, PAYOUT_DAILY_CAP_SATS, …) other than the test defaults. */
+    wallet?: Partial<WalletConfig>;
+  } = {},
 ): Promise<PayoutRig> {
   const chain = opts.chain ?? (await startLocalChain({ network: "regtest" }));
   const mnemonic = opts.mnemonic ?? generateMnemonic(wordlist);
-  const config = testConfig({ esploraUrl: chain.url, mnemonicText: mnemonic, longTermFeeRate: 1000n });
+  const config = testConfig({ esploraUrl: chain.url, mnemonicText: mnemonic, longTermFeeRate: 1000n, ...opts.wallet });
   const wallet = await PayoutWallet.open({
     config,
     backend: new EsploraBackend({ url: chain.url, retries: 1, backoffMs: 5 }),
