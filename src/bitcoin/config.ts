@@ -105,15 +105,18 @@ export function loadWalletConfig(env: Env = process.env, readFile: (path: string
   }
 
   const esploraUrl = (env.ESPLORA_URL?.trim() || DEFAULT_ESPLORA_URL[network]).replace(/\/+$/, "");
+  // Which server it is, without credentials or a query (an API key); never shown in a message.
+  let server = esploraUrl;
   try {
     const u = new URL(esploraUrl);
     if (u.protocol !== "http:" && u.protocol !== "https:") problems.push("ESPLORA_URL must be an http(s) URL.");
+    server = `${u.protocol}//${u.host}${u.pathname}`;
   } catch {
     problems.push("ESPLORA_URL is not a valid URL.");
   }
-  if (network !== "bitcoin" && MAINNET_ESPLORA.test(esploraUrl))
+  if (network !== "bitcoin" && MAINNET_ESPLORA.test(server))
     problems.push(`ESPLORA_URL points at a mainnet server but BITCOIN_NETWORK is ${network}.`);
-  if (network === "bitcoin" && TESTNET_ESPLORA.test(esploraUrl))
+  if (network === "bitcoin" && TESTNET_ESPLORA.test(server))
     problems.push("ESPLORA_URL points at a test network server but BITCOIN_NETWORK is bitcoin.");
 
   const feeTargetBlocks = int(env, "FEE_TARGET_BLOCKS", CONFIG_DEFAULTS.feeTargetBlocks, 1, 1008, problems);

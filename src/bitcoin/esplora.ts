@@ -1,3 +1,4 @@
+import { redact } from "../core/redact.js";
 import type { NetworkName } from "./network.js";
 import {
   type ChainBackend,
@@ -39,6 +40,7 @@ const TXID = /^[0-9a-f]{64}$/;
 export class EsploraBackend implements ChainBackend {
   readonly #base: string;
   readonly #display: string;
+  readonly #query: string;
   readonly #auth: string | undefined;
   readonly #retries: number;
   readonly #backoffMs: number;
@@ -48,15 +50,23 @@ export class EsploraBackend implements ChainBackend {
   readonly #sleep: (ms: number) => Promise<void>;
 
   constructor(opts: EsploraOptions) {
-    const url = new URL(opts.url);
+    let url: URL;
+    try {
+      url = new URL(opts.url);
+    } catch {
+      // Node's own error keeps the whole URL in its `input` field.
+      throw new TypeError(`Esplora URL ${redact(opts.url)} is not a valid URL`);
+    }
     // Credentials in ESPLORA_URL (a private instance) go in a header, never in messages.
     if (url.username || url.password) {
       const user = decodeURIComponent(url.username);
       const pass = decodeURIComponent(url.password);
       this.#auth = `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;
     }
-    this.#display = `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, "")}`;
-    this.#base = this.#display;
+    this.#base = `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, "")}`;
+    // A query (the API key some hosted Esplora services take) goes on every request.
+    this.#query = url.search;
+    this.#display = redact(this.#base + this.#query);
     this.#retries = opts.retries ?? 4;
     this.#backoffMs = opts.backoffMs ?? 250;
     this.#maxBackoffMs = opts.maxBackoffMs ?? 4000;
@@ -164,7 +174,7 @@ export class EsploraBackend implements ChainBackend {
       }
       let res: Response;
       try {
-        res = await this.#fetch(this.#base + path, {
+        res = await this.#fetch(this.#base + path + this.#query, {
           method,
           body,
           headers: {
@@ -175,7 +185,7 @@ export class EsploraBackend implements ChainBackend {
         });
       } catch (e) {
         // Resending the same raw transaction is harmless, so POST /tx is retried too.
-        lastProblem = e instanceof Error ? (e.name === "TimeoutError" ? "timed out" : e.message) : String(e);
+        lastProblem = redact(e instanceof Error ? (e.name === "TimeoutError" ? "timed out" : e.message) : String(e));
         lastStatus = undefined;
         continue;
       }
@@ -205,7 +215,8 @@ function cleanReason(text: string): string {
   let t = text.trim();
   const json = t.match(/\{.*"message"\s*:\s*"([^"]*)".*\}/s);
   if (json) t = json[1]!;
-  t = t.replace(/[^\x20-\x7e]/g, " ").slice(0, 300);
+  // A proxy may echo the request, API key included.
+  t = redact(t.replace(/[^\x20-\x7e]/g, " ")).slice(0, 300);
   return t || "no reason given";
 }
 

@@ -3,6 +3,7 @@ import { findCommand, helpTable } from "../commands/index.js";
 import type { CommandContext, FundCheck, Outcome, Step } from "../commands/types.js";
 import { mayFund } from "../github/funders.js";
 import { queueReaction, queueReply } from "../store/outbox.js";
+import { pledgeTerms } from "./budgets.js";
 import { configErrorReply, loadRepoConfig } from "./config.js";
 import { replyTo } from "./reply.js";
 import type { Apply, Deps } from "./types.js";
@@ -16,14 +17,22 @@ interface CommentPayload {
   comment: { id: number; body: string | null; user: { id: number; login: string; type: string } };
 }
 
+/**
+ * Commands run per comment; the rest are answered only by a count. Each command may read GitHub
+ * (a permission, every user an /award names), so a comment of hundreds must not become hundreds
+ * of API calls; real comments hold a handful.
+ */
+export const MAX_COMMANDS_PER_COMMENT = 20;
 
 /** issue_comment.created: run each bounty-bot command in the comment. Others (Prow's) are ignored. */
 export async function onIssueComment(deliveryId: string, payload: unknown, deps: Deps): Promise<Apply | null> {
   const p = payload as CommentPayload;
   if (p.action !== "created" || !p.installation || !p.comment || !p.issue || !p.repository) return null;
   if (p.comment.user.type === "Bot") return null;
-  const lines = extractCommands(p.comment.body).filter((c) => findCommand(c.name));
-  if (lines.length === 0) return null;
+  const found = extractCommands(p.comment.body).filter((c) => findCommand(c.name));
+  if (found.length === 0) return null;
+  const lines = found.slice(0, MAX_COMMANDS_PER_COMMENT);
+  const notRun = found.length - lines.length;
 
   const owner = p.repository.owner.login;
   const repo = p.repository.name;
@@ -58,6 +67,7 @@ export async function onIssueComment(deliveryId: string, payload: unknown, deps:
     network: deps.network,
     mayFund: () => (funding ??= mayFund(gh, config.config, author.login)),
     user: (login) => gh.user(login),
+    pledgeTerms: (amount) => pledgeTerms(deps, config.config, owner, author.id, amount),
   };
 
   // Every GitHub read happens here, before the transaction; the steps only touch the database.
@@ -81,7 +91,7 @@ export async function onIssueComment(deliveryId: string, payload: unknown, deps:
       if (outcome.react) react = true;
       if (outcome.bountyId !== undefined) bountyIds.push(outcome.bountyId);
     }
-    if (replies.length) await queueReply(tx, `reply:${deliveryId}`, where, replyTo(author.login, replies));
+    if (replies.length || notRun) await queueReply(tx, `reply:${deliveryId}`, where, replyTo(author.login, replies, notRun));
     if (react) await queueReaction(tx, `react:${deliveryId}`, { ...where, commentId: p.comment.id }, "+1");
     return { bountyIds };
   };

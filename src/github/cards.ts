@@ -11,12 +11,35 @@ import {
   staleCards,
 } from "../store/ledger.js";
 import { CARD_MARKER, renderCard } from "./card.js";
-import type { RepoGitHub } from "./client.js";
+import type { IssueComment, RepoGitHub } from "./client.js";
+
+/** The app's own bot account, the only author whose comment can be the card. */
+export interface BotAccount {
+  /** `<app slug>[bot]`, as GET /app's slug gives it. */
+  login: string;
+  /** The bot account's numeric user id, when known: then the login alone is not enough. */
+  userId?: number;
+  /** The app's id: a comment GitHub says was made through another app is never ours. */
+  appId?: number;
+}
+
+/**
+ * Whether a comment is the card this app wrote: by the app's bot account and starting with the
+ * marker. Anyone can type the marker; only GitHub can make a comment's author our bot.
+ */
+export function isOwnCard(c: IssueComment, self: BotAccount): boolean {
+  if (c.userType !== "Bot" || c.userLogin.toLowerCase() !== self.login.toLowerCase()) return false;
+  if (self.userId !== undefined && c.userId !== self.userId) return false;
+  if (self.appId !== undefined && c.viaAppId !== null && c.viaAppId !== self.appId) return false;
+  return c.body.startsWith(CARD_MARKER);
+}
 
 export interface CardSyncerOptions {
   db: Db;
   github(installationId: number, owner: string, repo: string): Promise<RepoGitHub>;
   log: Logger;
+  /** The app's bot account: a card is found again only among its comments. */
+  bot: BotAccount;
   /** Wait this long after a change before editing, so a burst of commands becomes one edit. */
   debounceMs?: number;
   /** PAYOUT_UNCLAIMED_DAYS, which the card states when an award has an unclaimed charity. */
@@ -89,10 +112,8 @@ export class CardSyncer {
         const gh = await this.opts.github(bounty.installationId, bounty.owner, bounty.repo);
         let commentId = bounty.cardCommentId;
         if (commentId === null) {
-          // A card created just before a crash is found again by its marker, never made twice.
-          const existing = (await gh.listComments(bounty.issueNumber)).find(
-            (c) => c.userType === "Bot" && c.body.startsWith(CARD_MARKER),
-          );
+          // A card created just before a crash is found again, never made twice; only our own comment.
+          const existing = (await gh.listComments(bounty.issueNumber)).find((c) => isOwnCard(c, this.opts.bot));
           if (existing) {
             commentId = existing.id;
             if (existing.body !== body) await gh.updateComment(commentId, body);

@@ -1,3 +1,4 @@
+import { redact } from "../core/redact.js";
 import { type Decimal, compareDecimal, decimalToString, parseDecimal } from "./decimal.js";
 import type { Currency, PriceSource } from "./sources.js";
 
@@ -92,7 +93,8 @@ export async function fetchQuote(
     checkPlausible(price, currency, plausible);
     return { ok: true, price, at };
   } catch (e) {
-    return { ok: false, error: describeError(e, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS) };
+    // A failed request's message can quote its URL (fetch does when it holds credentials).
+    return { ok: false, error: redact(describeError(e, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS)) };
   }
 }
 

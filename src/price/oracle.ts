@@ -18,6 +18,8 @@ export interface PriceOracleOptions {
   sources: readonly PriceSource[];
   /** Largest accepted (max − min) / median, as an exact fraction (0.02 for 2%). */
   maxSpread: Decimal;
+  /** Fresh quotes needed before anything is priced (PRICE_MIN_SOURCES); default 1. */
+  minSources?: number;
   /** Freshness window for quotes; default 10 minutes. */
   maxAgeMs?: number;
   /** Per-request timeout; default 5 s. */
@@ -72,7 +74,7 @@ export type PriceResult =
     })
   | (PriceResultBase & {
       ok: false;
-      refusal: "no-fresh-price" | "spread";
+      refusal: "no-fresh-price" | "too-few-sources" | "spread";
       /** Human-readable reason, suitable for a log line or an issue comment. */
       reason: string;
     });
@@ -85,18 +87,20 @@ export type PriceResult =
  * disagree: (max − min) / median > maxSpread. A refusal means "do not price
  * now"; the caller retries later.
  *
- * Decision on partial answers: any number of fresh quotes ≥ 1 is enough. With
- * 1 of 3 sources answering, the rate is that one quote (the median of one) and
- * `partial` is true. Rationale: every answer is validated (shape, currency,
- * positive, within the plausible range), and a stale or missing price blocks
- * payouts entirely, which would let any two providers' outages stop the bot.
- * The cost is that a single answering source is not cross-checked; callers
- * that want a quorum can refuse when `partial` is set.
+ * Partial answers: `minSources` fresh quotes are enough (PRICE_MIN_SOURCES: 2 on
+ * mainnet, 1 elsewhere). With one, 1 of 3 sources answering prices at that quote
+ * (the median of one) and `partial` is true: every answer is validated (shape,
+ * currency, positive, within the plausible range), and off mainnet a missing
+ * price blocking payouts costs more than a single source's word. On mainnet a
+ * single source is never enough: one compromised or broken feed must not set
+ * what real money is worth, so fewer fresh quotes than minSources is a refusal
+ * ("too-few-sources") and the award waits, as when sources disagree.
  */
 export class PriceOracle {
   private readonly sources: readonly PriceSource[];
   private readonly maxSpread: Decimal;
   private readonly maxAgeMs: number;
+  private readonly minSources: number;
   private readonly timeoutMs: number;
   private readonly now: () => number;
   private readonly fetchImpl: typeof globalThis.fetch | undefined;
@@ -108,6 +112,10 @@ export class PriceOracle {
     this.sources = [...opts.sources];
     this.maxSpread = opts.maxSpread;
     this.maxAgeMs = opts.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
+    this.minSources = opts.minSources ?? 1;
+    if (!Number.isSafeInteger(this.minSources) || this.minSources < 1 || this.minSources > this.sources.length) {
+      throw new RangeError(`PriceOracle: minSources ${this.minSources} is not between 1 and the ${this.sources.length} sources`);
+    }
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.now = opts.now ?? Date.now;
     this.fetchImpl = opts.fetch;
@@ -183,6 +191,23 @@ export class PriceOracle {
         ok: false,
         refusal: "no-fresh-price",
         reason: `no fresh ${currency} price (none within ${ageText(this.maxAgeMs)}): ${why.join("; ")}`,
+      };
+    }
+
+    if (fresh.length < this.minSources) {
+      const others = this.sources.flatMap((s) => {
+        if (fresh.some((q) => q.source === s.id)) return [];
+        const f = failures.find((x) => x.source === s.id);
+        const q = stale.find((x) => x.source === s.id);
+        return [`${s.id}: ${f ? f.error : q ? `last good quote ${ageText(nowMs - q.at.getTime())} old` : "no answer"}`];
+      });
+      return {
+        ...base,
+        ok: false,
+        refusal: "too-few-sources",
+        reason:
+          `only ${fresh.length} of the ${this.minSources} price sources PRICE_MIN_SOURCES asks for gave a fresh ${currency} price ` +
+          `(${fresh.map((q) => q.source).join(", ")}); ${others.join("; ")}`,
       };
     }
 

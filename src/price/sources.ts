@@ -1,3 +1,4 @@
+import { redact } from "../core/redact.js";
 import { type Decimal, compareDecimal, parseDecimal, percentText } from "./decimal.js";
 
 /** Fiat currencies a bounty can be pledged in. */
@@ -38,6 +39,12 @@ export const DEFAULT_MAX_SPREAD = "2%";
 export function parsePriceSources(
   text: string | undefined,
 ): { ok: true; sources: PriceSource[] } | { ok: false; error: string } {
+  const r = parseSources(text);
+  // Errors quote what was written, which may hold a password or token: never echo those.
+  return r.ok ? r : { ok: false, error: redact(r.error) };
+}
+
+function parseSources(text: string | undefined): { ok: true; sources: PriceSource[] } | { ok: false; error: string } {
   const raw = text ?? DEFAULT_PRICE_SOURCES;
   if (raw.trim() === "") {
     return {

@@ -2,7 +2,13 @@ import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSyn
 import { join, resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
+import { redact, redactError } from "../core/redact.js";
 import { migrate } from "./migrations.js";
+
+/** Where lost connections are reported; a pino logger fits. */
+export interface DbLog {
+  warn(obj: object, msg: string): void;
+}
 
 /** The little of SQL the app needs; PGlite and PostgreSQL both provide it with the same SQL. */
 export interface Db {
@@ -78,12 +84,48 @@ class PGliteDb implements Db {
   }
 }
 
+/**
+ * A restart or failover of the server ends every connection. An idle one in the pool is dropped
+ * and replaced on next use; one in use fails its query, and the work that ran it is retried by
+ * its own loop (inbox, outbox, cards, payout run) on its next sweep, its transaction rolled back
+ * by the server. Nothing here may let the 'error' event go unheard: Node would end the process.
+ */
 class PostgresDb implements Db {
   readonly kind = "postgres" as const;
-  constructor(private readonly pool: pg.Pool) {}
+  readonly #onLost: (err: unknown) => void;
+  constructor(
+    private readonly pool: pg.Pool,
+    log: DbLog,
+  ) {
+    this.#onLost = (err) => log.warn({ err: redactError(err) }, "PostgreSQL connection lost; it is replaced on next use");
+    // Emitted for idle clients; never log the client (its settings hold the password).
+    pool.on("error", (err) => this.#onLost(err));
+  }
+  /**
+   * A client of the pool, heard while checked out too (pg listens only while it is idle). The
+   * listener goes on in pg's callback, synchronously: after an `await` it would come too late when
+   * the server's goodbye arrives in the same read as the answer that freed the client.
+   */
+  #connect(): Promise<pg.PoolClient & { done(destroy?: boolean): void }> {
+    return new Promise((resolve, reject) => {
+      this.pool.connect((err, client) => {
+        if (err || !client) return reject(err ?? new Error("no PostgreSQL connection"));
+        const onError = (e: Error) => this.#onLost(e);
+        client.on("error", onError);
+        resolve(
+          Object.assign(client, {
+            done: (destroy?: boolean) => {
+              client.removeListener("error", onError);
+              client.release(destroy ? true : undefined);
+            },
+          }),
+        );
+      });
+    });
+  }
   async withLock<T>(key: number, fn: () => Promise<T>): Promise<{ locked: true; value: T } | { locked: false }> {
     // A connection of its own holds the lock for as long as fn runs; fn uses the pool as usual.
-    const client = await this.pool.connect();
+    const client = await this.#connect();
     let broken = false;
     try {
       const [row] = (await client.query("SELECT pg_try_advisory_lock($1) AS ok", [key])).rows as Array<{ ok: boolean }>;
@@ -100,7 +142,7 @@ class PostgresDb implements Db {
       throw err;
     } finally {
       // A connection whose unlock failed is destroyed, which releases the lock on the server.
-      client.release(broken ? true : undefined);
+      client.done(broken);
     }
   }
   async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
@@ -110,7 +152,8 @@ class PostgresDb implements Db {
     await this.pool.query(sql);
   }
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    const client = await this.#connect();
+    let broken = false;
     try {
       await client.query("BEGIN");
       const result = await fn({
@@ -122,10 +165,13 @@ class PostgresDb implements Db {
       await client.query("COMMIT");
       return result;
     } catch (err) {
-      await client.query("ROLLBACK").catch(() => undefined);
+      // A connection that cannot even roll back is gone; the server rolled the transaction back.
+      await client.query("ROLLBACK").catch(() => {
+        broken = true;
+      });
       throw err;
     } finally {
-      client.release();
+      client.done(broken);
     }
   }
   async close(): Promise<void> {
@@ -138,7 +184,11 @@ export interface DbOptions {
   databaseUrl?: string;
   /** Where PGlite keeps its files; "memory://" for a throwaway database. */
   dataDir?: string;
+  /** Where lost PostgreSQL connections are reported (default: console.warn). */
+  log?: DbLog;
 }
+
+const consoleLog: DbLog = { warn: (obj, msg) => console.warn(msg, (obj as { err?: Error }).err?.message ?? "") };
 
 /** Opens the database the environment names and applies pending migrations. */
 export async function openDatabase(opts: DbOptions): Promise<Db> {
@@ -147,7 +197,7 @@ export async function openDatabase(opts: DbOptions): Promise<Db> {
     if (!/^postgres(ql)?:\/\//.test(opts.databaseUrl)) {
       throw new Error("DATABASE_URL must start with postgres:// or postgresql://");
     }
-    db = new PostgresDb(new pg.Pool({ connectionString: opts.databaseUrl, max: 10 }));
+    db = new PostgresDb(new pg.Pool({ connectionString: opts.databaseUrl, max: 10 }), opts.log ?? consoleLog);
   } else {
     const dir = opts.dataDir ?? "./data";
     if (dir.startsWith("memory://")) {
@@ -167,7 +217,11 @@ export async function openDatabase(opts: DbOptions): Promise<Db> {
     await migrate(db);
   } catch (err) {
     await db.close().catch(() => undefined);
-    throw err;
+    if (!opts.databaseUrl) throw err;
+    // Say which server, never its password: driver errors may carry the URL or its settings.
+    const safe = redactError(err);
+    safe.message = `PostgreSQL at ${redact(opts.databaseUrl)}: ${safe.message}`;
+    throw safe;
   }
   return db;
 }

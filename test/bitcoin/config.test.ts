@@ -129,5 +129,14 @@ describe("loadWalletConfig", () => {
     expect(problems({ BITCOIN_NETWORK: "bitcoin", WALLET_MNEMONIC: SECRET_WORDS, ESPLORA_URL: "https://blockstream.info/testnet/api" })).toMatch(
       /test network server/,
     );
+    // A query (an API key) or credentials do not hide which server it is.
+    expect(problems({ WALLET_MNEMONIC: SECRET_WORDS, ESPLORA_URL: "https://mempool.space/api?apikey=k" })).toMatch(/mainnet server/);
+    expect(problems({ WALLET_MNEMONIC: SECRET_WORDS, ESPLORA_URL: "https://u:p@mempool.space/api/" })).toMatch(/mainnet server/);
+  });
+
+  it("never echoes credentials from ESPLORA_URL", () => {
+    const msg = problems({ WALLET_MNEMONIC: SECRET_WORDS, ESPLORA_URL: "ftp://user:hunter2secret@example.com/api?token=hunter2secret" });
+    expect(msg).toMatch(/ESPLORA_URL must be an http\(s\) URL/);
+    expect(msg).not.toContain("hunter2secret");
   });
 });

@@ -1,3 +1,4 @@
+import { inspect } from "node:util";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { EsploraBackend } from "../../src/bitcoin/esplora.js";
@@ -122,6 +123,39 @@ describe("EsploraBackend", () => {
     const err = await b.getTipHeight().catch((e: unknown) => e);
     expect((err as Error).message).not.toContain("hunter2");
     expect(b.url).toBe("http://127.0.0.1:1/api");
+  });
+
+  it("keeps an API key in ESPLORA_URL's query on every request and never prints it", async () => {
+    const s = await scripted([
+      [200, "812345"],
+      [401, `bad key in GET /api/blocks/tip/height?apikey=hunter2secret`],
+      [503, "busy"],
+    ]);
+    const b = new EsploraBackend({ url: `${s.url}/api/?apikey=hunter2secret`, retries: 0 });
+    expect(await b.getTipHeight()).toBe(812345);
+    expect(s.seen[0]!.url).toBe("/api/blocks/tip/height?apikey=hunter2secret");
+    expect(b.url).toBe(`${s.url}/api?apikey=***`);
+    const refused = await b.getTipHeight().catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ChainRequestError);
+    expect((refused as Error).message).toContain("HTTP 401");
+    const down = await b.getTipHeight().catch((e: unknown) => e);
+    expect(down).toBeInstanceOf(ChainUnavailableError);
+    for (const e of [refused, down]) {
+      expect((e as Error).message).not.toContain("hunter2secret");
+      expect((e as Error).message).toContain("apikey=***");
+    }
+    await s.close();
+  });
+
+  it("names a bad URL without its credentials", () => {
+    let err: unknown;
+    try {
+      new EsploraBackend({ url: "http://user:hunter2secret@127.0.0.1:notaport/api" });
+    } catch (e) {
+      err = e;
+    }
+    expect((err as Error).message).toContain("http://user:***@127.0.0.1:notaport/api is not a valid URL");
+    expect(inspect(err)).not.toContain("hunter2secret");
   });
 });
 

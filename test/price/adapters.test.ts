@@ -1,3 +1,4 @@
+import { createServer } from "node:net";
 import nock from "nock";
 import { decimalToString } from "../../src/price/decimal.js";
 import { fetchQuote, type FetchQuoteResult } from "../../src/price/adapters.js";
@@ -238,4 +239,28 @@ describe("fixed", () => {
     const silly: PriceSource = { kind: "fixed", id: "fixed", prices: { USD: { coef: 5n, scale: 0 } } };
     expect(error(await fetchQuote(silly, "USD", { now }))).toMatch(/implausible price 5 USD/);
   });
+});
+
+describe("errors never echo credentials", () => {
+  /** A loopback port nothing listens on. */
+  async function closedPort(): Promise<number> {
+    const srv = createServer();
+    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+    const port = (srv.address() as { port: number }).port;
+    await new Promise<void>((r) => srv.close(() => r()));
+    return port;
+  }
+  beforeEach(() => nock.enableNetConnect("127.0.0.1"));
+  afterEach(() => nock.disableNetConnect());
+
+  test.each(["http://user:hunter2secret@127.0.0.1:PORT", "http://127.0.0.1:PORT/x?token=hunter2secret&y=1"])(
+    "a mempool source at %s",
+    async (base) => {
+      const baseUrl = base.replace("PORT", String(await closedPort()));
+      const source: PriceSource = { kind: "mempool", id: "mempool:private", baseUrl };
+      const e = error(await fetchQuote(source, "USD", { now, timeoutMs: 2000 }));
+      expect(e).toMatch(/^request failed/);
+      expect(e).not.toContain("hunter2secret");
+    },
+  );
 });

@@ -3,6 +3,7 @@ import { type Decimal, decimalToString, parseDecimal } from "../../src/price/dec
 import { PriceOracle, type PriceResult } from "../../src/price/oracle.js";
 import { parsePriceSources, type PriceSource } from "../../src/price/sources.js";
 import { fiatToSats } from "../../src/price/convert.js";
+import { openPriceOracle } from "../../src/payouts/setup.js";
 
 const T0 = Date.UTC(2024, 5, 1, 12, 0, 0);
 const MIN = 60_000;
@@ -146,6 +147,55 @@ test("one of three answering is enough, and says so", async () => {
     { source: "coinbase", error: "HTTP 502" },
     { source: "kraken", error: "kraken error: EService:Unavailable" },
   ]);
+});
+
+test("with minSources, too few fresh quotes is a refusal naming what answered", async () => {
+  cbDown();
+  kr("60000");
+  mpDown();
+  const r = refused(await oracle(ALL, { minSources: 2 }).price("USD"));
+  expect(r.refusal).toBe("too-few-sources");
+  expect(r.reason).toBe(
+    "only 1 of the 2 price sources PRICE_MIN_SOURCES asks for gave a fresh USD price (kraken); " +
+      "coinbase: HTTP 502; mempool:https://mempool.space: request failed: connect ECONNREFUSED",
+  );
+  expect(r.fresh.map((q) => q.source)).toEqual(["kraken"]);
+});
+
+test("with minSources, enough agreeing sources price as usual", async () => {
+  cb("60000");
+  kr("60100");
+  mpDown();
+  const r = ok(await oracle(ALL, { minSources: 2 }).price("USD"));
+  expect(r.rateText).toBe("60050");
+  expect(r.partial).toBe(true);
+});
+
+test("with minSources, enough sources that disagree are still refused", async () => {
+  cb("60000");
+  kr("65000");
+  mpDown();
+  expect(refused(await oracle(ALL, { minSources: 2 }).price("USD")).refusal).toBe("spread");
+});
+
+test("the oracle the app opens on mainnet needs two agreeing sources and refuses fixed prices at start", async () => {
+  expect(() => openPriceOracle({ BITCOIN_NETWORK: "bitcoin", PRICE_SOURCES: "fixed:USD=60000" })).toThrow(
+    /^Invalid price configuration: PRICE_SOURCES: fixed prices are for development and are refused on BITCOIN_NETWORK=bitcoin/,
+  );
+  cbDown();
+  kr("60000");
+  mpDown();
+  const mainnet = openPriceOracle({ BITCOIN_NETWORK: "bitcoin" });
+  expect(refused(await mainnet.price("USD")).refusal).toBe("too-few-sources");
+  cbDown();
+  kr("60000");
+  mpDown();
+  expect(ok(await openPriceOracle({ BITCOIN_NETWORK: "testnet" }).price("USD")).rateText).toBe("60000");
+});
+
+test("minSources outside 1…the number of sources is a programming error", () => {
+  expect(() => oracle("coinbase,kraken", { minSources: 3 })).toThrow(RangeError);
+  expect(() => oracle("coinbase,kraken", { minSources: 0 })).toThrow(RangeError);
 });
 
 test("a slow source does not hold up the others", async () => {

@@ -1,6 +1,7 @@
 import { decimalToString } from "../../src/price/decimal.js";
 import { parseMaxSpread, parsePriceSources, type PriceSource } from "../../src/price/sources.js";
 import { priceConfigFromEnv } from "../../src/price/config.js";
+import { loadSettings } from "../../src/settings.js";
 
 const ids = (s: PriceSource[]) => s.map((x) => x.id);
 
@@ -71,6 +72,27 @@ describe("parsePriceSources", () => {
   });
 });
 
+describe("PRICE_SOURCES errors never echo credentials", () => {
+  test.each([
+    "mempool:https://user:hunter2secret@mempool.example",
+    "mempool:https://ghp_hunter2secret@mempool.example",
+    "mempool:https://mempool.example/?apikey=hunter2secret",
+    "mempool:https://user:hunter2secret@mempool.example/?x=1",
+    "mempool:ftp://user:hunter2secret@mempool.example",
+    "coinbase,,mempool:https://user:hunter2secret@mempool.example",
+    "mempool:https://user:hunter2secret@mempool.example,mempool:https://user:hunter2secret@mempool.example",
+  ])("%s", (text) => {
+    const r = parsePriceSources(text);
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.error).toMatch(/^PRICE_SOURCES/);
+      expect(r.error).not.toContain("hunter2secret");
+    }
+    const c = priceConfigFromEnv({ PRICE_SOURCES: text });
+    expect(!c.ok && c.error).not.toContain("hunter2secret");
+  });
+});
+
 describe("parseMaxSpread", () => {
   test.each<[string | undefined, string]>([
     [undefined, "0.02"],
@@ -124,5 +146,52 @@ describe("priceConfigFromEnv", () => {
   test("reports the bad variable", () => {
     expect(priceConfigFromEnv({ PRICE_SOURCES: "bitstamp" })).toEqual({ ok: false, error: expect.stringMatching(/PRICE_SOURCES/) });
     expect(priceConfigFromEnv({ PRICE_MAX_SPREAD: "5" })).toEqual({ ok: false, error: expect.stringMatching(/PRICE_MAX_SPREAD/) });
+  });
+
+  test("off mainnet one fresh source is enough unless PRICE_MIN_SOURCES says more", () => {
+    for (const net of [undefined, "testnet", "signet", "regtest"]) {
+      const r = priceConfigFromEnv({ BITCOIN_NETWORK: net });
+      expect(r.ok && r.config.minSources).toBe(1);
+    }
+    const r = priceConfigFromEnv({ BITCOIN_NETWORK: "regtest", PRICE_MIN_SOURCES: "3" });
+    expect(r.ok && r.config.minSources).toBe(3);
+    expect(priceConfigFromEnv({ BITCOIN_NETWORK: "regtest", PRICE_SOURCES: "fixed:USD=60000" }).ok).toBe(true);
+  });
+
+  test("on mainnet two sources must agree by default, and fixed prices are refused", () => {
+    const r = priceConfigFromEnv({ BITCOIN_NETWORK: "bitcoin" });
+    expect(r.ok && r.config.minSources).toBe(2);
+    expect(priceConfigFromEnv({ BITCOIN_NETWORK: " Bitcoin ", PRICE_MIN_SOURCES: "3" })).toMatchObject({ ok: true, config: { minSources: 3 } });
+    expect(priceConfigFromEnv({ BITCOIN_NETWORK: "bitcoin", PRICE_SOURCES: "coinbase,kraken,fixed:USD=60000" })).toEqual({
+      ok: false,
+      error: "PRICE_SOURCES: fixed prices are for development and are refused on BITCOIN_NETWORK=bitcoin; list market sources (coinbase, kraken, mempool:<base-url>)",
+    });
+    expect(priceConfigFromEnv({ BITCOIN_NETWORK: "bitcoin", PRICE_MIN_SOURCES: "1" })).toEqual({
+      ok: false,
+      error: "PRICE_MIN_SOURCES must be at least 2 on BITCOIN_NETWORK=bitcoin (prices need two sources that agree), not 1",
+    });
+    expect(priceConfigFromEnv({ BITCOIN_NETWORK: "bitcoin", PRICE_SOURCES: "coinbase" })).toEqual({
+      ok: false,
+      error: "PRICE_MIN_SOURCES is 2 but PRICE_SOURCES lists 1 source; list more sources",
+    });
+  });
+
+  test.each(["0", "-1", "two", "1.5", ""])("PRICE_MIN_SOURCES %j is refused", (v) => {
+    const r = priceConfigFromEnv({ PRICE_MIN_SOURCES: v });
+    if (v === "") {
+      expect(r.ok && r.config.minSources).toBe(1); // blank is unset
+      return;
+    }
+    expect(r).toEqual({ ok: false, error: `PRICE_MIN_SOURCES must be a whole number of at least 1, not "${v}"` });
+  });
+});
+
+describe("the price configuration is checked with every other setting at start", () => {
+  test("fixed prices on mainnet are among loadSettings's errors", () => {
+    expect(() => loadSettings({ BITCOIN_NETWORK: "bitcoin", PRICE_SOURCES: "fixed:USD=60000", PORT: "x" })).toThrow(
+      /Invalid environment:\n- PORT must be a port number[^]*\n- PRICE_SOURCES: fixed prices are for development and are refused on BITCOIN_NETWORK=bitcoin/,
+    );
+    expect(() => loadSettings({ BITCOIN_NETWORK: "bitcoin", PRICE_MIN_SOURCES: "1" })).toThrow(/PRICE_MIN_SOURCES must be at least 2/);
+    expect(() => loadSettings({ BITCOIN_NETWORK: "regtest", PRICE_SOURCES: "fixed:USD=60000" })).not.toThrow();
   });
 });
