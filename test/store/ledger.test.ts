@@ -162,8 +162,8 @@ describe.each(ENGINES)("ledger on %s", (engine) => {
   });
 
   test("the inbox keeps each delivery once and completes it once", async () => {
-    expect(await storeDelivery(t.db, { id: "abc", event: "issue_comment", action: "created", installationId: 7, payload: { a: 1 } })).toBe(true);
-    expect(await storeDelivery(t.db, { id: "abc", event: "issue_comment", action: "created", installationId: 7, payload: { a: 2 } })).toBe(false);
+    expect(await storeDelivery(t.db, { id: "abc", event: "issue_comment", action: "created", installationId: 7, payload: { a: 1 } })).toBe("stored");
+    expect(await storeDelivery(t.db, { id: "abc", event: "issue_comment", action: "created", installationId: 7, payload: { a: 2 } })).toBe("redelivery");
     const pending = await pendingDeliveries(t.db);
     expect(pending.map((d) => [d.id, d.payload])).toEqual([["abc", { a: 1 }]]);
     expect(await t.db.transaction((tx) => completeDelivery(tx, "abc", "ok"))).toBe(true);
@@ -173,7 +173,7 @@ describe.each(ENGINES)("ledger on %s", (engine) => {
     await storeDelivery(t.db, { id: "def", event: "issues", payload: {} });
     expect(await failDelivery(t.db, "def", "GitHub 502", 2)).toBe("retry");
     expect(await pendingDeliveries(t.db)).toEqual([]); // backing off
-    expect(await failDelivery(t.db, "def", "GitHub 502", 2)).toBe("gave-up");
+    expect(await failDelivery(t.db, "def", "GitHub 502", 2)).toBe("parked");
   });
 
   test("the outbox queues each reply once and lets one sender claim it", async () => {
