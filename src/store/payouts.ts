@@ -123,8 +123,13 @@ export async function awardsDueForPricing(db: Queryable, now: Date): Promise<Due
 /** Prices a held award: it moves to the recipient's balance. False if it is no longer held (e.g. a revert won the race). */
 export async function creditAward(tx: Queryable, award: DueAward, sats: bigint, rates: AwardRates): Promise<boolean> {
   const rows = await tx.query(
-    `UPDATE awards SET state = 'credited', sats = $2, rates = $3, priced_at = now(), updated_at = now()
-     WHERE id = $1 AND state = 'held' RETURNING id`,
+    // The same conditions as awardsDueForPricing, again at the credit: the issue may have been
+    // reopened while the run fetched prices.
+    `UPDATE awards a SET state = 'credited', sats = $2, rates = $3, priced_at = now(), updated_at = now()
+     FROM bounties b
+     WHERE a.id = $1 AND a.state = 'held' AND b.id = a.bounty_id
+       AND b.issue_state = 'completed' AND a.approval IS DISTINCT FROM 'needed'
+     RETURNING a.id`,
     [award.id, sats, JSON.stringify(rates)],
   );
   if (rows.length === 0) return false;

@@ -31,10 +31,11 @@ import {
   type IssueRef,
 } from "../../src/store/ledger.js";
 import type { Queryable } from "../../src/store/db.js";
-import { awardsDueForPricing } from "../../src/store/payouts.js";
+import { awardsDueForPricing, creditAward } from "../../src/store/payouts.js";
 
 const cause: Cause = { actor: { id: 1, login: "alice" }, deliveryId: "d-1" };
 const terms: AwardTerms = { holdMs: 3_600_000, unclaimed: null };
+const RATES = { USD: { price: "60000", sources: ["fixed"], at: "2026-12-01T00:00:00Z" } };
 const alice = { id: 1, login: "alice" };
 const carol = { id: 3, login: "carol" };
 let nextIssue = 1;
@@ -340,6 +341,26 @@ describe.each(ENGINES)("awards on %s", (engine) => {
         ["bob", null, null],
         ["carol", "approved", "ann"],
       ]);
+    });
+
+    test("an award due when read is not credited if its issue was reopened, or it needs approval, before the credit commits", async () => {
+      const issue = await funded();
+      const b = (await findBounty(t.db, issue.repoId, issue.number))!;
+      await t.db.transaction((tx) => setIssueState(tx, issue.repoId, issue.number, "completed"));
+      const r = await t.db.transaction(async (tx) =>
+        awardByCommand(tx, await getBounty(tx, b.id), [{ id: 2, login: "bob", bps: 10000 }], { holdMs: 0, unclaimed: null }, "r", cause),
+      );
+      expect(r.ok).toBe(true);
+      const [due] = (await awardsDueForPricing(t.db, new Date(Date.now() + 1000))).filter((a) => a.bountyId === b.id);
+      expect(due?.recipientLogin).toBe("bob");
+      // The run priced it; meanwhile the issue was reopened.
+      await t.db.transaction((tx) => setIssueState(tx, issue.repoId, issue.number, "open"));
+      expect(await t.db.transaction((tx) => creditAward(tx, due!, 1000n, RATES))).toBe(false);
+      expect((await listAwards(t.db, b.id)).map((a) => a.state)).toEqual(["held"]);
+      // Closed again: now it is credited, once.
+      await t.db.transaction((tx) => setIssueState(tx, issue.repoId, issue.number, "completed"));
+      expect(await t.db.transaction((tx) => creditAward(tx, due!, 1000n, RATES))).toBe(true);
+      expect(await t.db.transaction((tx) => creditAward(tx, due!, 1000n, RATES))).toBe(false);
     });
 
     test("a cancelled award is not approved; closing as not planned cancels what is not credited, and the pledges only when nothing is left", async () => {
