@@ -9,7 +9,7 @@ import { deliver } from "../sandbox/webhooks.js";
 import { listPayouts } from "../store/payouts.js";
 import { botWrites, quoted } from "./github.js";
 import { fetchTx } from "./transaction.js";
-import { DEMO_PRICES, startWorld, type DemoWorld } from "./world.js";
+import { startWorld, type DemoWorld } from "./world.js";
 
 export const REPO = "example/widgets";
 const INSTALLATION = 1;
@@ -36,7 +36,7 @@ export interface DemoResult {
 }
 
 /**
- * The whole story, offline: a maintainer offers $5 on issue #1, a contributor links a regtest
+ * The whole story, offline: a maintainer offers $10 on issue #1, a contributor links a regtest
  * address, their PR that says "Fixes #1" is merged and the issue closed, a payout run pays, a block
  * confirms it. Prints a transcript; the result's code is 0 only if every step happened.
  */
@@ -72,17 +72,20 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       `  local chain (Esplora API)  ${chain.url}  regtest`,
       `  GitHub stand-in            ${gh.apiUrl}  repository ${REPO}; @maria may write, @carol is a contributor`,
       `  bounty-bot                 ${w.hookUrl}  embedded database in memory`,
-      `  prices                     PRICE_SOURCES=${DEMO_PRICES}`,
       `  payout wallet              a fresh mnemonic (thrown away at exit); funded with ${satsText(FUNDING_SATS)}`,
       `                             at ${funding}, confirmed in block ${fundedAt}`,
+      "",
+      "== Settings the demo changes (everything else, e.g. PAYOUT_MIN_SATS, is the documented default)",
+      ...w.changed.map((c) => `  ${c.name}=${c.value}  (default: ${c.default}): ${c.why}`),
+      "  and the payout scheduler is off (PAYOUT_INTERVAL unused): the story starts each payout run when it needs one",
       "",
     );
 
     // ---------------------------------------------------------------- 1. the bounty
     say("== 1. A maintainer offers a bounty");
-    await stage.comment(maria, "/bounty 5usd");
+    await stage.comment(maria, "/bounty 10usd");
     const card = () => gh.comments(REPO, ISSUE).find((c) => c.body.includes("bounty-bot:card"))?.body ?? "";
-    if (!/Bounty: \$5(\.00)?\b/.test(card())) throw new DemoFailure("the bot did not post a $5 bounty card on issue #1");
+    if (!/Bounty: \$10(\.00)?\b/.test(card())) throw new DemoFailure("the bot did not post a $10 bounty card on issue #1");
 
     // ---------------------------------------------------------------- 2. the wallet
     say("== 2. The contributor links where to be paid");
@@ -125,7 +128,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       `  transaction ${txid} (${tx.vsize} vB), as the local chain has it:`,
       ...tx.outputs.map(
         (o) =>
-          `    output ${o.vout}  ${o.address}  ${String(o.sats).padStart(9)} sats  ${o === toCarol ? "→ @carol: the bounty, $5 at $60,000/BTC" : "→ change, back to the app's wallet"}`,
+          `    output ${o.vout}  ${o.address}  ${String(o.sats).padStart(9)} sats  ${o === toCarol ? "→ @carol: the bounty, $10 at $60,000/BTC" : "→ change, back to the app's wallet"}`,
       ),
       `    fee ${tx.feeSats} sats (${(Number(tx.feeSats) / tx.vsize).toFixed(1)} sat/vB), paid by the app's wallet on top: @carol receives the full amount`,
       "",

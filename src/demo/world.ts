@@ -23,7 +23,18 @@ export interface DemoWorld {
   secret: string;
   /** The app's warnings and errors, kept to explain a failure. */
   warnings: string[];
+  /** Every documented setting the demo sets to something other than its default, and why. */
+  changed: DemoSetting[];
   close(): Promise<void>;
+}
+
+/** A setting the demo changes: the transcript prints one line for each. */
+export interface DemoSetting {
+  name: string;
+  value: string;
+  /** The documented default, as the README's Environment table gives it. */
+  default: string;
+  why: string;
 }
 
 export const DEMO_PRICES = "fixed:USD=60000;EUR=55000;GBP=48000";
@@ -59,24 +70,31 @@ export async function startWorld(): Promise<DemoWorld> {
     closers.push(() => github.close());
 
     const secret = randomBytes(16).toString("hex");
-    const env = {
+    // Everything else (PAYOUT_MIN_SATS, PAYOUT_CONFIRMATIONS, PAYOUT_MODE, fees, limits…) is the documented default.
+    const changed: DemoSetting[] = [
+      { name: "BITCOIN_NETWORK", value: "regtest", default: "testnet", why: "the local chain is a regtest chain: its coins are worth nothing" },
+      { name: "ESPLORA_URL", value: chain.url, default: "mempool.space per network", why: "the wallet talks to the local chain, not to the internet" },
+      { name: "PRICE_SOURCES", value: DEMO_PRICES, default: "coinbase,kraken,mempool:https://mempool.space", why: "no price API is called, and every run pays the same sats" },
+      { name: "PAYOUT_HOLD", value: "0s", default: "24h", why: "the story does not wait a day between the merge and the payout" },
+      { name: "DATA_DIR", value: "memory://", default: "./data", why: "nothing is written to disk; the database goes away at exit" },
+      {
+        name: "ALLOWED_ACCOUNTS",
+        value: "example",
+        default: "the account that owns the app",
+        why: "the stand-in's app is owned by its bot account, and the story's repository is example/widgets",
+      },
+      { name: "HOST", value: "127.0.0.1", default: "0.0.0.0", why: "the app listens on loopback only" },
+      { name: "PORT", value: "0", default: "3000", why: "any free port, so the demo never clashes with a running app" },
+      { name: "GHE_HOST", value: github.host, default: "none (github.com)", why: "GitHub is the local stand-in" },
+      { name: "GHE_PROTOCOL", value: "http", default: "https", why: "the stand-in serves plain HTTP on loopback" },
+    ];
+    const env: Record<string, string> = {
+      // Required, without defaults: made for this run and thrown away at exit.
       APP_ID: String(github.appId),
       PRIVATE_KEY: privateKey,
       WEBHOOK_SECRET: secret,
-      // The owner of the story's repository (story.ts REPO, example/widgets).
-      ALLOWED_ACCOUNTS: "example",
-      HOST: "127.0.0.1",
-      PORT: "0",
-      GHE_PROTOCOL: "http",
-      GHE_HOST: github.host,
-      DATA_DIR: "memory://",
-      BITCOIN_NETWORK: "regtest",
-      ESPLORA_URL: chain.url,
       WALLET_MNEMONIC: generateMnemonic(wordlist),
-      PRICE_SOURCES: DEMO_PRICES,
-      PAYOUT_HOLD: "0s",
-      PAYOUT_MIN_SATS: "1000",
-      PAYOUT_CONFIRMATIONS: "1",
+      ...Object.fromEntries(changed.map((c) => [c.name, c.value])),
     };
     const settings = loadSettings(env);
     const db = await openDatabase({ dataDir: settings.dataDir });
@@ -91,7 +109,7 @@ export async function startWorld(): Promise<DemoWorld> {
       payouts: { wallet, prices: openPriceOracle(env), schedule: false },
     });
     closers.push(() => bot.close());
-    return { chain, github, bot, db, wallet, settings, hookUrl: `${bot.url}${settings.webhookPath}`, secret, warnings, close };
+    return { chain, github, bot, db, wallet, settings, hookUrl: `${bot.url}${settings.webhookPath}`, secret, warnings, changed, close };
   } catch (err) {
     await close();
     throw err;

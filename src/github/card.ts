@@ -1,4 +1,6 @@
+import { formatDuration } from "../core/duration.js";
 import { formatAmount, sameCurrencyTotals } from "../core/money.js";
+import { payableMinimum } from "../payouts/plan.js";
 import type { AwardView } from "../store/awards.js";
 import type { Bounty, IssueState, Pledge } from "../store/ledger.js";
 
@@ -30,15 +32,43 @@ export function formatShare(bps: number): string {
 
 const shortTxid = (txid: string) => `\`${txid.slice(0, 12)}…\``;
 
+/** What the card says about payout runs: PAYOUT_MIN_SATS and, when runs are scheduled, PAYOUT_INTERVAL. */
+export interface CardPayouts {
+  minSats: bigint;
+  /** Undefined when this process runs no payouts on a schedule. */
+  intervalMs?: number;
+}
+
+const sats = (n: bigint) => formatAmount({ currency: "BTC", minor: n });
+
+function nextRun(p: CardPayouts | undefined): string {
+  return p?.intervalMs === undefined ? "in the next payout run" : `in the next payout run (within ${formatDuration(p.intervalMs)})`;
+}
+
+/** A credited award not in a payout yet: what its payment waits for. */
+function creditedWait(a: AwardView, p: CardPayouts | undefined): string {
+  if (!p) return "";
+  if (!a.wallet) return `; paid once @${a.recipientLogin} links a wallet with \`/wallet <bitcoin address>\``;
+  const minimum = payableMinimum(a.wallet.addressType, p.minSats);
+  if (a.wallet.kind === "charity") return `; given to ${a.wallet.charityName ?? "a charity"} once at least ${sats(minimum)} are due to it`;
+  const balance = a.balanceSats ?? a.sats ?? 0n;
+  // The whole balance is not shown: it may hold earnings from private repositories.
+  if (balance < minimum) return `; paid once your balance reaches ${sats(minimum)}`;
+  return `; paid ${nextRun(p)}`;
+}
+
 /** Where an award stands, in the recipient's words. */
-function awardState(a: AwardView, now: Date, issueState: IssueState): string {
+function awardState(a: AwardView, now: Date, issueState: IssueState, p: CardPayouts | undefined): string {
   if (a.state === "cancelled") return `cancelled: ${a.cancelReason ?? "no reason recorded"}`;
   const to = a.payout?.payeeKind === "charity" ? ` to ${a.payout.charityName ?? "a charity"}` : "";
   if (a.payout?.state === "confirmed") return `✅ paid${to} in ${a.payout.txid ? shortTxid(a.payout.txid) : "a transaction"}, confirmed`;
   if (a.payout?.state === "broadcast") return `💸 paid${to} in ${a.payout.txid ? shortTxid(a.payout.txid) : "a transaction"}`;
   if (a.payout?.state === "signed") return `💸 being paid${to}`;
   if (a.state === "credited" && a.sats !== null) {
-    return `${formatAmount({ currency: "BTC", minor: a.sats })} credited to @${a.recipientLogin}'s balance`;
+    const credited = `${sats(a.sats)} credited to @${a.recipientLogin}'s balance`;
+    if (a.payout?.state === "awaiting_approval") return `${credited}; the payout waits for an operator's approval`;
+    if (a.payout?.state === "queued") return `${credited}; queued, paid${to} ${nextRun(p)}`;
+    return credited + creditedWait(a, p);
   }
   // Still held: every reason it waits, the operator's first (a label name may hold a `|`).
   const waits: string[] = [];
@@ -49,16 +79,19 @@ function awardState(a: AwardView, now: Date, issueState: IssueState): string {
   } else if (held) {
     waits.push(`⏳ paid after ${formatUtc(a.holdUntil)}`);
   }
-  return waits.length ? waits.join("; ") : "⏳ waiting for a reliable BTC price";
+  if (waits.length) return waits.join("; ");
+  // Due: only a payout run that failed to price it says the prices are the reason.
+  if (a.priceWait) return `⏳ waiting for a reliable BTC price (the price sources are missing or disagree); tried again ${nextRun(p)}`;
+  return `⏳ priced ${nextRun(p)}`;
 }
 
-function awardLines(awards: AwardView[], now: Date, unclaimedDays: number | undefined, issueState: IssueState): string[] {
+function awardLines(awards: AwardView[], now: Date, unclaimedDays: number | undefined, issueState: IssueState, payouts: CardPayouts | undefined): string[] {
   if (awards.length === 0) return [];
   const lines = ["| Recipient | Share | Amount | State |", "| --- | ---: | ---: | --- |"];
   for (const a of awards) {
     const who = a.state === "cancelled" ? `~~@${a.recipientLogin}~~` : `@${a.recipientLogin}`;
     const amount = a.amounts.map(formatAmount).join(" + ");
-    lines.push(`| ${who} | ${formatShare(a.shareBps)} | ${amount} | ${awardState(a, now, issueState)} |`);
+    lines.push(`| ${who} | ${formatShare(a.shareBps)} | ${amount} | ${awardState(a, now, issueState, payouts)} |`);
   }
   lines.push("");
   // Said from the moment of the award, not only when the period runs out.
@@ -80,6 +113,8 @@ export interface CardOptions {
   now?: Date;
   /** PAYOUT_UNCLAIMED_DAYS, for the unclaimed-charity note. */
   unclaimedDays?: number;
+  /** How payouts run, to say what a due or credited award waits for; without it the card says only where it stands. */
+  payouts?: CardPayouts;
 }
 
 /** The card's Markdown: pure, so the same state (and moment) always renders the same text. */
@@ -97,7 +132,7 @@ export function renderCard(bounty: Bounty, pledges: Pledge[], awards: AwardView[
     if (live.length > 1) lines.push(...totals.map((t) => `| **Total** | **${formatAmount(t)}** |`));
     lines.push("");
   }
-  lines.push(...awardLines(awards, opts.now ?? new Date(), opts.unclaimedDays, bounty.issueState));
+  lines.push(...awardLines(awards, opts.now ?? new Date(), opts.unclaimedDays, bounty.issueState, opts.payouts));
   if (bounty.status === "cancelled" && cancelled.length) {
     lines.push(
       `Cancelled pledges: ${cancelled.map((p) => `~~${funderCell(p)} ${formatAmount(p.amount)}~~`).join(", ")}`,

@@ -10,7 +10,7 @@ import {
   releaseCard,
   staleCards,
 } from "../store/ledger.js";
-import { CARD_MARKER, renderCard } from "./card.js";
+import { CARD_MARKER, renderCard, type CardPayouts } from "./card.js";
 import type { IssueComment, RepoGitHub } from "./client.js";
 
 /** The app's own bot account, the only author whose comment can be the card. */
@@ -44,6 +44,8 @@ export interface CardSyncerOptions {
   debounceMs?: number;
   /** PAYOUT_UNCLAIMED_DAYS, which the card states when an award has an unclaimed charity. */
   unclaimedDays?: number;
+  /** PAYOUT_MIN_SATS and PAYOUT_INTERVAL, for what a due or credited award waits for. */
+  payouts?: CardPayouts;
 }
 
 /**
@@ -82,6 +84,11 @@ export class CardSyncer {
     this.kick(await staleCards(this.opts.db));
   }
 
+  /** True while a card edit is under way. */
+  get busy(): boolean {
+    return this.inFlight.size > 0;
+  }
+
   async idle(): Promise<void> {
     while (this.inFlight.size) await Promise.all([...this.inFlight.values()]);
   }
@@ -108,7 +115,7 @@ export class CardSyncer {
         }
         const pledges = await listPledges(db, id);
         const awards = await listAwardViews(db, id);
-        const body = renderCard(bounty, pledges, awards, { unclaimedDays: this.opts.unclaimedDays });
+        const body = renderCard(bounty, pledges, awards, { unclaimedDays: this.opts.unclaimedDays, payouts: this.opts.payouts });
         const gh = await this.opts.github(bounty.installationId, bounty.owner, bounty.repo);
         let commentId = bounty.cardCommentId;
         if (commentId === null) {

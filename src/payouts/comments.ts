@@ -56,6 +56,10 @@ export function askWalletComment(opts: {
   sats: bigint;
   unclaimedDays: number;
   charityName: string | null;
+  /** Everything credited to them and not paid yet, this award included. */
+  balanceSats: bigint;
+  /** PAYOUT_MIN_SATS. */
+  minSats: bigint;
 }): string {
   const lines = [
     `@${opts.login}, ${satsText(opts.sats)} from this bounty are waiting for you. Tell me where to send them with a comment:`,
@@ -66,6 +70,11 @@ export function askWalletComment(opts: {
     "",
     "or `/wallet donate <charity>` to give it away.",
   ];
+  if (opts.balanceSats < opts.minSats) {
+    // Said now, so nobody links a wallet and then waits for a payment that is not due yet. The
+    // balance itself is not shown on a public issue: it may hold earnings from private repositories.
+    lines.push("", `Your balance is below the payout minimum: it is paid once your balance reaches ${satsText(opts.minSats)}.`);
+  }
   if (opts.charityName) {
     lines.push(
       "",

@@ -383,6 +383,7 @@ async function priceAwards(o: PayoutRunOptions, report: RunReport, now: Date): P
   const needed = new Set(due.flatMap((a) => a.amounts.map((x) => x.currency)));
   const rates = new Map<string, string>();
   const stored: AwardRates = {};
+  const missing = new Map<string, string>();
   for (const c of FIAT) {
     if (!needed.has(c)) continue;
     let r: PriceResult;
@@ -390,11 +391,13 @@ async function priceAwards(o: PayoutRunOptions, report: RunReport, now: Date): P
       r = await o.prices.price(c);
     } catch (err) {
       report.priceWaits.push(`${c}: ${message(err)}`);
+      missing.set(c, `${c}: ${message(err)}`);
       continue;
     }
     if (!r.ok) {
       // Never pay on a stale or disputed price: awards in this currency wait for the next run.
       report.priceWaits.push(r.reason);
+      missing.set(c, r.reason);
       o.log.warn({ currency: c, reason: r.reason }, "No reliable BTC price; awards in this currency wait");
       continue;
     }
@@ -402,7 +405,13 @@ async function priceAwards(o: PayoutRunOptions, report: RunReport, now: Date): P
     stored[c] = { price: r.rateText, sources: r.fresh.map((q) => q.source), at: r.at.toISOString() };
   }
   const unpriced = due.filter((award) => award.amounts.some((a) => a.currency !== "BTC" && !rates.has(a.currency)));
-  if (unpriced.length) await o.db.transaction((tx) => noteWaitingForPrice(tx, unpriced.map((a) => a.id)));
+  if (unpriced.length) {
+    const waits = unpriced.map((award) => ({
+      awardId: award.id,
+      reason: [...new Set(award.amounts.flatMap((a) => (missing.has(a.currency) ? [missing.get(a.currency)!] : [])))].join("; "),
+    }));
+    await o.db.transaction((tx) => noteWaitingForPrice(tx, waits));
+  }
   for (const award of due) {
     if (unpriced.includes(award)) continue;
     const sats = awardSats(award.amounts, rates);
@@ -437,6 +446,8 @@ async function formPayouts(o: PayoutRunOptions, report: RunReport, now: Date): P
             sats: award.sats,
             unclaimedDays: o.settings.unclaimedDays,
             charityName: award.unclaimedCharity?.name ?? null,
+            balanceSats: credits.filter((c) => c.recipientId === award.recipientId).reduce((sum, c) => sum + c.sats, 0n),
+            minSats: o.settings.minSats,
           }),
         );
       });

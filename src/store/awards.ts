@@ -84,6 +84,12 @@ export interface AwardView extends Award {
     charityName: string | null;
     txid: string | null;
   } | null;
+  /** A payout run could not price it (prices missing or disputed): `award_price_wait` is in the audit log. */
+  priceWait: boolean;
+  /** The recipient's balance: every credited award of theirs not yet in a payout (null when none is). */
+  balanceSats: bigint | null;
+  /** Where the recipient's payouts go, as far as the minimum goes; null when they linked no wallet. */
+  wallet: { kind: "address" | "charity"; addressType: string; charityName: string | null } | null;
 }
 
 export type AwardOrigin = { source: "merge"; claim: Claim } | { source: "command" };
@@ -669,10 +675,21 @@ export async function listAwardViews(db: Queryable, bountyId: bigint): Promise<A
       payee_kind: "user" | "charity" | null;
       charity_name: string | null;
       txid: string | null;
+      price_wait: boolean;
+      balance_sats: bigint | null;
+      w_kind: "address" | "charity" | null;
+      w_address_type: string | null;
+      w_charity_name: string | null;
     }
   >(
-    `SELECT a.*, p.state AS payout_state, p.payee_kind, p.charity_name, t.txid
+    `SELECT a.*, p.state AS payout_state, p.payee_kind, p.charity_name, t.txid,
+            EXISTS (SELECT 1 FROM events e WHERE e.bounty_id = a.bounty_id AND e.kind = 'award_price_wait'
+                    AND e.data->>'award_id' = a.id::text) AS price_wait,
+            (SELECT sum(o.sats) FROM awards o WHERE o.recipient_id = a.recipient_id AND o.state = 'credited'
+                    AND o.payout_id IS NULL) AS balance_sats,
+            w.kind AS w_kind, w.address_type AS w_address_type, w.charity_name AS w_charity_name
      FROM awards a LEFT JOIN payouts p ON p.id = a.payout_id LEFT JOIN payout_txs t ON t.id = p.tx_id
+       LEFT JOIN wallets w ON w.user_id = a.recipient_id
      WHERE a.bounty_id = $1 ORDER BY a.id`,
     [bountyId],
   );
@@ -682,6 +699,9 @@ export async function listAwardViews(db: Queryable, bountyId: bigint): Promise<A
       r.payout_state === null
         ? null
         : { state: r.payout_state, payeeKind: r.payee_kind!, charityName: r.charity_name, txid: r.txid },
+    priceWait: Boolean(r.price_wait),
+    balanceSats: r.balance_sats === null ? null : BigInt(r.balance_sats),
+    wallet: r.w_kind ? { kind: r.w_kind, addressType: r.w_address_type!, charityName: r.w_charity_name } : null,
   }));
 }
 
@@ -789,6 +809,15 @@ export async function approveAward(db: Db, id: bigint, by: string): Promise<Appr
  * state) and moves each bounty between 'awarded', 'paid' (every live award's payout broadcast)
  * and 'confirmed' (every one confirmed). Returns the bounty ids, for CardSyncer.kick.
  */
+/** A recipient's balance or wallet changed: every card showing an unpaid credited award of theirs is shown again. */
+export async function refreshUnpaidCards(tx: Queryable, userId: number, cause: Cause): Promise<void> {
+  const rows = await tx.query<{ id: bigint }>(
+    "SELECT id FROM awards WHERE recipient_id = $1 AND state = 'credited' AND payout_id IS NULL",
+    [userId],
+  );
+  if (rows.length) await refreshBounties(tx, { awardIds: rows.map((r) => BigInt(r.id)) }, cause);
+}
+
 export async function refreshBounties(
   tx: Queryable,
   of: { awardIds?: bigint[]; payoutIds?: bigint[] },

@@ -1,6 +1,6 @@
 import type { Amount } from "../core/money.js";
 import { fromJson, type Db, type Queryable } from "./db.js";
-import { amountsFromJson, refreshBounties } from "./awards.js";
+import { amountsFromJson, refreshBounties, refreshUnpaidCards } from "./awards.js";
 import { appendEvent, type Cause } from "./ledger.js";
 
 /**
@@ -140,7 +140,8 @@ export async function creditAward(tx: Queryable, award: DueAward, sats: bigint, 
     data: { award_id: award.id.toString(), sats: sats.toString(), rates },
     cause: SYSTEM_CAUSE,
   });
-  await refreshBounties(tx, { awardIds: [award.id] }, SYSTEM_CAUSE);
+  // The recipient's balance grew: every card that states it is shown again, this one included.
+  await refreshUnpaidCards(tx, award.recipientId, SYSTEM_CAUSE);
   return true;
 }
 
@@ -759,15 +760,29 @@ async function payoutsOf(tx: Queryable, txId: bigint): Promise<bigint[]> {
 }
 
 /**
- * Awards past their hold that could not be priced: their cards are re-rendered once, to say they
- * wait for a reliable price (the card cannot know the hold ended unless it is rendered again).
+ * Awards past their hold that a payout run could not price (prices missing or disputed): recorded
+ * once per award in the audit log, with why, and their cards shown again to say they wait for a
+ * reliable price. An award that merely waits for the next run has no such record.
  */
-export async function noteWaitingForPrice(tx: Queryable, awardIds: bigint[]): Promise<number> {
-  if (awardIds.length === 0) return 0;
-  const rows = await tx.query<{ id: bigint }>(
-    `UPDATE awards SET updated_at = now() WHERE id = ANY($1::bigint[]) AND state = 'held' AND updated_at < hold_until RETURNING id`,
-    [awardIds.map(String)],
+export async function noteWaitingForPrice(tx: Queryable, waits: ReadonlyArray<{ awardId: bigint; reason: string }>): Promise<number> {
+  if (waits.length === 0) return 0;
+  const rows = await tx.query<{ id: bigint; bounty_id: bigint; recipient_id: bigint }>(
+    `SELECT a.id, a.bounty_id, a.recipient_id FROM awards a
+     WHERE a.id = ANY($1::bigint[]) AND a.state = 'held'
+       AND NOT EXISTS (SELECT 1 FROM events e WHERE e.bounty_id = a.bounty_id AND e.kind = 'award_price_wait'
+                       AND e.data->>'award_id' = a.id::text)
+     ORDER BY a.id`,
+    [waits.map((w) => String(w.awardId))],
   );
+  for (const r of rows) {
+    await appendEvent(tx, {
+      bountyId: BigInt(r.bounty_id),
+      userId: Number(r.recipient_id),
+      kind: "award_price_wait",
+      data: { award_id: String(r.id), reason: waits.find((w) => w.awardId === BigInt(r.id))!.reason },
+      cause: SYSTEM_CAUSE,
+    });
+  }
   if (rows.length) await refreshBounties(tx, { awardIds: rows.map((r) => BigInt(r.id)) }, SYSTEM_CAUSE);
   return rows.length;
 }

@@ -1,4 +1,5 @@
 import type { Queryable } from "./db.js";
+import { refreshUnpaidCards } from "./awards.js";
 import { appendEvent, type Cause } from "./ledger.js";
 
 export interface Wallet {
@@ -69,6 +70,8 @@ export async function setWallet(
     },
     cause,
   });
+  // Cards that say "paid once @x links a wallet" or state the minimum for the old address type.
+  await refreshUnpaidCards(tx, w.userId, cause);
   return { previous };
 }
 
@@ -82,5 +85,6 @@ export async function removeWallet(tx: Queryable, userId: number, cause: Cause):
     data: { kind: previous.kind, address: previous.address, charity_id: previous.charityId },
     cause,
   });
+  await refreshUnpaidCards(tx, userId, cause);
   return previous;
 }

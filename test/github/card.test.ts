@@ -55,6 +55,9 @@ const award = (over: Partial<AwardView> = {}): AwardView => ({
   approvedBy: null,
   approvedAt: null,
   payout: null,
+  priceWait: false,
+  balanceSats: null,
+  wallet: null,
   ...over,
 });
 
@@ -65,8 +68,13 @@ describe("the card's award", () => {
     expect(row(award())).toBe("| @bob | 100% | $10 | ⏳ paid after 2025-03-02 12:00 UTC |");
   });
 
-  test("past the hold but not priced: waiting for a reliable price", () => {
-    expect(row(award({ holdUntil: new Date("2025-03-01T11:00:00Z") }))).toContain("⏳ waiting for a reliable BTC price");
+  test("past the hold but not priced yet: priced in the next run, and a price is blamed only when a run failed to get one", () => {
+    const due = award({ holdUntil: new Date("2025-03-01T11:00:00Z") });
+    expect(row(due)).toBe("| @bob | 100% | $10 | ⏳ priced in the next payout run |");
+    expect(row(due)).not.toContain("price sources");
+    expect(row(award({ ...due, priceWait: true }))).toBe(
+      "| @bob | 100% | $10 | ⏳ waiting for a reliable BTC price (the price sources are missing or disagree); tried again in the next payout run |",
+    );
   });
 
   test("held for an operator's approval: the row says so and why, before the hold", () => {
@@ -101,6 +109,61 @@ describe("the card's award", () => {
     expect(row(award({ state: "credited", sats: 16_667n }))).toContain("16,667 sats credited to @bob's balance");
     const queued = award({ state: "credited", sats: 16_667n, payoutId: 5n, payout: { state: "queued", payeeKind: "user", charityName: null, txid: null } });
     expect(row(queued)).toContain("16,667 sats credited to @bob's balance");
+  });
+
+  describe("what each state waits for, with PAYOUT_MIN_SATS 10,000 and PAYOUT_INTERVAL 1h", () => {
+    const payouts = { minSats: 10_000n, intervalMs: 3_600_000 };
+    const state = (a: AwardView, issueState: Bounty["issueState"] = "completed") =>
+      renderCard(bounty({ issueState }), [pledge], [a], { now: NOW, payouts })
+        .split("\n")
+        .find((l) => l.startsWith("| @bob") || l.startsWith("| ~~@bob"))!
+        .split(" | ")
+        .at(-1)!
+        .replace(/ \|$/, "");
+    const past = new Date("2025-03-01T11:00:00Z");
+    const credited = (over: Partial<AwardView>) => award({ holdUntil: past, state: "credited", sats: 2_500n, pricedAt: NOW, ...over });
+    const linked = { kind: "address" as const, addressType: "p2wpkh", charityName: null };
+    const payout = (s: NonNullable<AwardView["payout"]>["state"], payeeKind: "user" | "charity" = "user") => ({
+      payoutId: 5n,
+      payout: { state: s, payeeKind, charityName: payeeKind === "charity" ? "Coin Center" : null, txid: "ab".repeat(32) },
+    });
+    test.each<[string, AwardView, Bounty["issueState"], string]>([
+      ["held, before the hold ends", award(), "completed", "⏳ paid after 2025-03-02 12:00 UTC"],
+      ["held, the issue still open", award({ holdUntil: past }), "open", "⏳ paid once the issue is closed as completed"],
+      ["held for approval", award({ holdUntil: past, approval: "needed", approvalReason: "@bob made the award" }), "completed", "⏸️ held for operator approval: @bob made the award"],
+      ["past the hold, not priced yet", award({ holdUntil: past }), "completed", "⏳ priced in the next payout run (within 1h)"],
+      ["past the hold, a run found no reliable price", award({ holdUntil: past, priceWait: true }), "completed",
+        "⏳ waiting for a reliable BTC price (the price sources are missing or disagree); tried again in the next payout run (within 1h)"],
+      ["credited, no wallet linked", credited({ balanceSats: 2_500n }), "completed",
+        "2,500 sats credited to @bob's balance; paid once @bob links a wallet with `/wallet <bitcoin address>`"],
+      ["credited, balance below PAYOUT_MIN_SATS", credited({ balanceSats: 4_000n, wallet: linked }), "completed",
+        "2,500 sats credited to @bob's balance; paid once your balance reaches 10,000 sats"],
+      ["credited, balance at PAYOUT_MIN_SATS", credited({ balanceSats: 10_000n, wallet: linked }), "completed",
+        "2,500 sats credited to @bob's balance; paid in the next payout run (within 1h)"],
+      ["credited, donating to a charity", credited({ balanceSats: 2_500n, wallet: { kind: "charity", addressType: "p2wpkh", charityName: "Coin Center" } }), "completed",
+        "2,500 sats credited to @bob's balance; given to Coin Center once at least 10,000 sats are due to it"],
+      ["in a payout awaiting approval", credited({ wallet: linked, ...payout("awaiting_approval") }), "completed",
+        "2,500 sats credited to @bob's balance; the payout waits for an operator's approval"],
+      ["in a queued payout", credited({ wallet: linked, ...payout("queued") }), "completed", "2,500 sats credited to @bob's balance; queued, paid in the next payout run (within 1h)"],
+      ["in a signed transaction", credited({ wallet: linked, ...payout("signed") }), "completed", "💸 being paid"],
+      ["broadcast", credited({ wallet: linked, ...payout("broadcast") }), "completed", "💸 paid in `abababababab…`"],
+      ["broadcast to a charity", credited({ ...payout("broadcast", "charity") }), "completed", "💸 paid to Coin Center in `abababababab…`"],
+      ["confirmed", credited({ wallet: linked, ...payout("confirmed") }), "completed", "✅ paid in `abababababab…`, confirmed"],
+      ["cancelled", award({ state: "cancelled", cancelReason: "#9 was reverted by #10" }), "completed", "cancelled: #9 was reverted by #10"],
+    ])("%s", (_name, a, issueState, text) => {
+      expect(state(a, issueState)).toBe(text);
+    });
+
+    test("the minimum is never below the address type's dust limit", () => {
+      const tiny = { minSats: 1n, intervalMs: 3_600_000 };
+      const text = renderCard(bounty(), [pledge], [credited({ sats: 100n, balanceSats: 100n, wallet: linked })], { now: NOW, payouts: tiny });
+      expect(text).toContain("paid once your balance reaches 294 sats");
+    });
+
+    test("no 'reliable BTC price' text in any state unless a run failed to price the award", () => {
+      const all = [award(), award({ holdUntil: past }), credited({}), credited({ wallet: linked, ...payout("queued") })];
+      expect(renderCard(bounty(), [pledge], all, { now: NOW, payouts })).not.toMatch(/reliable BTC price/);
+    });
   });
 
   test("paid and confirmed: the transaction, shortened", () => {

@@ -138,7 +138,7 @@ describe.each(ENGINES)("held awards are not paid until they may be (%s)", (engin
     expect(approved).toMatchObject({ code: 0, err: "" });
     await h.bot.cards.sweep(); // the CLI is another process: the app's card sweeper shows the approval
     await h.bot.settled();
-    expect(edits.at(-1)).toContain("| @bob | 100% | $6 | ⏳ waiting for a reliable BTC price |");
+    expect(edits.at(-1)).toContain("| @bob | 100% | $6 | ⏳ priced in the next payout run |");
 
     const onIssue = comments(n);
     comments(pr);

@@ -157,8 +157,15 @@ describe("comments", () => {
     expect(body).not.toContain("in all");
   });
   test("asking for a wallet mentions the charity only when there is one", () => {
-    expect(askWalletComment({ login: "c", sats: 5n, unclaimedDays: 30, charityName: null })).not.toContain("goes to");
-    expect(askWalletComment({ login: "c", sats: 5n, unclaimedDays: 9, charityName: "X" })).toContain("within 9 days, the amount goes to **X**");
+    expect(askWalletComment({ login: "c", sats: 5n, unclaimedDays: 30, charityName: null, balanceSats: 5n, minSats: 1n })).not.toContain("goes to");
+    expect(askWalletComment({ login: "c", sats: 5n, unclaimedDays: 9, charityName: "X", balanceSats: 5n, minSats: 1n })).toContain("within 9 days, the amount goes to **X**");
+  });
+  test("asking for a wallet says when the balance is below PAYOUT_MIN_SATS, never the whole balance (it may hold private repositories' earnings)", () => {
+    const below = askWalletComment({ login: "c", sats: 2_500n, unclaimedDays: 30, charityName: null, balanceSats: 4_000n, minSats: 10_000n });
+    expect(below).toContain("Your balance is below the payout minimum: it is paid once your balance reaches 10,000 sats.");
+    expect(below).not.toContain("4,000");
+    const enough = askWalletComment({ login: "c", sats: 2_500n, unclaimedDays: 30, charityName: null, balanceSats: 10_000n, minSats: 10_000n });
+    expect(enough).not.toContain("paid once your balance");
   });
 });
 

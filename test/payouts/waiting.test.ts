@@ -1,0 +1,182 @@
+import { satsText } from "../../src/payouts/comments.js";
+import { bountyEvents } from "../../src/store/ledger.js";
+import { randomAddress } from "../bitcoin/helpers.js";
+import { deliver, github, mockClosingIssues, mockConfig, mockIssueCloser, repoPath } from "../support/bot.js";
+import { ENGINES } from "../support/databases.js";
+import { bob, bountyFlows } from "../support/flows.js";
+import { useTestBot } from "../support/harness.js";
+import { commentCreated, type Who } from "../support/payloads.js";
+import { priceOracle, startPayoutRig, startPriceServer, type PayoutRig } from "../support/payouts.js";
+
+/**
+ * Why money waits, as the card says it, through the app's real seams: webhooks in, GitHub by nock,
+ * payout runs against the local chain over HTTP, on every engine. PAYOUT_MIN_SATS is the
+ * documented default (10,000 sats).
+ */
+
+const HOLD_0 = "payout:\n  hold: 0s\n";
+
+describe.each(ENGINES)("the card says why money waits (%s)", (engine) => {
+  let rig: PayoutRig;
+  let prices: ReturnType<typeof priceOracle>;
+  let nextComment = 880000;
+  const h = useTestBot(engine, {
+    env: { BITCOIN_NETWORK: "regtest", PAYOUT_HOLD: "0s" },
+    async beforeStart(db) {
+      await db.exec(
+        "TRUNCATE webhook_inbox, outbox, spend_reservations, wallet_indexes, wallets, awards, payouts, payout_txs, claims, pledges, events, bounties RESTART IDENTITY CASCADE",
+      );
+    },
+    async payouts(db) {
+      rig = await startPayoutRig(db);
+      prices = priceOracle("fixed:USD=60000;EUR=50000;GBP=40000");
+      return { wallet: rig.wallet, prices: { price: (c) => prices.price(c) }, schedule: false };
+    },
+    afterStop: () => rig.close(),
+  });
+  const flows = bountyFlows({ bot: () => h.bot, db: () => h.db });
+
+  /** Every card edit on the issue. */
+  function cardEdits(card: number, n: number): string[] {
+    const edits: string[] = [];
+    github()
+      .persist()
+      .patch(`${repoPath}/issues/comments/${card}`)
+      .reply(200, (_u, b) => {
+        edits.push((b as { body: string }).body);
+        return {};
+      });
+    github().persist().delete(`${repoPath}/issues/${n}/labels/bounty`).reply(200, []);
+    return edits;
+  }
+
+  /** bob's row of the card's award table. */
+  const bobsRow = (card: string | undefined) => card?.split("\n").find((l) => l.startsWith("| @bob"));
+
+  async function linkWallet(who: Who, address: string) {
+    const id = nextComment++;
+    mockConfig(HOLD_0);
+    github().post(`${repoPath}/issues/comments/${id}/reactions`, { content: "+1" }).reply(201, { id: 1, content: "+1" });
+    await deliver(h.bot, "issue_comment", commentCreated({ issue: { number: 1 }, commentId: id, body: `/wallet ${address}`, user: who }));
+    await h.bot.settled();
+  }
+
+  async function land(n: number): Promise<number> {
+    const pr = flows.newPull();
+    mockClosingIssues(pr, [n]);
+    mockConfig(HOLD_0);
+    await flows.merge(pr, `Fixes #${n}`, bob, {}, `merge-${pr}`);
+    mockConfig(HOLD_0);
+    mockIssueCloser(n, pr);
+    await flows.close(n, "completed", `close-${n}`);
+    await h.bot.settled();
+    return pr;
+  }
+
+  async function run() {
+    const report = await h.bot.payouts!.runNow();
+    await h.bot.settled();
+    return report;
+  }
+
+  test("a credited award below PAYOUT_MIN_SATS: the card says it is paid once the balance reaches it, never the whole balance", async () => {
+    await rig.fund(500_000n);
+    const bobAddress = randomAddress("p2wpkh");
+    await linkWallet(bob, bobAddress);
+
+    const first = await flows.fundedIssue(["1usd"], HOLD_0);
+    const firstEdits = cardEdits(first.card, first.n);
+    await land(first.n);
+    // Past its hold, on a completed issue, with prices fine: it waits for the run, not for a price.
+    expect(bobsRow(firstEdits.at(-1))).toBe("| @bob | 100% | $1 | ⏳ priced in the next payout run |");
+
+    const r1 = await run();
+    expect(r1).toMatchObject({ credited: 1, queued: 0, priceWaits: [] });
+    const [a1] = (await flows.bountyOf(first.n)).awards;
+    const s1 = a1!.sats!;
+    expect(s1).toBeLessThan(10_000n);
+    expect(bobsRow(firstEdits.at(-1))).toBe(
+      `| @bob | 100% | $1 | ${satsText(s1)} credited to @bob's balance; paid once your balance reaches 10,000 sats |`,
+    );
+
+    // A second award to bob on another issue: both cards state the balance they share.
+    const second = await flows.fundedIssue(["2usd"], HOLD_0);
+    const secondEdits = cardEdits(second.card, second.n);
+    await land(second.n);
+    expect(await run()).toMatchObject({ credited: 1, queued: 0 });
+    const s2 = (await flows.bountyOf(second.n)).awards[0]!.sats!;
+    expect(s1 + s2).toBeLessThan(10_000n);
+    expect(bobsRow(secondEdits.at(-1))).toBe(
+      `| @bob | 100% | $2 | ${satsText(s2)} credited to @bob's balance; paid once your balance reaches 10,000 sats |`,
+    );
+    expect(bobsRow(firstEdits.at(-1))).toContain("paid once your balance reaches 10,000 sats |");
+    // Neither card shows the whole balance: it may hold earnings from private repositories.
+    for (const body of [...firstEdits, ...secondEdits]) expect(body).not.toContain(satsText(s1 + s2));
+
+    for (const body of [...firstEdits, ...secondEdits]) expect(body).not.toMatch(/reliable BTC price/);
+    expect(rig.chain.chain.mempoolTxids).toEqual([]);
+  });
+
+  test("credited to someone without a wallet: the card says so, the ask says the minimum, and linking one shows the balance", async () => {
+    await rig.fund(500_000n);
+    const { n, card } = await flows.fundedIssue(["1usd"], HOLD_0);
+    const edits = cardEdits(card, n);
+    await land(n);
+    const asked: string[] = [];
+    github()
+      .post(`${repoPath}/issues/${n}/comments`)
+      .reply(201, (_u, b) => {
+        asked.push((b as { body: string }).body);
+        return { id: 1 };
+      });
+    expect(await run()).toMatchObject({ credited: 1, queued: 0 });
+    const sats = (await flows.bountyOf(n)).awards[0]!.sats!;
+    expect(bobsRow(edits.at(-1))).toBe(
+      `| @bob | 100% | $1 | ${satsText(sats)} credited to @bob's balance; paid once @bob links a wallet with \`/wallet <bitcoin address>\` |`,
+    );
+    expect(asked).toHaveLength(1);
+    expect(asked[0]).toContain("Your balance is below the payout minimum: it is paid once your balance reaches 10,000 sats.");
+
+    await linkWallet(bob, randomAddress("p2wpkh"));
+    expect(bobsRow(edits.at(-1))).toBe(
+      `| @bob | 100% | $1 | ${satsText(sats)} credited to @bob's balance; paid once your balance reaches 10,000 sats |`,
+    );
+  });
+
+  test("prices disputed: only then the card says it waits for a reliable BTC price, the audit log says why, and it is paid once they agree", async () => {
+    await rig.fund(500_000n);
+    const a = await startPriceServer({ USD: 60_000 });
+    const b = await startPriceServer({ USD: 64_000 });
+    try {
+      prices = priceOracle(`mempool:${a.url},mempool:${b.url}`);
+      await linkWallet(bob, randomAddress("p2wpkh"));
+      const { n, card } = await flows.fundedIssue(["10usd"], HOLD_0);
+      const edits = cardEdits(card, n);
+      await land(n);
+      expect(bobsRow(edits.at(-1))).not.toMatch(/reliable BTC price/);
+
+      const r1 = await run();
+      expect(r1).toMatchObject({ credited: 0, queued: 0 });
+      expect(bobsRow(edits.at(-1))).toBe(
+        "| @bob | 100% | $10 | ⏳ waiting for a reliable BTC price (the price sources are missing or disagree); tried again in the next payout run |",
+      );
+      const bounty = (await flows.bountyOf(n)).bounty;
+      const waits = (await bountyEvents(h.db, bounty.id)).filter((e) => e.kind === "award_price_wait");
+      expect(waits).toHaveLength(1);
+      expect(String(waits[0]!.data.reason)).toContain("more than PRICE_MAX_SPREAD 2%");
+      await run(); // still disputed: recorded once, not once a run
+      expect((await bountyEvents(h.db, bounty.id)).filter((e) => e.kind === "award_price_wait")).toHaveLength(1);
+
+      b.set({ USD: 60_000 });
+      github().persist().post(`${repoPath}/issues/${n}/comments`).reply(201, { id: 1 });
+      github().persist().post(/\/issues\/\d+\/comments$/).reply(201, { id: 1 });
+      const r2 = await run();
+      expect(r2).toMatchObject({ credited: 1, queued: 1 });
+      expect(r2.broadcast).toHaveLength(1);
+      expect(edits.at(-1)).toContain("💸 Paid");
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
