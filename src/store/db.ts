@@ -1,9 +1,10 @@
-import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { redact, redactError } from "../core/redact.js";
+import { lockDataDir } from "./lock.js";
 import { migrate } from "./migrations.js";
+import { seedFromTemplate, templatePath } from "./template.js";
 
 /** Where lost connections are reported; a pino logger fits. */
 export interface DbLog {
@@ -35,8 +36,15 @@ export const fromJson = <T>(v: unknown): T => (typeof v === "string" ? JSON.pars
 /** int8 columns come back as bigint from both engines (pg would give strings). */
 const INT8_OID = 20;
 pg.types.setTypeParser(INT8_OID, (v: string) => BigInt(v));
-/** PGlite would give a number when the value fits one and a bigint otherwise. */
-const PGLITE_OPTIONS = { parsers: { [INT8_OID]: (v: string) => BigInt(v) } };
+/**
+ * PGlite would give a number when the value fits one and a bigint otherwise. Its shared buffers
+ * live in the process's own memory: initdb's 128 MB default is most of an idle app's resident set,
+ * for a database of a few megabytes that the operating system's page cache holds anyway.
+ */
+const PGLITE_OPTIONS = {
+  parsers: { [INT8_OID]: (v: string) => BigInt(v) },
+  startParams: [...PGlite.defaultStartParams, "-c", "shared_buffers=16MB"],
+};
 
 class PGliteDb implements Db {
   readonly kind = "pglite" as const;
@@ -186,6 +194,11 @@ export interface DbOptions {
   dataDir?: string;
   /** Where lost PostgreSQL connections are reported (default: console.warn). */
   log?: DbLog;
+  /**
+   * The prebuilt database a fresh data directory starts from (default: the one the build wrote
+   * beside this module, see store/template.ts); null, or no such file, lets PGlite run initdb.
+   */
+  template?: string | null;
 }
 
 const consoleLog: DbLog = { warn: (obj, msg) => console.warn(msg, (obj as { err?: Error }).err?.message ?? "") };
@@ -206,7 +219,9 @@ export async function openDatabase(opts: DbOptions): Promise<Db> {
       mkdirSync(dir, { recursive: true });
       const unlock = await lockDataDir(dir);
       try {
-        db = new PGliteDb(await PGlite.create(`${dir.replace(/\/$/, "")}/pglite`, PGLITE_OPTIONS), unlock);
+        const pgdata = `${dir.replace(/\/$/, "")}/pglite`;
+        if (opts.template !== null) await seedFromTemplate(pgdata, opts.template ?? templatePath());
+        db = new PGliteDb(await PGlite.create(pgdata, PGLITE_OPTIONS), unlock);
       } catch (err) {
         unlock();
         throw err;
@@ -226,102 +241,4 @@ export async function openDatabase(opts: DbOptions): Promise<Db> {
   return db;
 }
 
-// ---------------------------------------------------------------------------- the data directory's lock
-
-export const LOCK_FILE = "bounty-bot.lock";
-
-/** Data directories this process has open: a second open here is refused even though the pid is ours. */
-const openHere = new Set<string>();
-
-/**
- * PGlite is one process's database: two processes writing one directory (the CLI while the app
- * runs, a second replica) would corrupt it. `<dir>/bounty-bot.lock` holds the owner's pid, created
- * with O_EXCL; a lock whose process is gone (a crash, SIGKILL) is taken over. A lock holding our own
- * pid but not opened here is stale too: in a container the app is pid 1 on every start.
- */
-async function lockDataDir(dir: string): Promise<() => void> {
-  const key = resolve(dir);
-  const path = join(dir, LOCK_FILE);
-  const inUse = (pid: number) =>
-    new Error(
-      pid === process.pid
-        ? `the embedded database in ${dir} is in use by process ${pid} (this one); close it first, or use DATABASE_URL to share a PostgreSQL server`
-        : `the embedded database in ${dir} is in use by process ${pid}; stop it, or use DATABASE_URL to share a PostgreSQL server` +
-          ` (if process ${pid} is not bounty-bot, delete ${path})`,
-    );
-  if (openHere.has(key)) throw inUse(process.pid);
-  for (let attempt = 0; attempt < 20; attempt++) {
-    try {
-      writeFileSync(path, `${process.pid}\n`, { flag: "wx" });
-      openHere.add(key);
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        openHere.delete(key);
-        // Only our own lock: never remove one a later owner took over.
-        if (readPid(path) === process.pid) unlinkQuietly(path);
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-    }
-    const holder = readPid(path);
-    if (holder === undefined) continue; // removed meanwhile: try again
-    if (holder === null && attempt < 10) {
-      // Created but its pid not written yet (or a torn file): give the writer a moment.
-      await new Promise((r) => setTimeout(r, 20));
-      continue;
-    }
-    if (holder !== null && holder !== process.pid && alive(holder)) throw inUse(holder);
-    // Stale. Move it aside atomically, then make sure what we moved is the stale lock and not
-    // a fresh one another process wrote since we read it; if it is fresh, put it back.
-    const aside = `${path}.stale-${process.pid}`;
-    try {
-      renameSync(path, aside);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
-      throw err;
-    }
-    const moved = readPid(aside);
-    if (moved !== holder) {
-      try {
-        linkSync(aside, path);
-      } catch {
-        // A third process locked meanwhile; its lock stands and the next attempt sees it.
-      }
-    }
-    unlinkQuietly(aside);
-  }
-  throw new Error(`could not lock the embedded database in ${dir} (${path} keeps changing); is another bounty-bot starting?`);
-}
-
-/** The pid in a lock file: undefined when there is no file, null when it holds no pid. */
-function readPid(path: string): number | null | undefined {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw err;
-  }
-  const pid = Number(text.trim());
-  return /^\d+$/.test(text.trim()) && Number.isSafeInteger(pid) && pid > 0 ? pid : null;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to another user.
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-function unlinkQuietly(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    // already gone
-  }
-}
+export { LOCK_FILE } from "./lock.js";
