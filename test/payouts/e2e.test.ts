@@ -2,7 +2,7 @@ import * as bitcoin from "bitcoinjs-lib";
 import { addressFromScript } from "../../src/bitcoin/address.js";
 import { listPayouts } from "../../src/store/payouts.js";
 import { randomAddress } from "../bitcoin/helpers.js";
-import { deliver, github, mockClosingIssues, mockConfig, mockIssueCloser, mockPermission, mockUser, repoPath } from "../support/bot.js";
+import { deliver, github, mockConfig, mockPermission, mockUser } from "../support/bot.js";
 import { ENGINES } from "../support/databases.js";
 import { alice, bob, bountyFlows } from "../support/flows.js";
 import { useTestBot } from "../support/harness.js";
@@ -40,53 +40,13 @@ describe.each(ENGINES)("merged work is paid (%s)", (engine) => {
 
   const flows = bountyFlows({ bot: () => h.bot, db: () => h.db });
 
-  /** Every card edit and label change on the issue, however many there are. */
-  function cardEdits(card: number, n: number): string[] {
-    const edits: string[] = [];
-    github()
-      .persist()
-      .patch(`${repoPath}/issues/comments/${card}`)
-      .reply(200, (_u, b) => {
-        edits.push((b as { body: string }).body);
-        return {};
-      });
-    github().persist().delete(`${repoPath}/issues/${n}/labels/bounty`).reply(200, []);
-    return edits;
-  }
+  const cardEdits = flows.recordCardEdits;
 
-  /** Every new comment on an issue or PR. */
-  function comments(n: number): string[] {
-    const bodies: string[] = [];
-    github()
-      .persist()
-      .post(`${repoPath}/issues/${n}/comments`)
-      .reply(201, (_u, b) => {
-        bodies.push((b as { body: string }).body);
-        return { id: 1 };
-      });
-    return bodies;
-  }
+  const comments = flows.recordComments;
 
-  async function linkWallet(who: Who, address: string) {
-    const id = nextComment++;
-    mockConfig(HOLD_0);
-    github().post(`${repoPath}/issues/comments/${id}/reactions`, { content: "+1" }).reply(201, { id: 1, content: "+1" });
-    await deliver(h.bot, "issue_comment", commentCreated({ issue: { number: 1 }, commentId: id, body: `/wallet ${address}`, user: who }));
-    await h.bot.settled();
-  }
+  const linkWallet = (who: Who, address: string) => flows.linkWallet(who, address, HOLD_0);
 
-  /** Merge a PR that fixes the issue, then close the issue as completed. */
-  async function land(n: number, author: Who = bob, yaml = HOLD_0): Promise<number> {
-    const pr = flows.newPull();
-    mockClosingIssues(pr, [n]);
-    mockConfig(yaml);
-    await flows.merge(pr, `Fixes #${n}`, author, {}, `merge-${pr}`);
-    mockConfig(yaml);
-    mockIssueCloser(n, pr);
-    await flows.close(n, "completed", `close-${n}`);
-    await h.bot.settled();
-    return pr;
-  }
+  const land = (n: number, author: Who = bob, yaml = HOLD_0) => flows.land(n, author, yaml);
 
   async function run() {
     const report = await h.bot.payouts!.runNow();

@@ -2,7 +2,7 @@ import * as bitcoin from "bitcoinjs-lib";
 import { addressFromScript } from "../../src/bitcoin/address.js";
 import { runCli } from "../../src/cli/index.js";
 import { randomAddress } from "../bitcoin/helpers.js";
-import { deliver, github, mockClosingIssues, mockConfig, mockIssueCloser, mockPermission, mockUser, repoPath } from "../support/bot.js";
+import { deliver, mockClosingIssues, mockConfig, mockIssueCloser, mockPermission, mockUser } from "../support/bot.js";
 import { ENGINES } from "../support/databases.js";
 import { alice, bob, bountyFlows } from "../support/flows.js";
 import { useTestBot } from "../support/harness.js";
@@ -39,40 +39,11 @@ describe.each(ENGINES)("held awards are not paid until they may be (%s)", (engin
 
   const flows = bountyFlows({ bot: () => h.bot, db: () => h.db });
 
-  /** Every card edit (and label removal) on the issue, however many there are. */
-  function cardEdits(card: number, n: number): string[] {
-    const edits: string[] = [];
-    github()
-      .persist()
-      .patch(`${repoPath}/issues/comments/${card}`)
-      .reply(200, (_u, b) => {
-        edits.push((b as { body: string }).body);
-        return {};
-      });
-    github().persist().delete(`${repoPath}/issues/${n}/labels/bounty`).reply(200, []);
-    return edits;
-  }
+  const cardEdits = flows.recordCardEdits;
 
-  /** Every new comment on an issue or PR. */
-  function comments(n: number): string[] {
-    const bodies: string[] = [];
-    github()
-      .persist()
-      .post(`${repoPath}/issues/${n}/comments`)
-      .reply(201, (_u, b) => {
-        bodies.push((b as { body: string }).body);
-        return { id: 1 };
-      });
-    return bodies;
-  }
+  const comments = flows.recordComments;
 
-  async function linkWallet(who: Who, address: string) {
-    const id = nextComment++;
-    mockConfig(HOLD_0);
-    github().post(`${repoPath}/issues/comments/${id}/reactions`, { content: "+1" }).reply(201, { id: 1, content: "+1" });
-    await deliver(h.bot, "issue_comment", commentCreated({ issue: { number: 1 }, commentId: id, body: `/wallet ${address}`, user: who }));
-    await h.bot.settled();
-  }
+  const linkWallet = (who: Who, address: string) => flows.linkWallet(who, address, HOLD_0);
 
   /** A comment on the issue while it is open. */
   async function openComment(n: number, body: string, user: Who) {

@@ -1,11 +1,11 @@
 import { satsText } from "../../src/payouts/comments.js";
 import { bountyEvents } from "../../src/store/ledger.js";
 import { randomAddress } from "../bitcoin/helpers.js";
-import { deliver, github, mockClosingIssues, mockConfig, mockIssueCloser, repoPath } from "../support/bot.js";
+import { github, repoPath } from "../support/bot.js";
 import { ENGINES } from "../support/databases.js";
 import { bob, bountyFlows } from "../support/flows.js";
 import { useTestBot } from "../support/harness.js";
-import { commentCreated, type Who } from "../support/payloads.js";
+import type { Who } from "../support/payloads.js";
 import { priceOracle, startPayoutRig, startPriceServer, type PayoutRig } from "../support/payouts.js";
 
 /**
@@ -19,7 +19,6 @@ const HOLD_0 = "payout:\n  hold: 0s\n";
 describe.each(ENGINES)("the card says why money waits (%s)", (engine) => {
   let rig: PayoutRig;
   let prices: ReturnType<typeof priceOracle>;
-  let nextComment = 880000;
   const h = useTestBot(engine, {
     env: { BITCOIN_NETWORK: "regtest", PAYOUT_HOLD: "0s" },
     async beforeStart(db) {
@@ -36,42 +35,14 @@ describe.each(ENGINES)("the card says why money waits (%s)", (engine) => {
   });
   const flows = bountyFlows({ bot: () => h.bot, db: () => h.db });
 
-  /** Every card edit on the issue. */
-  function cardEdits(card: number, n: number): string[] {
-    const edits: string[] = [];
-    github()
-      .persist()
-      .patch(`${repoPath}/issues/comments/${card}`)
-      .reply(200, (_u, b) => {
-        edits.push((b as { body: string }).body);
-        return {};
-      });
-    github().persist().delete(`${repoPath}/issues/${n}/labels/bounty`).reply(200, []);
-    return edits;
-  }
+  const cardEdits = flows.recordCardEdits;
 
   /** bob's row of the card's award table. */
   const bobsRow = (card: string | undefined) => card?.split("\n").find((l) => l.startsWith("| @bob"));
 
-  async function linkWallet(who: Who, address: string) {
-    const id = nextComment++;
-    mockConfig(HOLD_0);
-    github().post(`${repoPath}/issues/comments/${id}/reactions`, { content: "+1" }).reply(201, { id: 1, content: "+1" });
-    await deliver(h.bot, "issue_comment", commentCreated({ issue: { number: 1 }, commentId: id, body: `/wallet ${address}`, user: who }));
-    await h.bot.settled();
-  }
+  const linkWallet = (who: Who, address: string) => flows.linkWallet(who, address, HOLD_0);
 
-  async function land(n: number): Promise<number> {
-    const pr = flows.newPull();
-    mockClosingIssues(pr, [n]);
-    mockConfig(HOLD_0);
-    await flows.merge(pr, `Fixes #${n}`, bob, {}, `merge-${pr}`);
-    mockConfig(HOLD_0);
-    mockIssueCloser(n, pr);
-    await flows.close(n, "completed", `close-${n}`);
-    await h.bot.settled();
-    return pr;
-  }
+  const land = (n: number) => flows.land(n, bob, HOLD_0);
 
   async function run() {
     const report = await h.bot.payouts!.runNow();

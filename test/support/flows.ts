@@ -2,7 +2,7 @@ import type { BountyBot } from "../../src/server.js";
 import { listAwards } from "../../src/store/awards.js";
 import type { Db } from "../../src/store/db.js";
 import { findBounty, listPledges } from "../../src/store/ledger.js";
-import { deliver, github, mockConfig, mockNoConfig, mockPermission, repoPath } from "./bot.js";
+import { deliver, github, mockClosingIssues, mockConfig, mockIssueCloser, mockNoConfig, mockPermission, repoPath } from "./bot.js";
 import { REPO, commentCreated, issueClosed, pullClosed, type Who } from "./payloads.js";
 
 export const alice: Who = { login: "alice", id: 1001 }; // a maintainer: funds and merges
@@ -45,6 +45,55 @@ export function bountyFlows(env: { bot(): BountyBot; db(): Db }) {
         return { id: 1 };
       });
     return bodies;
+  }
+
+  /** Every card edit (and label removal) on the issue from now on, however many there are. */
+  function recordCardEdits(card: number, n: number): string[] {
+    const edits: string[] = [];
+    github()
+      .persist()
+      .patch(`${repoPath}/issues/comments/${card}`)
+      .reply(200, (_u, b) => {
+        edits.push((b as { body: string }).body);
+        return {};
+      });
+    github().persist().delete(`${repoPath}/issues/${n}/labels/bounty`).reply(200, []);
+    return edits;
+  }
+
+  /** Every new comment on an issue or PR from now on. */
+  function recordComments(n: number): string[] {
+    const bodies: string[] = [];
+    github()
+      .persist()
+      .post(`${repoPath}/issues/${n}/comments`)
+      .reply(201, (_u, b) => {
+        bodies.push((b as { body: string }).body);
+        return { id: 1 };
+      });
+    return bodies;
+  }
+
+  /** `who` links a payout address with /wallet (on issue 1; where does not matter) and gets its 👍. */
+  async function linkWallet(who: Who, address: string, yaml?: string): Promise<void> {
+    const id = nextComment++;
+    config(yaml);
+    github().post(`${repoPath}/issues/comments/${id}/reactions`, { content: "+1" }).reply(201, { id: 1, content: "+1" });
+    await deliver(env.bot(), "issue_comment", commentCreated({ issue: { number: 1 }, commentId: id, body: `/wallet ${address}`, user: who }));
+    await env.bot().settled();
+  }
+
+  /** A PR by `author` that fixes issue n is merged, then GitHub closes the issue as completed, naming that PR. */
+  async function land(n: number, author: Who = bob, yaml?: string): Promise<number> {
+    const pr = nextPull++;
+    mockClosingIssues(pr, [n]);
+    config(yaml);
+    await merge(pr, `Fixes #${n}`, author, {}, `merge-${pr}`);
+    config(yaml);
+    mockIssueCloser(n, pr);
+    await close(n, "completed", `close-${n}`);
+    await env.bot().settled();
+    return pr;
   }
 
   /** alice pledges each amount in turn on a new issue; its card is created. */
@@ -102,6 +151,10 @@ export function bountyFlows(env: { bot(): BountyBot; db(): Db }) {
     expectCardEdit,
     captureReplies,
     fundedIssue,
+    recordCardEdits,
+    recordComments,
+    linkWallet,
+    land,
     merge,
     close,
     comment,
