@@ -205,6 +205,19 @@ export interface StandInOptions {
   };
 }
 
+/** An app registered through the manifest flow (github.com/settings/apps/new), as the stand-in saw it. */
+export interface RegisteredManifest {
+  /** The organisation of /organizations/<org>/settings/apps/new, or null for the user's own. */
+  org: string | null;
+  /** The `state` the form carried, handed back on the redirect. */
+  state: string | null;
+  manifest: Record<string, unknown>;
+  /** The one-time code of the redirect, exchanged at POST /app-manifests/{code}/conversions. */
+  code: string;
+  /** What the conversion answered (id, pem, webhook_secret, ...), once it happened. */
+  conversion?: Record<string, unknown>;
+}
+
 export interface GitHubStandIn {
   /** e.g. http://127.0.0.1:PORT — use `${url}/api/v3` (or just `url`) as an Octokit baseUrl. */
   url: string;
@@ -215,6 +228,11 @@ export interface GitHubStandIn {
   /** The app's bot account, author of everything written with an installation token. */
   bot: { id: number; login: string };
   appId: number;
+  /**
+   * The manifest flow: a form POSTed to /settings/apps/new (or /organizations/<org>/settings/apps/new)
+   * is accepted at once (no human confirms here) and redirected to its redirect_url with a code.
+   */
+  manifests: RegisteredManifest[];
 
   addRepo(fullName: string, opts?: AddRepoOptions): void;
   /** Sets (text) or deletes (null) a file in a repository. */
@@ -456,6 +474,8 @@ export async function startGitHubStandIn(opts: StandInOptions = {}): Promise<Git
   const installations = new Set<number>();
   const writeLog = new Map<string, number[]>(); // actor → times of accepted writes
   const requests: RecordedRequest[] = [];
+  const manifests: RegisteredManifest[] = [];
+  let nextManifestAppId = 900_001;
   const startedAt = githubTime();
 
   let nextCommentId = 3_000_000_000;
@@ -969,6 +989,39 @@ export async function startGitHubStandIn(opts: StandInOptions = {}): Promise<Git
       installations_count: installations.size,
     },
   }), { auth: "app" });
+  // The manifest flow's second half: the code of the redirect becomes the new app's credentials, once.
+  route("POST /app-manifests/{code}/conversions", (ctx) => {
+    const m = manifests.find((x) => x.code === ctx.params.code);
+    if (!m || m.conversion) throw notFound();
+    const id = nextManifestAppId++;
+    const name = String(m.manifest.name ?? "app");
+    const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
+    const { privateKey } = crypto.generateKeyPairSync("rsa", {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: "pkcs1", format: "pem" },
+      publicKeyEncoding: { type: "spki", format: "pem" },
+    });
+    const owner = m.org ? userJson(ensureAccount(m.org, "Organization").login) : userJson(ensureAccount("octocat").login);
+    m.conversion = {
+      id,
+      slug,
+      node_id: nodeId("App", id),
+      owner,
+      name,
+      description: m.manifest.description ?? null,
+      external_url: m.manifest.url ?? null,
+      html_url: `${base()}/apps/${slug}`,
+      created_at: githubTime(),
+      updated_at: githubTime(),
+      permissions: m.manifest.default_permissions ?? {},
+      events: m.manifest.default_events ?? [],
+      client_id: `Iv1.${crypto.randomBytes(8).toString("hex")}`,
+      client_secret: crypto.randomBytes(20).toString("hex"),
+      webhook_secret: crypto.randomBytes(20).toString("hex"),
+      pem: privateKey,
+    };
+    return { status: 201, body: m.conversion };
+  }, { auth: "any", write: false });
   route("GET /app/installations", (ctx) => paginate(ctx, [...installations].sort((a, b) => a - b).map(installationJson)), { auth: "app" });
   route("GET /app/installations/{installation_id}", (ctx) => {
     const id = Number(ctx.params.installation_id);
@@ -1422,6 +1475,11 @@ export async function startGitHubStandIn(opts: StandInOptions = {}): Promise<Git
       await handleControl(path, method, text, res);
       return;
     }
+    const newApp = /^(?:\/organizations\/([^/]+))?\/settings\/apps\/new$/.exec(path);
+    if (newApp && method === "POST") {
+      registerManifest(newApp[1] ? decodeURIComponent(newApp[1]) : null, parsed.searchParams, text, res);
+      return;
+    }
 
     let prefix = "";
     if (path === "/api/v3" || path.startsWith("/api/v3/")) {
@@ -1512,6 +1570,30 @@ export async function startGitHubStandIn(opts: StandInOptions = {}): Promise<Git
     send(res, reply, extra);
   }
 
+  /** github.com's "Create GitHub App from manifest" page, confirmed at once: 302 to redirect_url?code&state. */
+  function registerManifest(org: string | null, query: URLSearchParams, text: string, res: http.ServerResponse): void {
+    const form = new URLSearchParams(text);
+    const refuse = (message: string) => send(res, { status: 422, raw: { text: `${message}\n`, contentType: "text/plain; charset=utf-8" } }, {});
+    let manifest: Record<string, unknown>;
+    try {
+      manifest = JSON.parse(form.get("manifest") ?? "") as Record<string, unknown>;
+    } catch {
+      return refuse("the manifest form field is not JSON");
+    }
+    const redirect = manifest.redirect_url;
+    const hook = (manifest.hook_attributes as { url?: unknown } | undefined)?.url;
+    if (typeof redirect !== "string" || !URL.canParse(redirect)) return refuse("redirect_url must be a URL");
+    if (typeof hook !== "string" || !URL.canParse(hook)) return refuse("hook_attributes.url must be a URL");
+    if (typeof manifest.name !== "string" || manifest.name === "") return refuse("name is required");
+    const state = query.get("state") ?? form.get("state");
+    const code = crypto.randomBytes(10).toString("hex");
+    manifests.push({ org, state, manifest, code });
+    const to = new URL(redirect);
+    to.searchParams.set("code", code);
+    if (state !== null) to.searchParams.set("state", state);
+    send(res, { status: 302, headers: { location: to.toString() } }, {});
+  }
+
   async function handleControl(path: string, method: string, text: string, res: http.ServerResponse): Promise<void> {
     try {
       if (path === "/_standin/requests" && method === "GET") return send(res, { status: 200, body: requests }, {});
@@ -1551,6 +1633,7 @@ export async function startGitHubStandIn(opts: StandInOptions = {}): Promise<Git
     apiUrl: api(),
     bot: { id: botAccount.id, login: botAccount.login },
     appId,
+    manifests,
     requests,
 
     addRepo(fullName, o = {}) {
