@@ -309,6 +309,12 @@ export class PayoutWallet {
     return pending ?? { state: "unknown" };
   }
 
+  /** The balance as of the last sync (a payout run syncs), without asking the chain; undefined before the first. */
+  lastBalance(): { confirmedSats: bigint; unconfirmedSats: bigint } | undefined {
+    const snap = this.#snapshot;
+    return snap && { confirmedSats: snap.confirmedSats, unconfirmedSats: snap.unconfirmedSats };
+  }
+
   /** Confirmed and unconfirmed coins, from a fresh sync. */
   async balance(): Promise<{ confirmedSats: bigint; unconfirmedSats: bigint }> {
     const { confirmedSats, unconfirmedSats } = await this.sync();

@@ -31,6 +31,11 @@ export abstract class Drainer {
       });
   }
 
+  /** True while a drain runs. */
+  get busy(): boolean {
+    return this.#running !== null;
+  }
+
   /** Resolves when no drain is running. */
   async idle(): Promise<void> {
     while (this.#running) await this.#running;

@@ -71,9 +71,9 @@ export async function onIssueComment(deliveryId: string, payload: unknown, deps:
   };
 
   // Every GitHub read happens here, before the transaction; the steps only touch the database.
-  const planned: Array<{ line: string; result: Outcome | Step }> = [];
+  const planned: Array<{ name: string; line: string; result: Outcome | Step }> = [];
   for (const line of lines) {
-    planned.push({ line: line.line, result: await findCommand(line.name)!.run(line, ctx) });
+    planned.push({ name: findCommand(line.name)!.names[0]!, line: line.line, result: await findCommand(line.name)!.run(line, ctx) });
   }
 
   return async (tx) => {
@@ -81,8 +81,11 @@ export async function onIssueComment(deliveryId: string, payload: unknown, deps:
     let react = false;
     let help = false;
     const bountyIds: bigint[] = [];
-    for (const { line, result } of planned) {
+    // For /metrics: a command that changed something or got a 👍 is "ok"; one answered with a reply only was refused or informational.
+    const commands: Array<{ name: string; outcome: string }> = [];
+    for (const { name, line, result } of planned) {
       const outcome = typeof result === "function" ? await result(tx) : result;
+      commands.push({ name, outcome: outcome.help ? "help" : outcome.react || outcome.bountyId !== undefined ? "ok" : "replied" });
       if (outcome.reply) replies.push({ line, message: outcome.reply });
       if (outcome.help && !help) {
         help = true;
@@ -93,6 +96,6 @@ export async function onIssueComment(deliveryId: string, payload: unknown, deps:
     }
     if (replies.length || notRun) await queueReply(tx, `reply:${deliveryId}`, where, replyTo(author.login, replies, notRun));
     if (react) await queueReaction(tx, `react:${deliveryId}`, { ...where, commentId: p.comment.id }, "+1");
-    return { bountyIds };
+    return { bountyIds, commands };
   };
 }

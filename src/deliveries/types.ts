@@ -23,4 +23,4 @@ export interface Deps {
 }
 
 /** The effects of one delivery, recorded in one transaction with the delivery's completion. */
-export type Apply = (tx: Queryable) => Promise<{ bountyIds: bigint[] }>;
+export type Apply = (tx: Queryable) => Promise<{ bountyIds: bigint[]; commands?: Array<{ name: string; outcome: string }> }>;

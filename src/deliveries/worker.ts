@@ -1,4 +1,5 @@
 import { Drainer } from "../core/drainer.js";
+import type { Metrics } from "../metrics.js";
 import { completeDelivery, failDelivery, pendingDeliveries, type Delivery } from "../store/inbox.js";
 import { onIssueComment } from "./comment.js";
 import { onIssueClosed, onIssueLabel, onIssueReopened } from "./issues.js";
@@ -28,12 +29,25 @@ export interface InboxWorkerOptions {
   /** Called after a delivery's effects commit, with the bounties whose card changed. */
   onCommitted(bountyIds: bigint[]): void;
   maxAttempts?: number;
+  /** Deliveries of different issues processed at once (default 4): one issue's GitHub outage does not hold the others. */
+  concurrency?: number;
+  metrics?: Metrics;
+}
+
+/** The issue or pull request a delivery is about (the SQL of pendingDeliveries keeps the same lanes in order); its own id otherwise. */
+export function laneOf(d: Delivery): string {
+  const p = d.payload as { repository?: { id?: number }; issue?: { number?: number }; pull_request?: { number?: number } } | null;
+  const n = p?.issue?.number ?? p?.pull_request?.number;
+  return p?.repository?.id !== undefined && n !== undefined ? `${p.repository.id}#${n}` : `delivery:${d.id}`;
 }
 
 /**
- * Processes the inbox in arrival order, one delivery at a time per process. Each delivery's
- * effects and its "processed" mark commit together, so after a crash nothing is lost and
- * nothing is done twice; several processes may share the inbox.
+ * Processes the inbox: deliveries of one issue in arrival order, up to `concurrency` issues at
+ * once, so a delivery whose GitHub calls fail or hang (each bounded by the Octokit timeout) backs
+ * off without holding other issues. Each delivery's effects and its "processed" mark commit
+ * together, one commit at a time in this process, so after a crash nothing is lost and nothing
+ * is done twice; several processes may share the inbox. Once stopped, a delivery whose GitHub
+ * reads were cut short is abandoned as it was: unprocessed, its attempts untouched.
  */
 export class InboxWorker extends Drainer {
   constructor(
@@ -43,41 +57,75 @@ export class InboxWorker extends Drainer {
     super((err) => deps.log.error({ err }, "inbox drain failed"));
   }
 
+  /** Commits go one at a time: lanes overlap in their GitHub reads only. */
+  #commits: Promise<unknown> = Promise.resolve();
+  /** Wakes a drain that waits on its running lanes: a new delivery may be for another issue. */
+  #wake: () => void = () => undefined;
+
+  override kick(): void {
+    super.kick();
+    this.#wake();
+  }
+
   protected async drain(): Promise<void> {
+    const running = new Map<string, Promise<void>>();
+    const limit = Math.max(1, this.opts.concurrency ?? 4);
     for (;;) {
-      if (this.stopped) return;
-      let batch: Delivery[];
-      try {
-        batch = await pendingDeliveries(this.deps.db, 50);
-      } catch (err) {
-        this.deps.log.error({ err }, "cannot read the webhook inbox");
-        return;
+      let batch: Delivery[] = [];
+      if (!this.stopped && running.size < limit) {
+        try {
+          batch = await pendingDeliveries(this.deps.db, 50);
+        } catch (err) {
+          this.deps.log.error({ err }, "cannot read the webhook inbox");
+        }
       }
-      if (batch.length === 0) return;
       for (const d of batch) {
-        if (this.stopped) return;
-        await this.processOne(d);
+        if (this.stopped || running.size >= limit) break;
+        const lane = laneOf(d);
+        // The lane's head is still being processed (the query returned it again): wait for it.
+        if (running.has(lane)) continue;
+        running.set(lane, this.processOne(d).finally(() => running.delete(lane)));
       }
+      if (running.size === 0) return;
+      await Promise.race([...running.values(), new Promise<void>((r) => (this.#wake = r))]);
+      this.#wake = () => undefined;
     }
   }
 
   async processOne(d: Delivery): Promise<void> {
+    const started = Date.now();
     const log = this.deps.log.child({ delivery: d.id, event: d.event, action: d.action });
+    const done = (outcome: string, err?: unknown) => {
+      const line = { event: d.event, action: d.action, delivery: d.id, outcome, ms: Date.now() - started, ...(err ? { err } : {}) };
+      if (outcome === "parked") {
+        this.deps.log.error(line, `webhook parked after its retries: see bounty-bot deliveries list --failed, then deliveries retry ${d.id}`);
+      } else if (outcome === "retry") this.deps.log.warn(line, "processing a webhook failed; it is retried later");
+      else this.deps.log.info(line, outcome === "abandoned" ? "delivery abandoned at shutdown: left in the inbox for the next start" : "delivery processed");
+      if (outcome === "done" || outcome === "ignored") this.opts.metrics?.deliveriesProcessed.inc({ event: d.event, outcome });
+      else if (outcome === "retry" || outcome === "parked") this.opts.metrics?.deliveriesFailed.inc({ event: d.event, outcome });
+    };
     try {
       const apply = await prepare(d, this.deps);
-      const result = await this.deps.db.transaction(async (tx) => {
-        const r = apply ? await apply(tx) : { bountyIds: [] };
-        if (!(await completeDelivery(tx, d.id, apply ? "done" : "ignored"))) throw new AlreadyProcessed();
-        return r;
-      });
+      const commit = this.#commits.then(() =>
+        this.deps.db.transaction(async (tx) => {
+          const r = apply ? await apply(tx) : { bountyIds: [] };
+          if (!(await completeDelivery(tx, d.id, apply ? "done" : "ignored"))) throw new AlreadyProcessed();
+          return r;
+        }),
+      );
+      this.#commits = commit.catch(() => undefined);
+      const result = await commit;
       if (apply) this.opts.onCommitted(result.bountyIds);
+      for (const c of result.commands ?? []) this.opts.metrics?.commands.inc({ command: c.name, outcome: c.outcome });
+      done(apply ? "done" : "ignored");
     } catch (err) {
       if (err instanceof AlreadyProcessed) return;
+      // Cut short by the shutdown (its GitHub requests aborted): nothing was written, nothing is counted.
+      if (this.stopped) return done("abandoned");
       const outcome = await failDelivery(this.deps.db, d.id, String((err as Error)?.message ?? err), this.opts.maxAttempts ?? 8).catch(
         () => "retry" as const,
       );
-      if (outcome === "parked") log.error({ err }, `webhook parked after its retries: see bounty-bot deliveries list --failed, then deliveries retry ${d.id}`);
-      else log.warn({ err, outcome }, "processing a webhook failed");
+      done(outcome, err);
     }
   }
 }

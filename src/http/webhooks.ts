@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Webhooks } from "@octokit/webhooks";
 import type { Logger } from "pino";
-import { MAX_WEBHOOK_BYTES, checkDeclaredLength, readBody } from "./body.js";
+import { MAX_WEBHOOK_BYTES } from "./body.js";
 import { HttpError, sendText, type Route } from "./router.js";
 
 /** A delivery whose signature matched: its headers and parsed body. */
@@ -18,6 +18,8 @@ export interface WebhookRouteOptions {
   /** Stores (or deliberately drops) the delivery; the 2xx is sent only once it resolves. */
   receive(d: SignedDelivery): Promise<unknown>;
   maxBytes?: number;
+  /** False while the app shuts down: deliveries get a 503 and are not stored. */
+  accepting?(): boolean;
 }
 
 const header = (req: IncomingMessage, name: string): string | undefined => {
@@ -37,8 +39,11 @@ export function webhookRoute(opts: WebhookRouteOptions): Route {
   return {
     method: "POST",
     path: opts.path,
-    async handle(req: IncomingMessage, res: ServerResponse) {
-      checkDeclaredLength(req, maxBytes);
+    maxBytes,
+    async handle(req: IncomingMessage, res: ServerResponse, ctx) {
+      if (opts.accepting && !opts.accepting()) {
+        throw new HttpError(503, "bounty-bot is shutting down: this delivery was not stored; redeliver it", true, { "retry-after": "10" });
+      }
       const event = header(req, "x-github-event");
       const id = header(req, "x-github-delivery");
       const signature = header(req, "x-hub-signature-256");
@@ -49,7 +54,7 @@ export function webhookRoute(opts: WebhookRouteOptions): Route {
         throw new HttpError(415, 'content-type must be "application/json" (set it in the app\'s webhook settings)', true);
       }
       const log = opts.log.child({ delivery: id, event });
-      const body = (await readBody(req, maxBytes)).toString("utf8");
+      const body = (await ctx.body()).toString("utf8");
       const matches = body.length > 0 && (await webhooks.verify(body, signature!).catch(() => false));
       if (!matches) {
         log.warn("webhook refused: X-Hub-Signature-256 does not match the body and WEBHOOK_SECRET");
@@ -65,6 +70,8 @@ export function webhookRoute(opts: WebhookRouteOptions): Route {
       try {
         await opts.receive({ id: id!, event: event!, payload });
       } catch (err) {
+        // A deliberate answer (e.g. 503 while the app is not ready) goes out as it is.
+        if (err instanceof HttpError) throw err;
         log.error({ err }, "webhook not stored: GitHub gets a 500 and may redeliver");
         throw new HttpError(500, "delivery not stored");
       }

@@ -39,6 +39,11 @@ export class PayoutScheduler {
     return this.#running;
   }
 
+  /** True while a run is under way. */
+  get busy(): boolean {
+    return this.#running !== undefined;
+  }
+
   async idle(): Promise<void> {
     await this.#running?.catch(() => undefined);
   }

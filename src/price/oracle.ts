@@ -122,6 +122,11 @@ export class PriceOracle {
     this.plausible = opts.plausible ?? DEFAULT_PLAUSIBLE;
   }
 
+  /** Every source's last good quote per currency, however old (for /metrics). */
+  lastQuotes(): Quote[] {
+    return [...this.last.values()];
+  }
+
   /** The last good quote of one source for one currency, however old. */
   lastQuote(sourceId: string, currency: Currency): Quote | undefined {
     return this.last.get(key(sourceId, currency));

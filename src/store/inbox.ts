@@ -47,7 +47,18 @@ export async function storeDelivery(
   return "duplicate";
 }
 
-/** Deliveries due for processing, oldest first; parked ones wait for a redelivery or a retry. */
+/**
+ * The issue (or pull request) a delivery is about, as SQL on its payload: repository id and
+ * number; NULL for a delivery about neither, which waits for nothing.
+ */
+const LANE = (t: string) =>
+  `(${t}.payload->'repository'->>'id') || '#' || coalesce(${t}.payload->'issue'->>'number', ${t}.payload->'pull_request'->>'number')`;
+
+/**
+ * Deliveries due for processing, oldest first; parked ones wait for a redelivery or a retry.
+ * Within one issue deliveries go in arrival order: a delivery waits while an earlier one of its
+ * issue is unprocessed (e.g. backing off after a GitHub error), deliveries of other issues do not.
+ */
 export async function pendingDeliveries(db: Db, limit = 100): Promise<Delivery[]> {
   const rows = await db.query<{
     delivery_id: string;
@@ -57,8 +68,11 @@ export async function pendingDeliveries(db: Db, limit = 100): Promise<Delivery[]
     payload: unknown;
     attempts: number;
   }>(
-    `SELECT delivery_id, event, action, installation_id, payload, attempts FROM webhook_inbox
+    `SELECT delivery_id, event, action, installation_id, payload, attempts FROM webhook_inbox w
      WHERE processed_at IS NULL AND parked_at IS NULL AND next_attempt_at <= now()
+       AND NOT EXISTS (SELECT 1 FROM webhook_inbox e
+                        WHERE e.processed_at IS NULL AND e.parked_at IS NULL AND ${LANE("e")} = ${LANE("w")}
+                          AND (e.received_at, e.delivery_id) < (w.received_at, w.delivery_id))
      ORDER BY received_at, delivery_id LIMIT $1`,
     [limit],
   );

@@ -229,15 +229,16 @@ describe.each(ENGINES)("the webhook endpoint on %s", (engine) => {
   });
 
   test("without ALLOWED_ACCOUNTS the account that owns the app (GET /app) is served; if GitHub cannot say, the app does not start", async () => {
-    github().get("/app").reply(200, { id: 123, slug: "bounty-bot", owner: { login: "Kubernetes", id: 1, type: "Organization" } });
-    const bot = await startTestBot(t.db, { ALLOWED_ACCOUNTS: "" });
+    const bot = await startTestBot(t.db, { ALLOWED_ACCOUNTS: "" }, { githubApp: { slug: "bounty-bot", owner: "Kubernetes" } });
     await deliver(bot, "issue_comment", comment("/bounty 5usd", undefined, "kubernetes-sigs"));
     await bot.settled();
     expect(await inbox(t.db)).toEqual([]);
     await bot.close();
 
     github().get("/app").reply(401, { message: "A JSON web token could not be decoded" });
-    await expect(startTestBot(t.db, { ALLOWED_ACCOUNTS: "" })).rejects.toThrow(/GET \/app.*set ALLOWED_ACCOUNTS/);
+    await expect(startTestBot(t.db, { ALLOWED_ACCOUNTS: "" }, { githubApp: null })).rejects.toThrow(
+      /^GitHub refused the app's credentials: APP_ID 123 and PRIVATE_KEY do not match/,
+    );
   });
 
   test("without WEBHOOK_SECRET, or with the old example value, the app refuses to start", async () => {
