@@ -1,6 +1,6 @@
 import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { pino, type Logger } from "pino";
+import type { Logger } from "pino";
 import { Probot, ProbotOctokit } from "probot";
 import { bountyBotIntake } from "./app.js";
 import { InboxWorker } from "./deliveries/worker.js";
@@ -11,9 +11,14 @@ import { PayoutScheduler } from "./payouts/scheduler.js";
 import type { PayoutEngine, PriceSource } from "./payouts/run.js";
 import type { Settings } from "./settings.js";
 import { openDatabase, type Db } from "./store/db.js";
-import { createRouter, sendText } from "./http/router.js";
+import { healthRoute, metricsRoute, readyRoute, type ReadinessCheck } from "./http/health.js";
+import { createRouter, HttpError, type Route } from "./http/router.js";
 import { webhookRoute } from "./http/webhooks.js";
+import { createLogger } from "./logger.js";
+import { Metrics } from "./metrics.js";
 import { pruneInbox } from "./store/inbox.js";
+import { waitForAppIdentity, type AppIdentity } from "./github/app.js";
+import { startRelay } from "./http/relay.js";
 
 export interface BountyBot {
   url: string;
@@ -25,6 +30,11 @@ export interface BountyBot {
   outbox: OutboxSender;
   /** Undefined when no payout wallet is configured. */
   payouts?: PayoutScheduler;
+  metrics: Metrics;
+  /** True once close() began: webhooks get 503, /readyz too. */
+  readonly closing: boolean;
+  /** Which background loops are still running (for the shutdown log). */
+  busy(): string[];
   /** Resolves when every stored delivery, card edit and reply has been handled. */
   settled(): Promise<void>;
   close(): Promise<void>;
@@ -43,7 +53,18 @@ export interface StartOptions {
   payouts?: { wallet: PayoutEngine; prices: PriceSource; schedule?: boolean };
   /** Prices for counting pledges against budgets in another currency; by default the payouts' own. */
   prices?: PriceSource;
+  /** The payout wallet's chain backend, checked by /readyz when payouts are configured. */
+  chain?: { getTipHeight(): Promise<number> };
+  /** More routes on the app's one router (later: /api/v1/…, /board). */
+  routes?: Route[];
+  /** Each GitHub request gives up after this (default 10 s), so one outage cannot hold a delivery for minutes. */
+  githubTimeoutMs?: number;
+  /** First pause before GET /app is asked again while GitHub is unreachable (doubles up to a minute). */
+  appRetryMs?: number;
 }
+
+/** Retries of a failed GitHub request within one attempt at a delivery; the inbox's own backoff does the rest. */
+const GITHUB_RETRIES = 2;
 
 /** Values of WEBHOOK_SECRET published in examples: a secret anyone can read signs nothing. */
 const KNOWN_SECRETS = new Set(["development", "changeme", "secret"]);
@@ -60,25 +81,21 @@ export function startRefusal(settings: Settings): string | null {
   return null;
 }
 
-/** The account that owns the app (GET /app with the app's JWT): served when ALLOWED_ACCOUNTS is unset. */
-async function appOwner(probot: Probot): Promise<string> {
-  try {
-    const octokit = await probot.auth();
-    const { data } = await octokit.request("GET /app");
-    const login = (data as { owner?: { login?: string } | null } | null)?.owner?.login;
-    if (!login) throw new Error("the answer names no owner");
-    return login.toLowerCase();
-  } catch (err) {
-    throw new Error(`cannot ask GitHub which account owns the app (GET /app: ${(err as Error).message}); set ALLOWED_ACCOUNTS`);
-  }
-}
+/** This server's own address for a client on the same machine. */
+const localUrl = (host: string, port: number): string =>
+  `http://${host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host}:${port}`;
 
 /** Starts the app: database, the HTTP server with the webhook endpoint, and the background workers. */
 export async function startBountyBot(settings: Settings, opts: StartOptions = {}): Promise<BountyBot> {
   const refusal = startRefusal(settings);
   if (refusal) throw new Error(refusal);
-  const log = opts.log ?? pino({ level: settings.logLevel, name: "bounty-bot" });
+  const log = opts.log ?? createLogger(settings);
   const throttle = opts.throttle ?? true;
+  const metrics = new Metrics();
+  // Aborted by close(): GitHub requests in flight give up at once, their work stays queued.
+  const shutdown = new AbortController();
+  let closing = false;
+  const githubTimeoutMs = opts.githubTimeoutMs ?? 10_000;
   const probot = new Probot({
     appId: settings.appId,
     privateKey: settings.privateKey,
@@ -87,30 +104,112 @@ export async function startBountyBot(settings: Settings, opts: StartOptions = {}
     log,
     // A function, not an object: object defaults are merged shallowly and Probot's own throttle
     // options would replace ours.
-    Octokit: ProbotOctokit.defaults((o: Record<string, any>) => ({
+    Octokit: ProbotOctokit.plugin(boundedRequests({ timeoutMs: githubTimeoutMs, signal: shutdown.signal, metrics })).defaults((o: Record<string, any>) => ({
       ...o,
       throttle: { ...o.throttle, enabled: throttle },
-      retry: { ...o.retry, enabled: throttle },
+      retry: { ...o.retry, enabled: throttle, retries: GITHUB_RETRIES },
     })),
   });
-  const allowed = new Set(settings.allowedAccounts ?? [await appOwner(probot)]);
-  log.info({ accounts: [...allowed] }, "serving installations on these accounts (ALLOWED_ACCOUNTS)");
+  // Until GitHub has confirmed the credentials (GET /app) the app is not ready: /readyz says why.
+  const startup: { waiting: string | null } = { waiting: "GitHub has not yet confirmed the app's credentials (GET /app)" };
+  // Without ALLOWED_ACCOUNTS the app's owner is served, known once GET /app has answered.
+  const allowed = new Set(settings.allowedAccounts ?? []);
   const db = opts.db ?? (await openDatabase({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir, log }));
+  // Deliveries stored before the workers exist are picked up by their first sweep.
+  let kickInbox = (): void => undefined;
+
+  const intake = bountyBotIntake({ db, allowedAccounts: allowed, log, onStored: () => kickInbox() });
+  const receive: typeof intake = async (d) => {
+    // Which accounts are served is not decided yet: GitHub is told to come back rather than the delivery dropped.
+    if (!settings.allowedAccounts && startup.waiting) throw new HttpError(503, "not ready: waiting for GitHub to confirm the app (GET /app)");
+    const outcome = await intake(d);
+    metrics.deliveriesReceived.inc({ event: d.event, outcome });
+    return outcome;
+  };
+  const checks: ReadinessCheck[] = [{ name: "database", check: () => db.query("SELECT 1") }];
+  if (opts.payouts && opts.chain) {
+    const chain = opts.chain;
+    checks.push({
+      name: "chain",
+      check: () =>
+        chain.getTipHeight().catch((err: unknown) => {
+          metrics.chainErrors.inc({ operation: "tip_height" });
+          throw err;
+        }),
+    });
+  }
+  const wallet = opts.payouts?.wallet as { lastBalance?: () => { confirmedSats: bigint; unconfirmedSats: bigint } | undefined } | undefined;
+  const quotes = (opts.payouts?.prices ?? opts.prices) as { lastQuotes?: () => Array<{ source: string; currency: string; at: Date }> } | undefined;
+  // Every route of the app, in one list: mounting one is one line here (or in opts.routes).
+  const routes: Route[] = [
+    healthRoute(),
+    readyRoute({ checks, notReady: () => (closing ? "shutting down" : startup.waiting) }),
+    metricsRoute({
+      metrics,
+      token: settings.metricsToken,
+      sources: {
+        db,
+        walletBalance: wallet?.lastBalance ? () => wallet.lastBalance!() : undefined,
+        priceQuotes: quotes?.lastQuotes ? () => quotes.lastQuotes!() : undefined,
+      },
+    }),
+    webhookRoute({ path: settings.webhookPath, secret: settings.webhookSecret!, log, receive, accepting: () => !closing }),
+    ...(opts.routes ?? []),
+  ];
+  const router = createRouter(routes, {
+    log,
+    onResponse: (r) => metrics.httpRequests.inc({ method: r.method, route: r.route, status: String(r.status) }),
+  });
+  const server: HttpServer = createServer(router);
+  // A client that trickles its body is cut off; GitHub sends a delivery in well under this.
+  server.requestTimeout = 60_000;
+  server.headersTimeout = 20_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(settings.port, settings.host, () => resolve());
+  }).catch(async (err: Error) => {
+    if (!opts.db) await db.close();
+    throw err;
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  let app: AppIdentity;
+  try {
+    app = await waitForAppIdentity(() => probot.auth(), {
+      appId: settings.appId!,
+      log,
+      firstDelayMs: opts.appRetryMs,
+      onWaiting: (reason) => (startup.waiting = reason),
+    });
+  } catch (err) {
+    await new Promise<void>((r) => server.close(() => r()));
+    if (!opts.db) await db.close();
+    throw err;
+  }
+  if (!settings.allowedAccounts) allowed.add(app.owner);
+  log.info({ app: app.slug, owner: app.owner, accounts: [...allowed] }, "GitHub confirmed the app; serving installations on these accounts (ALLOWED_ACCOUNTS)");
+  // On a laptop GitHub delivers to the WEBHOOK_PROXY_URL channel the setup page registered: relay from it.
+  const relay = settings.webhookProxyUrl ? startRelay({ source: settings.webhookProxyUrl, target: `${localUrl(settings.host, port)}${settings.webhookPath}`, log }) : undefined;
   const github = async (installationId: number, owner: string, repo: string): Promise<RepoGitHub> =>
     octokitRepo(await probot.auth(installationId), owner, repo);
 
-  const cards = new CardSyncer({ db, github, log, bot: { login: "bounty-bot[bot]", appId: settings.appId }, debounceMs: opts.cardDebounceMs ?? 100, unclaimedDays: settings.payout.unclaimedDays });
+  const cards = new CardSyncer({ db, github, log, bot: { login: app.login, appId: settings.appId }, debounceMs: opts.cardDebounceMs ?? 100, unclaimedDays: settings.payout.unclaimedDays,
+    // The card names PAYOUT_INTERVAL only when this process runs payouts on it.
+    payouts: { minSats: settings.payout.minSats, intervalMs: opts.payouts && opts.payouts.schedule !== false ? settings.payout.intervalMs : undefined } });
   const outbox = new OutboxSender({ db, github, log });
   const inbox = new InboxWorker(
-    { db, github, network: settings.network, defaults: { currency: settings.defaultCurrency, holdMs: settings.payout.holdMs }, appLogin: "bounty-bot[bot]", log,
+    { db, github, network: settings.network, defaults: { currency: settings.defaultCurrency, holdMs: settings.payout.holdMs }, appLogin: app.login, log,
       accountBudgets: settings.accountBudgets, prices: opts.prices ?? opts.payouts?.prices },
     {
+      metrics,
       onCommitted(ids) {
         cards.kick(ids);
         outbox.kick();
       },
     },
   );
+
+  kickInbox = () => inbox.kick();
 
   let payouts: PayoutScheduler | undefined;
   if (opts.payouts) {
@@ -128,24 +227,6 @@ export async function startBountyBot(settings: Settings, opts: StartOptions = {}
   } else {
     log.warn("No payout wallet configured (WALLET_MNEMONIC): awards are recorded, nothing is paid");
   }
-
-  const receive = bountyBotIntake({ db, allowedAccounts: allowed, log, onStored: () => inbox.kick() });
-  const router = createRouter(
-    [
-      { method: "GET", path: "/healthz", handle: (req, res) => sendText(req, res, 200, "ok") },
-      webhookRoute({ path: settings.webhookPath, secret: settings.webhookSecret!, log, receive }),
-    ],
-    log,
-  );
-  const server: HttpServer = createServer(router);
-  // A client that trickles its body is cut off; GitHub sends a delivery in well under this.
-  server.requestTimeout = 60_000;
-  server.headersTimeout = 20_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(settings.port, settings.host, () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
 
   // Processed deliveries past INBOX_RETENTION lose their payloads, at most once an hour.
   let pruning: Promise<void> = Promise.resolve();
@@ -204,16 +285,65 @@ export async function startBountyBot(settings: Settings, opts: StartOptions = {}
     cards,
     outbox,
     payouts,
+    metrics,
+    get closing() {
+      return closing;
+    },
+    busy: () =>
+      Object.entries({ inbox, cards, outbox })
+        .filter(([, d]) => d.busy)
+        .map(([name]) => name)
+        .concat(payouts?.busy ? ["payouts"] : []),
     settled,
     async close() {
+      // Webhooks get 503 from here on; GitHub requests in flight are aborted, so the deliveries,
+      // card edits and replies they served stay queued (each commits whole or not at all).
+      closing = true;
+      await relay?.close();
       clearInterval(timer);
-      await payouts?.stop();
-      await pruning;
+      shutdown.abort(new Error("bounty-bot is shutting down"));
+      await Promise.all([payouts?.stop(), inbox.stop(), cards.stop(), outbox.stop(), pruning]);
+      server.closeIdleConnections();
       await new Promise<void>((r) => server.close(() => r()));
-      await inbox.stop();
-      await cards.stop();
-      await outbox.stop();
       if (!opts.db) await db.close();
     },
   };
+}
+
+/**
+ * An Octokit plugin bounding every GitHub request: it gives up after `timeoutMs` or when the app
+ * shuts down, and counts requests and GitHub's x-ratelimit-remaining for /metrics.
+ */
+function boundedRequests(o: { timeoutMs: number; signal: AbortSignal; metrics: Metrics }) {
+  return (octokit: { hook: { wrap(name: "request", fn: (request: (options: any) => any, options: any) => Promise<any>): void } }) => {
+    octokit.hook.wrap("request", async (request, options) => {
+      const signal = AbortSignal.any([o.signal, AbortSignal.timeout(o.timeoutMs), ...(options.request?.signal ? [options.request.signal] : [])]);
+      const method = String(options.method ?? "GET");
+      const note = (status: string, headers?: Record<string, string | undefined>) => {
+        o.metrics.githubRequests.inc({ method, status });
+        const remaining = headers?.["x-ratelimit-remaining"];
+        if (remaining !== undefined && /^\d+$/.test(remaining)) {
+          o.metrics.githubRateLimitRemaining.set({ resource: headers?.["x-ratelimit-resource"] ?? "core" }, Number(remaining));
+        }
+      };
+      try {
+        // The race makes the bound hold even where a request's own signal is not honoured down the chain.
+        const response = await Promise.race([request({ ...options, request: { ...options.request, signal } }), aborted(signal)]);
+        note(String(response.status), response.headers);
+        return response;
+      } catch (err) {
+        const e = err as { status?: number; response?: { headers?: Record<string, string> } };
+        note(typeof e.status === "number" && e.status > 0 ? String(e.status) : "error", e.response?.headers);
+        throw err;
+      }
+    });
+  };
+}
+
+/** Rejects with the signal's reason once it aborts. */
+function aborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
 }

@@ -6,6 +6,7 @@ import { parseDuration } from "./core/duration.js";
 import { currencyFromName, type Currency } from "./core/money.js";
 import { isLogin, parseAccounts } from "./core/webhooks.js";
 import { redact } from "./core/redact.js";
+import { readPrivateKey } from "./core/privateKey.js";
 import { priceConfigFromEnv } from "./price/config.js";
 
 /** The process's environment: variables set for real win over a .env file. */
@@ -23,6 +24,15 @@ export interface Settings {
   /** WEBHOOK_SECRET: required to start the app (there is no default); only the setup flow runs without. */
   webhookSecret?: string;
   webhookPath: string;
+  /** PUBLIC_URL: where GitHub reaches this server; the setup flow registers PUBLIC_URL + WEBHOOK_PATH. */
+  publicUrl?: string;
+  /**
+   * WEBHOOK_PROXY_URL: a smee.io-style channel. The setup flow registers it as the webhook URL, and
+   * the running app relays every delivery posted there to its own webhook route.
+   */
+  webhookProxyUrl?: string;
+  /** GH_ORG: the setup flow registers the app under this organisation instead of the user. */
+  ghOrg?: string;
   /** HOST as set; the app listens on 0.0.0.0 and the setup page on 127.0.0.1 when it is unset. */
   host: string;
   hostSet: boolean;
@@ -34,7 +44,14 @@ export interface Settings {
   /** INBOX_RETENTION: processed deliveries older than this lose their payload (a tombstone stays). */
   inboxRetentionMs: number;
   port: number;
-  logLevel: string;
+  /** LOG_LEVEL: one of pino's levels. */
+  logLevel: LogLevel;
+  /** LOG_FORMAT: json (one JSON object a line, the default) or pretty (coloured lines for a person at a terminal). */
+  logFormat: "json" | "pretty";
+  /** SHUTDOWN_TIMEOUT: on SIGTERM/SIGINT, the process exits within this, abandoning work that has not finished. */
+  shutdownTimeoutMs: number;
+  /** METRICS_TOKEN: when set, GET /metrics needs `Authorization: Bearer <token>`. */
+  metricsToken?: string;
   /** GitHub's REST base URL: https://api.github.com, or GHE_PROTOCOL://GHE_HOST/api/v3. */
   baseUrl: string;
   databaseUrl?: string;
@@ -45,6 +62,9 @@ export interface Settings {
   /** ACCOUNT_BUDGETS: the most each listed account's pledges may take within a rolling window, by lowercase login. */
   accountBudgets: ReadonlyMap<string, Budget>;
 }
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** How and when awards are paid (the PAYOUT_* variables). */
 export interface PayoutSettings {
@@ -90,18 +110,41 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
     appId = Number(get("APP_ID"));
     if (!Number.isSafeInteger(appId) || appId <= 0) errors.push(`APP_ID must be a positive integer, not "${get("APP_ID")}"`);
   }
-  let privateKey = get("PRIVATE_KEY")?.replace(/\\n/g, "\n");
+  // Parsed here, so a mangled key is refused at start naming its variable, not at the first GitHub call.
+  let privateKey: string | undefined;
   const keyPath = get("PRIVATE_KEY_PATH");
-  if (!privateKey && keyPath) {
+  const keySource = get("PRIVATE_KEY") !== undefined ? "PRIVATE_KEY" : keyPath ? "PRIVATE_KEY_PATH" : undefined;
+  let keyText = get("PRIVATE_KEY");
+  if (keyText === undefined && keyPath) {
     try {
-      privateKey = readFileSync(keyPath, "utf8");
+      keyText = readFileSync(keyPath, "utf8");
     } catch {
       errors.push(`PRIVATE_KEY_PATH: cannot read ${keyPath}`);
     }
   }
-  if (privateKey && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(privateKey)) {
-    errors.push("PRIVATE_KEY is not a PEM private key (it should start with -----BEGIN RSA PRIVATE KEY-----)");
+  if (keyText !== undefined) {
+    const key = readPrivateKey(keyText, keySource === "PRIVATE_KEY_PATH" ? `PRIVATE_KEY_PATH (${keyPath})` : "PRIVATE_KEY");
+    if (key.ok) privateKey = key.pem;
+    else errors.push(key.error);
   }
+  // One without the other is a half-configured app, not a reason to open the setup page.
+  if (get("APP_ID") && keySource === undefined) errors.push("APP_ID is set but PRIVATE_KEY (or PRIVATE_KEY_PATH) is not: set both, or neither to register an app with the setup page");
+  if (!get("APP_ID") && keySource !== undefined) errors.push(`${keySource} is set but APP_ID is not: set both, or neither to register an app with the setup page`);
+
+  // Where GitHub delivers webhooks: a public URL for a server, or a smee.io-style channel relayed from.
+  const url = (key: string): string | undefined => {
+    const text = get(key);
+    if (text === undefined) return undefined;
+    if (!/^https?:\/\/[^\s/]+/.test(text) || !URL.canParse(text)) {
+      errors.push(`${key} must be an http(s) URL, not "${text}"`);
+      return undefined;
+    }
+    return text.replace(/\/+$/, "");
+  };
+  const publicUrl = url("PUBLIC_URL");
+  const webhookProxyUrl = url("WEBHOOK_PROXY_URL");
+  const ghOrg = get("GH_ORG");
+  if (ghOrg !== undefined && !isLogin(ghOrg.toLowerCase())) errors.push(`GH_ORG must be the login of a GitHub organisation, not "${ghOrg}"`);
 
   const portText = get("PORT") ?? "3000";
   const port = Number(portText);
@@ -168,6 +211,11 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
   }
 
   const inboxRetentionMs = duration("INBOX_RETENTION", "30d");
+  const shutdownTimeoutMs = duration("SHUTDOWN_TIMEOUT", "10s");
+  const logLevel = (get("LOG_LEVEL") ?? "info").toLowerCase() as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) errors.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, not "${get("LOG_LEVEL")}"`);
+  const logFormat = (get("LOG_FORMAT") ?? "json").toLowerCase();
+  if (logFormat !== "json" && logFormat !== "pretty") errors.push(`LOG_FORMAT must be json or pretty, not "${get("LOG_FORMAT")}"`);
   let allowedAccounts: string[] | undefined;
   if (get("ALLOWED_ACCOUNTS")) {
     allowedAccounts = parseAccounts(get("ALLOWED_ACCOUNTS")!);
@@ -195,18 +243,25 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
   const prices = priceConfigFromEnv(env);
   if (!prices.ok) errors.push(prices.error);
 
+  if (errors.length === 1) throw new Error(`Invalid environment: ${errors[0]}`);
   if (errors.length) throw new Error(`Invalid environment:\n- ${errors.join("\n- ")}`);
   return {
     appId,
     privateKey,
     webhookSecret: get("WEBHOOK_SECRET"),
     webhookPath: get("WEBHOOK_PATH") ?? "/api/github/webhooks",
+    publicUrl,
+    webhookProxyUrl,
+    ghOrg,
     host: get("HOST") ?? "0.0.0.0",
     hostSet: get("HOST") !== undefined,
     allowedAccounts,
     inboxRetentionMs,
     port,
-    logLevel: get("LOG_LEVEL") ?? "info",
+    logLevel,
+    logFormat: logFormat === "pretty" ? "pretty" : "json",
+    shutdownTimeoutMs,
+    metricsToken: get("METRICS_TOKEN"),
     baseUrl,
     databaseUrl,
     dataDir: get("DATA_DIR") ?? "./data",

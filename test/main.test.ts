@@ -5,6 +5,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { startGitHubStandIn } from "../src/sandbox/github.js";
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, "..");
@@ -79,21 +80,63 @@ describe("starting the app (node dist/src/main.js)", () => {
     const port = await freePort();
     const cwd = mkdtempSync(join(tmpdir(), "bounty-setup-"));
     copyFileSync(join(root, ".env.example"), join(cwd, ".env"));
-    const child = spawn(process.execPath, [main], { cwd, env: { PATH: process.env.PATH!, NO_SMEE_SETUP: "true", PORT: String(port) }, stdio: "pipe" });
+    const child = spawn(process.execPath, [main], { cwd, env: { PATH: process.env.PATH!, WEBHOOK_PROXY_URL: "https://smee.io/bounty-bot-test", PORT: String(port) }, stdio: "pipe" });
     try {
       let out = "";
       child.stdout.on("data", (c: Buffer) => (out += c));
       child.stderr.on("data", (c: Buffer) => (out += c));
       const until = Date.now() + 20_000;
-      while (!/Listening on/.test(out) && Date.now() < until && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
-      expect(out).toMatch(/Listening on/);
+      while (!/listening on/i.test(out) && Date.now() < until && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+      expect(out).toMatch(/listening on/i);
       expect(listeners(port)).toEqual(["0100007F"]);
       const page = await fetch(`http://127.0.0.1:${port}/probot`);
       expect(page.status).toBe(200);
+      expect(await page.text()).toContain("https://smee.io/bounty-bot-test");
     } finally {
       child.kill();
       await new Promise((r) => child.once("exit", r));
       rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
+  test("the setup page is not opened without a webhook URL to register: one line, exit 1", async () => {
+    const r = await start({ PORT: String(await freePort()) });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^bounty-bot: cannot register a GitHub App: no webhook URL to register: set WEBHOOK_PROXY_URL/)]);
+  });
+
+  test("APP_ID without a private key is an error, not a silent setup page", async () => {
+    const r = await start({ APP_ID: "123", WEBHOOK_SECRET: "s3cret-for-tests", PORT: String(await freePort()) });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^bounty-bot: Invalid environment: APP_ID is set but PRIVATE_KEY \(or PRIVATE_KEY_PATH\) is not/)]);
+  });
+
+  test("a private key cut to its first line (docker run --env-file) is refused at once, in one line naming PRIVATE_KEY", async () => {
+    const r = await start({ APP_ID: "123", PRIVATE_KEY: '"-----BEGIN RSA PRIVATE KEY-----', WEBHOOK_SECRET: "s3cret-for-tests", PORT: String(await freePort()) });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^bounty-bot: Invalid environment: PRIVATE_KEY cannot be read as a PEM private key \(it is cut short/)]);
+  });
+
+  test("credentials GitHub refuses (GET /app answers 401): exit 1 with one line", async () => {
+    // The stand-in checks app JWTs against another app's public key: this key does not match.
+    const other = generateKeyPairSync("rsa", { modulusLength: 2048, publicKeyEncoding: { type: "spki", format: "pem" }, privateKeyEncoding: { type: "pkcs1", format: "pem" } });
+    const gh = await startGitHubStandIn({ app: { id: 123, publicKey: other.publicKey, checkIssuer: true } });
+    try {
+      const r = await start({
+        APP_ID: "123",
+        PRIVATE_KEY: privateKey,
+        WEBHOOK_SECRET: "s3cret-for-tests",
+        GHE_HOST: gh.host,
+        GHE_PROTOCOL: "http",
+        HOST: "127.0.0.1",
+        PORT: String(await freePort()),
+        DATABASE_URL: "",
+      });
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^bounty-bot: GitHub refused the app's credentials: APP_ID 123 and PRIVATE_KEY do not match/)]);
+      expect(gh.requests.map((q) => `${q.method} ${q.path} ${q.status}`)).toEqual(["GET /app 401"]);
+    } finally {
+      await gh.close();
     }
   });
 });

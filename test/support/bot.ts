@@ -18,7 +18,10 @@ const { privateKey } = generateKeyPairSync("rsa", {
 export async function startTestBot(
   db: Db,
   env: Record<string, string> = {},
-  opts: Pick<StartOptions, "payouts" | "prices" | "log"> = {},
+  opts: Pick<StartOptions, "payouts" | "prices" | "log" | "appRetryMs" | "githubTimeoutMs" | "chain"> & {
+    /** What GET /app answers at start (once); null: the test mocks GET /app itself. */
+    githubApp?: { slug: string; owner: string } | null;
+  } = {},
 ): Promise<BountyBot> {
   const settings = loadSettings({
     APP_ID: "123",
@@ -31,7 +34,16 @@ export async function startTestBot(
     BITCOIN_NETWORK: "testnet",
     ...env,
   });
-  return startBountyBot(settings, { db, log: pino({ level: "silent" }), throttle: false, cardDebounceMs: 0, sweepMs: 60_000, ...opts });
+  const { githubApp = { slug: "bounty-bot", owner: REPO.owner }, ...start } = opts;
+  // Every start asks GitHub who the app is: the fixtures' bot is bounty-bot[bot], owned by REPO.owner.
+  const asked = githubApp ? mockApp(githubApp) : undefined;
+  try {
+    return await startBountyBot(settings, { db, log: pino({ level: "silent" }), throttle: false, cardDebounceMs: 0, sweepMs: 60_000, ...start });
+  } catch (err) {
+    // Refused before GitHub was asked (e.g. no WEBHOOK_SECRET): that GET /app is not owed.
+    if (asked && !asked.isDone()) nock.removeInterceptor({ proto: "https", hostname: "api.github.com", method: "GET", path: "/app" });
+    throw err;
+  }
 }
 
 /** Posts a webhook the way GitHub does: signed, with event and delivery headers. */
@@ -64,6 +76,13 @@ export function github() {
   return nock(API);
 }
 export const repoPath = `/repos/${REPO.owner}/${REPO.name}`;
+
+/** GET /app with the app's JWT: the app's slug and the account that owns it. */
+export function mockApp(app: { slug: string; owner: string }) {
+  return github()
+    .get("/app")
+    .reply(200, { id: 123, slug: app.slug, name: app.slug, owner: { login: app.owner, id: 1, type: "Organization" } });
+}
 
 export function mockToken(installationId = REPO.installationId) {
   return github()
