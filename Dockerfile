@@ -12,6 +12,8 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.image.json ./
 COPY src ./src
 RUN npx tsc -p tsconfig.image.json
+# The prebuilt embedded database (src/store/template.ts): a first start then fits a 512 MiB pod.
+RUN node dist/src/store/template.js
 
 # Production dependencies in a stage of their own, so no devDependency reaches the image. Optional
 # ones are left out too: typescript (an optional peer of valibot, 23 MB) and pg-cloudflare (Workers only).
