@@ -2,7 +2,7 @@ import * as bitcoin from "bitcoinjs-lib";
 import { addressFromScript } from "../../src/bitcoin/address.js";
 import { runCli } from "../../src/cli/index.js";
 import { randomAddress } from "../bitcoin/helpers.js";
-import { deliver, mockClosingIssues, mockConfig, mockIssueCloser, mockPermission, mockUser } from "../support/bot.js";
+import { deliver, mockConfig, mockPermission, mockUser } from "../support/bot.js";
 import { ENGINES } from "../support/databases.js";
 import { alice, bob, bountyFlows } from "../support/flows.js";
 import { useTestBot } from "../support/harness.js";
@@ -86,14 +86,7 @@ describe.each(ENGINES)("held awards are not paid until they may be (%s)", (engin
     mockPermission("bob", "write");
     await openComment(n, "/bounty 1usd", bob);
 
-    const pr = flows.newPull();
-    mockClosingIssues(pr, [n]);
-    mockConfig(HOLD_0);
-    await flows.merge(pr, `Fixes #${n}`, bob);
-    mockConfig(HOLD_0);
-    mockIssueCloser(n, pr);
-    await flows.close(n, "completed");
-    await h.bot.settled();
+    const pr = await flows.land(n, bob, HOLD_0);
     const [award] = (await flows.bountyOf(n)).awards;
     expect(award).toMatchObject({ recipientLogin: "bob", state: "held", approval: "needed", approvalReason: "@bob pledged on this bounty" });
     expect(edits.at(-1)).toContain("| @bob | 100% | $6 | ⏸️ held for operator approval: @bob pledged on this bounty |");

@@ -83,12 +83,15 @@ export function bountyFlows(env: { bot(): BountyBot; db(): Db }) {
     await env.bot().settled();
   }
 
-  /** A PR by `author` that fixes issue n is merged, then GitHub closes the issue as completed, naming that PR. */
+  /** A PR by `author` that fixes issue n is merged, then GitHub closes the issue as completed, naming that PR as its closer. */
   async function land(n: number, author: Who = bob, yaml?: string): Promise<number> {
     const pr = nextPull++;
     mockClosingIssues(pr, [n]);
     config(yaml);
     await merge(pr, `Fixes #${n}`, author, {}, `merge-${pr}`);
+    // The inbox works on several issues and PRs at once: let the merge land first, so the close
+    // (which then reads the config to award) comes second, as the mocks expect.
+    await env.bot().settled();
     config(yaml);
     mockIssueCloser(n, pr);
     await close(n, "completed", `close-${n}`);
