@@ -3,8 +3,8 @@
 # or the benchmarks run. test/deploy/dockerfile.test.ts checks these rules and proves that what
 # the runtime stage copies is enough to start.
 
-# Compile the production code only: tsconfig.image.json leaves out bench/, src/demo, src/sandbox
-# (the GitHub stand-in) and src/bitcoin/localchain, and .dockerignore keeps them out of the build.
+# Compile the production code only: tsconfig.image.json compiles src/ alone, without bench/ and dev/
+# (the demo, the GitHub and smee stand-ins, the local chain), which .dockerignore keeps out of the build.
 FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { startGitHubStandIn } from "../src/sandbox/github.js";
+import { startGitHubStandIn } from "../dev/sandbox/github.js";
 
 const IDLE_MS = 10_000;
 const START_TIMEOUT_MS = 120_000;

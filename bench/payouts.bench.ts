@@ -12,7 +12,7 @@ import { planBatch, signPlanned, validatePayouts, type Payout, type WalletUtxo }
 import { CONFIG_DEFAULTS } from "../src/bitcoin/config.js";
 import { INPUT_WEIGHT, OUTPUT_WEIGHT, feeFor, feeRateFromSatPerVb, formatFeeRate, overheadWeight, txFeeFor, vsizeOf, type FeeRate } from "../src/bitcoin/sizes.js";
 import { WalletKeys, RECEIVE } from "../src/bitcoin/keys.js";
-import { LocalChain } from "../src/bitcoin/localchain/chain.js";
+import { LocalChain } from "../dev/localchain/chain.js";
 import { networkFor } from "../src/bitcoin/network.js";
 import * as bitcoin from "bitcoinjs-lib";
 import * as ecc from "tiny-secp256k1";

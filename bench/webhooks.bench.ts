@@ -6,9 +6,9 @@
  */
 import { generateKeyPairSync } from "node:crypto";
 import { pino } from "pino";
-import { startGitHubStandIn } from "../src/sandbox/github.js";
-import { issueCommentCreated } from "../src/sandbox/payloads.js";
-import { deliver } from "../src/sandbox/webhooks.js";
+import { startGitHubStandIn } from "../dev/sandbox/github.js";
+import { issueCommentCreated } from "../dev/sandbox/payloads.js";
+import { deliver } from "../dev/sandbox/webhooks.js";
 import { loadSettings } from "../src/settings.js";
 import { startBountyBot } from "../src/server.js";
 import { openDatabase } from "../src/store/db.js";

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { generateMnemonic } from "@scure/bip39";
 import { wordlist } from "@scure/bip39/wordlists/english.js";
-import { startLocalChain, type LocalChainServer } from "../src/bitcoin/localchain/server.js";
+import { startLocalChain, type LocalChainServer } from "../dev/localchain/server.js";
 import { CLI_COMMANDS, runCli } from "../src/cli/index.js";
 import { LEDGER_COLUMNS } from "../src/cli/ledger.js";
 import { awardByCommand } from "../src/store/awards.js";

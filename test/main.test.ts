@@ -5,7 +5,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { startGitHubStandIn } from "../src/sandbox/github.js";
+import { startGitHubStandIn } from "../dev/sandbox/github.js";
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, "..");

@@ -1,7 +1,7 @@
 /**
  * What the payout engine needs from a Bitcoin chain source. The first
  * implementation speaks Esplora REST (esplora.ts); the local chain
- * (localchain/) serves the same endpoints for tests and demos.
+ * (dev/localchain/) serves the same endpoints for tests and demos.
  */
 
 export interface ChainUtxo {

@@ -8,8 +8,8 @@ import { minReplacementFee, planBump, type BumpSource } from "../../src/bitcoin/
 import type { WalletConfig } from "../../src/bitcoin/config.js";
 import { EsploraBackend } from "../../src/bitcoin/esplora.js";
 import { CHANGE, RECEIVE, WalletKeys, type WalletScript } from "../../src/bitcoin/keys.js";
-import { LocalChain } from "../../src/bitcoin/localchain/chain.js";
-import { startLocalChain, type LocalChainServer } from "../../src/bitcoin/localchain/server.js";
+import { LocalChain } from "../../dev/localchain/chain.js";
+import { startLocalChain, type LocalChainServer } from "../../dev/localchain/server.js";
 import { MemorySpendLog, MemoryWalletState } from "../../src/bitcoin/state.js";
 import { PayoutError, PayoutWallet, type Payout, type SignedBatchTx } from "../../src/bitcoin/wallet.js";
 import { ALL_TYPES, randomAddress, testConfig } from "./helpers.js";

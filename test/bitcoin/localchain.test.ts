@@ -3,8 +3,8 @@ import { parseAddress } from "../../src/bitcoin/address.js";
 import { EsploraBackend } from "../../src/bitcoin/esplora.js";
 import { TxRejectedError } from "../../src/bitcoin/backend.js";
 import { WalletKeys, type KeyRef, type WalletScript } from "../../src/bitcoin/keys.js";
-import { LocalChain } from "../../src/bitcoin/localchain/chain.js";
-import { startLocalChain, type LocalChainServer } from "../../src/bitcoin/localchain/server.js";
+import { LocalChain } from "../../dev/localchain/chain.js";
+import { startLocalChain, type LocalChainServer } from "../../dev/localchain/server.js";
 import { LEGAL, randomAddress } from "./helpers.js";
 
 const script = (a: string) => {

@@ -4,7 +4,7 @@ import { ECPairFactory } from "ecpair";
 import * as ecc from "tiny-secp256k1";
 import pino from "pino";
 import { EsploraBackend } from "../../src/bitcoin/esplora.js";
-import { startLocalChain, type LocalChainServer } from "../../src/bitcoin/localchain/server.js";
+import { startLocalChain, type LocalChainServer } from "../../dev/localchain/server.js";
 import { loadWalletConfig } from "../../src/bitcoin/config.js";
 import { walletLogger } from "../../src/bitcoin/log.js";
 import { MemorySpendLog, MemoryWalletState } from "../../src/bitcoin/state.js";

@@ -5,7 +5,7 @@ import { ChainUnavailableError, TxRejectedError, type ChainBackend } from "../..
 import { parseAddress } from "../../src/bitcoin/address.js";
 import { EsploraBackend } from "../../src/bitcoin/esplora.js";
 import { WalletKeys, RECEIVE, CHANGE } from "../../src/bitcoin/keys.js";
-import { startLocalChain, type LocalChainServer } from "../../src/bitcoin/localchain/server.js";
+import { startLocalChain, type LocalChainServer } from "../../dev/localchain/server.js";
 import { MemorySpendLog, MemoryWalletState } from "../../src/bitcoin/state.js";
 import { PayoutWallet, PayoutError, txidOf, type Payout } from "../../src/bitcoin/wallet.js";
 import { ALL_TYPES, LEGAL, randomAddress, testConfig } from "./helpers.js";

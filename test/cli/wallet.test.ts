@@ -7,7 +7,7 @@ import { wordlist } from "@scure/bip39/wordlists/english.js";
 import { pino } from "pino";
 import { loadWalletConfig } from "../../src/bitcoin/config.js";
 import { EsploraBackend } from "../../src/bitcoin/esplora.js";
-import { startLocalChain, type LocalChainServer } from "../../src/bitcoin/localchain/server.js";
+import { startLocalChain, type LocalChainServer } from "../../dev/localchain/server.js";
 import { MemorySpendLog, MemoryWalletState } from "../../src/bitcoin/state.js";
 import { PayoutWallet } from "../../src/bitcoin/wallet.js";
 import { runCli } from "../../src/cli/index.js";

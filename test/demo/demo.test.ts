@@ -1,5 +1,5 @@
-import { runDemo } from "../../src/demo/story.js";
-import { startWorld } from "../../src/demo/world.js";
+import { runDemo } from "../../dev/demo/story.js";
+import { startWorld } from "../../dev/demo/world.js";
 import { generateMnemonic } from "@scure/bip39";
 import { wordlist } from "@scure/bip39/wordlists/english.js";
 import { loadWalletConfig } from "../../src/bitcoin/config.js";

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { generateMnemonic } from "@scure/bip39";
 import { wordlist } from "@scure/bip39/wordlists/english.js";
 import { parseAddress } from "../../src/bitcoin/address.js";
-import { startLocalChain, type LocalChainServer } from "../../src/bitcoin/localchain/server.js";
+import { startLocalChain, type LocalChainServer } from "../../dev/localchain/server.js";
 import { openDatabase, type Db } from "../../src/store/db.js";
 import { listPayouts, listPayoutTxs } from "../../src/store/payouts.js";
 import { randomAddress } from "../bitcoin/helpers.js";

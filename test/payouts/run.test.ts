@@ -240,7 +240,7 @@ describe.each(ENGINES)("payout run (%s)", (engine) => {
   });
 
   test("the chain backend down: nothing is lost, payouts stay queued with the reason, the next run pays", async () => {
-    const { startLocalChain } = await import("../../src/bitcoin/localchain/server.js");
+    const { startLocalChain } = await import("../../dev/localchain/server.js");
     const chain = await startLocalChain({ network: "regtest" });
     const { port } = new URL(chain.url);
     const flaky = await startPayoutRig(t.db, { chain });

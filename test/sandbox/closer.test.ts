@@ -3,7 +3,7 @@ import { Octokit } from "@octokit/rest";
 import { pino } from "pino";
 import { octokitRepo } from "../../src/github/client.js";
 import { closerOf } from "../../src/github/closing.js";
-import { startGitHubStandIn, type GitHubStandIn } from "../../src/sandbox/github.js";
+import { startGitHubStandIn, type GitHubStandIn } from "../../dev/sandbox/github.js";
 
 const REPO = "kubernetes/website";
 const silent = { debug() {}, info() {}, warn() {}, error() {} };

@@ -3,10 +3,10 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import pino from "pino";
 import { Probot, createNodeMiddleware, createProbot, type ApplicationFunction } from "probot";
-import { startGitHubStandIn, type GitHubStandIn } from "../../src/sandbox/github.js";
-import { ProbotOctokitUnthrottled } from "../../src/sandbox/probot.js";
-import { commentInputFrom, issueCommentCreated, issueInputFrom } from "../../src/sandbox/payloads.js";
-import { deliver } from "../../src/sandbox/webhooks.js";
+import { startGitHubStandIn, type GitHubStandIn } from "../../dev/sandbox/github.js";
+import { ProbotOctokitUnthrottled } from "../../dev/sandbox/probot.js";
+import { commentInputFrom, issueCommentCreated, issueInputFrom } from "../../dev/sandbox/payloads.js";
+import { deliver } from "../../dev/sandbox/webhooks.js";
 
 const APP_ID = 4242;
 const SECRET = "sandbox-secret";

@@ -1,7 +1,7 @@
 import crypto from "node:crypto";
 import { Octokit as RestOctokit } from "@octokit/rest";
-import { connectGitHubStandIn, startGitHubStandIn, type GitHubStandIn } from "../../src/sandbox/github.js";
-import { defaultAccountId } from "../../src/sandbox/ids.js";
+import { connectGitHubStandIn, startGitHubStandIn, type GitHubStandIn } from "../../dev/sandbox/github.js";
+import { defaultAccountId } from "../../dev/sandbox/ids.js";
 
 /** A minimal RS256 app JWT, as @octokit/auth-app makes them. */
 function appJwt(privateKey: crypto.KeyObject, claims: Record<string, unknown> = {}): string {

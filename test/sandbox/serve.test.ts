@@ -4,8 +4,8 @@ import os from "node:os";
 import path from "node:path";
 import { once } from "node:events";
 import ts from "typescript";
-import { connectGitHubStandIn } from "../../src/sandbox/github.js";
-import { parseServeArgs } from "../../src/sandbox/serve.js";
+import { connectGitHubStandIn } from "../../dev/sandbox/github.js";
+import { parseServeArgs } from "../../dev/sandbox/serve.js";
 
 describe("serve.ts: the stand-in as a separate process", () => {
   test("parses its flags", () => {
@@ -27,7 +27,7 @@ describe("serve.ts: the stand-in as a separate process", () => {
     try {
       await writeFile(path.join(dir, "package.json"), JSON.stringify({ type: "module" }));
       for (const name of ["serve", "github", "ids"]) {
-        const source = await readFile(path.join(process.cwd(), "src/sandbox", `${name}.ts`), "utf8");
+        const source = await readFile(path.join(process.cwd(), "dev/sandbox", `${name}.ts`), "utf8");
         const out = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } });
         await writeFile(path.join(dir, `${name}.js`), out.outputText);
       }

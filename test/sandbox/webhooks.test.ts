@@ -5,7 +5,7 @@ import { createRequire } from "node:module";
 import { Webhooks } from "@octokit/webhooks";
 import pino from "pino";
 import { Probot } from "probot";
-import { deliver, signature256 } from "../../src/sandbox/webhooks.js";
+import { deliver, signature256 } from "../../dev/sandbox/webhooks.js";
 import {
   commentInputFrom,
   issueCommentCreated,
@@ -14,9 +14,9 @@ import {
   issuesLabeled,
   issuesUnlabeled,
   pullRequestClosed,
-} from "../../src/sandbox/payloads.js";
-import { startGitHubStandIn } from "../../src/sandbox/github.js";
-import { defaultAccountId, defaultRepoId } from "../../src/sandbox/ids.js";
+} from "../../dev/sandbox/payloads.js";
+import { startGitHubStandIn } from "../../dev/sandbox/github.js";
+import { defaultAccountId, defaultRepoId } from "../../dev/sandbox/ids.js";
 
 type Obj = Record<string, unknown>;
 

@@ -1,7 +1,7 @@
 import { pino } from "pino";
 import { EsploraBackend } from "../../src/bitcoin/esplora.js";
 import { CHANGE, RECEIVE } from "../../src/bitcoin/keys.js";
-import { startLocalChain } from "../../src/bitcoin/localchain/server.js";
+import { startLocalChain } from "../../dev/localchain/server.js";
 import { PayoutWallet } from "../../src/bitcoin/wallet.js";
 import { openDatabase, type Db } from "../../src/store/db.js";
 import { DbSpendLog, DbWalletState, walletKey } from "../../src/store/walletState.js";

@@ -5,7 +5,7 @@ import { wordlist } from "@scure/bip39/wordlists/english.js";
 import { pino } from "pino";
 import type { WalletConfig } from "../../src/bitcoin/config.js";
 import { EsploraBackend } from "../../src/bitcoin/esplora.js";
-import { startLocalChain, type LocalChainServer } from "../../src/bitcoin/localchain/server.js";
+import { startLocalChain, type LocalChainServer } from "../../dev/localchain/server.js";
 import { PayoutWallet } from "../../src/bitcoin/wallet.js";
 import { runPayouts, type PayoutRunOptions, type RunReport } from "../../src/payouts/run.js";
 import { PriceOracle } from "../../src/price/oracle.js";

@@ -1846,7 +1846,7 @@ export type RemoteGitHubStandIn = {
   requests(): Promise<RecordedRequest[]>;
 };
 
-/** Drives a stand-in running in another process (e.g. `node dist/src/sandbox/serve.js`) through its control surface. */
+/** Drives a stand-in running in another process (e.g. `node dist/dev/sandbox/serve.js`) through its control surface. */
 export function connectGitHubStandIn(url: string): RemoteGitHubStandIn {
   const u = new URL(url);
   const root = `${u.protocol}//${u.host}`;

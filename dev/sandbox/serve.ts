@@ -2,7 +2,7 @@
  * Runs the GitHub stand-in as its own process, for the offline demo or a
  * benchmark that keeps the app in another process:
  *
- *   node dist/src/sandbox/serve.js [--port 3001] [--latency-ms 20] [--writes-per-minute 80]
+ *   node dist/dev/sandbox/serve.js [--port 3001] [--latency-ms 20] [--writes-per-minute 80]
  *
  * Prints one JSON line {"url","host","apiUrl"} once listening, then serves
  * until SIGINT/SIGTERM. Seed and inspect it with `connectGitHubStandIn(url)`.

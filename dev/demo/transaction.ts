@@ -1,6 +1,6 @@
 import * as bitcoin from "bitcoinjs-lib";
-import { addressFromScript } from "../bitcoin/address.js";
-import type { NetworkName } from "../bitcoin/network.js";
+import { addressFromScript } from "../../src/bitcoin/address.js";
+import type { NetworkName } from "../../src/bitcoin/network.js";
 
 export interface DecodedTx {
   txid: string;

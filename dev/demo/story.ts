@@ -1,12 +1,12 @@
 import { generateMnemonic } from "@scure/bip39";
 import { wordlist } from "@scure/bip39/wordlists/english.js";
-import { RECEIVE, WalletKeys } from "../bitcoin/keys.js";
-import { satsText } from "../cli/format.js";
-import { reportLines } from "../cli/payouts.js";
-import type { RunReport } from "../payouts/run.js";
+import { RECEIVE, WalletKeys } from "../../src/bitcoin/keys.js";
+import { satsText } from "../../src/cli/format.js";
+import { reportLines } from "../../src/cli/payouts.js";
+import type { RunReport } from "../../src/payouts/run.js";
 import { commentInputFrom, issueCommentCreated, issueInputFrom, issuesClosed, pullRequestClosed } from "../sandbox/payloads.js";
 import { deliver } from "../sandbox/webhooks.js";
-import { listPayouts } from "../store/payouts.js";
+import { listPayouts } from "../../src/store/payouts.js";
 import { botWrites, quoted } from "./github.js";
 import { fetchTx } from "./transaction.js";
 import { startWorld, type DemoWorld } from "./world.js";

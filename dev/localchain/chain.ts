@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from "node:crypto";
 import * as bitcoin from "bitcoinjs-lib";
 import * as ecc from "tiny-secp256k1";
-import { DUST_LIMIT, parseAddress, scriptType } from "../address.js";
-import type { NetworkName } from "../network.js";
+import { DUST_LIMIT, parseAddress, scriptType } from "../../src/bitcoin/address.js";
+import type { NetworkName } from "../../src/bitcoin/network.js";
 
 bitcoin.initEccLib(ecc);
 

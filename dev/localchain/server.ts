@@ -1,7 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { parseAddress } from "../address.js";
-import type { NetworkName } from "../network.js";
+import { parseAddress } from "../../src/bitcoin/address.js";
+import type { NetworkName } from "../../src/bitcoin/network.js";
 import { LocalChain, TxValidationError, type Outpoint } from "./chain.js";
 
 /**

@@ -2,13 +2,13 @@ import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { generateMnemonic } from "@scure/bip39";
 import { wordlist } from "@scure/bip39/wordlists/english.js";
 import { pino, type Logger } from "pino";
-import { startLocalChain, type LocalChainServer } from "../bitcoin/localchain/server.js";
-import type { PayoutWallet } from "../bitcoin/wallet.js";
-import { openPayoutWallet, openPriceOracle } from "../payouts/setup.js";
+import { startLocalChain, type LocalChainServer } from "../localchain/server.js";
+import type { PayoutWallet } from "../../src/bitcoin/wallet.js";
+import { openPayoutWallet, openPriceOracle } from "../../src/payouts/setup.js";
 import { startGitHubStandIn, type GitHubStandIn } from "../sandbox/github.js";
-import { startBountyBot, type BountyBot } from "../server.js";
-import { loadSettings, type Settings } from "../settings.js";
-import { openDatabase, type Db } from "../store/db.js";
+import { startBountyBot, type BountyBot } from "../../src/server.js";
+import { loadSettings, type Settings } from "../../src/settings.js";
+import { openDatabase, type Db } from "../../src/store/db.js";
 
 /** Everything the demo runs, on loopback, in this process: nothing is configured and nothing leaves the machine. */
 export interface DemoWorld {

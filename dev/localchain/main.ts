@@ -1,6 +1,6 @@
 /**
  * Runs the local chain as its own process for demos:
- *   node dist/src/bitcoin/localchain/main.js [port]
+ *   node dist/dev/localchain/main.js [port]
  * then point ESPLORA_URL at the printed URL and drive it with
  *   curl -X POST $URL/regtest/fund -d '{"address":"bcrt1…","sats":"100000"}'
  *   curl -X POST $URL/regtest/mine -d '{"blocks":1}'
@@ -8,7 +8,7 @@
  */
 import { startLocalChain } from "./server.js";
 
-const USAGE = "usage: node dist/src/bitcoin/localchain/main.js [port]   (default LOCALCHAIN_PORT or 3002; 0 picks a free port)";
+const USAGE = "usage: node dist/dev/localchain/main.js [port]   (default LOCALCHAIN_PORT or 3002; 0 picks a free port)";
 const arg = process.argv[2];
 if (arg === "--help" || arg === "-h" || arg === "help") {
   process.stdout.write(`${USAGE}\n`);
