@@ -17,7 +17,7 @@ function refuse(message: string): never {
 const env = readEnvironment();
 let settings: ReturnType<typeof loadSettings>;
 try {
-  settings = loadSettings(env);
+  settings = loadSettings(env, { wallet: true });
 } catch (err) {
   refuse((err as Error).message);
 }

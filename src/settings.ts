@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parse as parseDotenv } from "dotenv";
-import { parseNetworkName, type NetworkName } from "./bitcoin/network.js";
+import type { NetworkName } from "./bitcoin/network.js";
+import { loadWalletConfig, WalletConfigError, walletConfigured } from "./bitcoin/config.js";
+import { networkFromEnv } from "./config/env.js";
 import { parseBudget, type Budget } from "./core/budget.js";
 import { parseDuration } from "./core/duration.js";
 import { currencyFromName, type Currency } from "./core/money.js";
@@ -97,8 +99,12 @@ export const DEFAULT_EXPLORER_URL: Record<NetworkName, string | null> = {
   regtest: null,
 };
 
-/** Reads and checks every setting at once, so a bad environment fails at start with all its errors. */
-export function loadSettings(env: Record<string, string | undefined>): Settings {
+/**
+ * Reads and checks every setting at once, so a bad environment fails at start with all its errors.
+ * With `wallet`, the payout wallet's variables (WALLET_*, ESPLORA_URL, FEE_*, PAYOUT_*_SATS…) are
+ * checked too when a wallet is configured; the CLI leaves them to the commands that open the wallet.
+ */
+export function loadSettings(env: Record<string, string | undefined>, options: { wallet?: boolean } = {}): Settings {
   const errors: string[] = [];
   const get = (k: string) => {
     const v = env[k];
@@ -163,12 +169,9 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
     errors.push(`DATABASE_URL ${redact(databaseUrl)} is not a valid URL: percent-encode special characters in the user and password`);
   }
 
-  let network: NetworkName = "testnet";
-  try {
-    network = parseNetworkName(get("BITCOIN_NETWORK"));
-  } catch (err) {
-    errors.push(`BITCOIN_NETWORK: ${(err as Error).message}`);
-  }
+  const net = networkFromEnv(env);
+  const network: NetworkName = net.ok ? net.network : "testnet";
+  if (!net.ok) errors.push(`BITCOIN_NETWORK: ${net.error}`);
 
   let defaultCurrency: Currency | undefined;
   if (get("DEFAULT_CURRENCY")) {
@@ -242,6 +245,16 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
   // PRICE_*: read again where the oracle is opened; checked here so a bad one fails at start with the rest.
   const prices = priceConfigFromEnv(env);
   if (!prices.ok) errors.push(prices.error);
+
+  if (options.wallet && walletConfigured(env)) {
+    try {
+      loadWalletConfig(env);
+    } catch (err) {
+      if (!(err instanceof WalletConfigError)) throw err;
+      // BITCOIN_NETWORK is reported once, above.
+      errors.push(...err.problems.filter((problem) => net.ok || !problem.startsWith("BITCOIN_NETWORK")));
+    }
+  }
 
   if (errors.length === 1) throw new Error(`Invalid environment: ${errors[0]}`);
   if (errors.length) throw new Error(`Invalid environment:\n- ${errors.join("\n- ")}`);

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
-import { type NetworkName, parseNetworkName } from "./network.js";
+import { networkFromEnv } from "../config/env.js";
+import type { NetworkName } from "./network.js";
 import { DEFAULT_ESPLORA_URL } from "./esplora.js";
 import { isValidMnemonic, normalizeMnemonic, type WalletScript } from "./keys.js";
 import { Secret } from "./secret.js";
@@ -62,16 +63,18 @@ const TESTNET_ESPLORA = /^https?:\/\/(mempool\.space|blockstream\.info)\/(testne
 
 type Env = Record<string, string | undefined>;
 
+/** True when the environment names a payout wallet; without one the app records awards but pays nothing. */
+export function walletConfigured(env: Env): boolean {
+  return Boolean(env.WALLET_MNEMONIC?.trim() || env.WALLET_MNEMONIC_FILE?.trim());
+}
+
 export function loadWalletConfig(env: Env = process.env, readFile: (path: string) => string = (p) => readFileSync(p, "utf8")): WalletConfig {
   const problems: string[] = [];
 
-  let network: NetworkName = "testnet";
-  try {
-    network = parseNetworkName(env.BITCOIN_NETWORK);
-  } catch (e) {
-    problems.push(`BITCOIN_NETWORK must be one of bitcoin, testnet, signet, regtest, not ${shown(env.BITCOIN_NETWORK!)}.`);
-  }
-  const mainnetConfirmed = env.BITCOIN_NETWORK?.trim().toLowerCase() === "bitcoin";
+  const net = networkFromEnv(env);
+  const network: NetworkName = net.ok ? net.network : "testnet";
+  if (!net.ok) problems.push(`BITCOIN_NETWORK must be one of bitcoin, testnet, signet, regtest, not ${shown(env.BITCOIN_NETWORK!)}.`);
+  const mainnetConfirmed = net.ok && net.mainnet;
 
   let script: WalletScript = "p2wpkh";
   const scriptRaw = (env.WALLET_SCRIPT ?? "").trim().toLowerCase();

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import { loadWalletConfig, type WalletConfig } from "../bitcoin/config.js";
+export { walletConfigured } from "../bitcoin/config.js";
 import { EsploraBackend } from "../bitcoin/esplora.js";
 import { PayoutWallet } from "../bitcoin/wallet.js";
 import { PriceOracle } from "../price/oracle.js";
@@ -8,11 +9,6 @@ import type { Db } from "../store/db.js";
 import { DbSpendLog, DbWalletState } from "../store/walletState.js";
 
 type Env = Record<string, string | undefined>;
-
-/** True when the environment names a payout wallet; without one the app records awards but pays nothing. */
-export function walletConfigured(env: Env): boolean {
-  return Boolean(env.WALLET_MNEMONIC?.trim() || env.WALLET_MNEMONIC_FILE?.trim());
-}
 
 /** The payout wallet the environment describes, its state kept in the database. */
 export async function openPayoutWallet(env: Env, db: Db, log: Logger): Promise<{ wallet: PayoutWallet; config: WalletConfig }> {

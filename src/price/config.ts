@@ -1,3 +1,4 @@
+import { networkFromEnv } from "../config/env.js";
 import type { Decimal } from "./decimal.js";
 import { type PriceSource, parseMaxSpread, parsePriceSources } from "./sources.js";
 
@@ -24,7 +25,8 @@ export function priceConfigFromEnv(
   if (!s.ok) return s;
   const m = parseMaxSpread(env.PRICE_MAX_SPREAD);
   if (!m.ok) return m;
-  const mainnet = env.BITCOIN_NETWORK?.trim().toLowerCase() === "bitcoin";
+  const net = networkFromEnv(env);
+  const mainnet = net.ok && net.mainnet;
   if (mainnet && s.sources.some((x) => x.kind === "fixed")) {
     return {
       ok: false,
