@@ -5,10 +5,10 @@ import { randomAddress } from "../bitcoin/helpers.js";
 import { deliver, github, mockConfig, mockPermission, mockUser } from "../support/bot.js";
 import { ENGINES } from "../support/databases.js";
 import { alice, bob, bountyFlows } from "../support/flows.js";
-import { useTestBot } from "../support/harness.js";
+import { usePaidTestBot } from "../support/paid.js";
 import { commentCreated, type Who } from "../support/payloads.js";
 import { runPayouts } from "../../src/payouts/run.js";
-import { PAYOUT_SETTINGS, priceOracle, silent, startPayoutRig, startPriceServer, type PayoutRig } from "../support/payouts.js";
+import { PAYOUT_SETTINGS, priceOracle, silent, startPriceServer } from "../support/payouts.js";
 
 /**
  * The whole story through the app's real seams: signed webhooks in, GitHub answered by nock, the
@@ -19,24 +19,8 @@ const carol: Who = { login: "carol", id: 1003 };
 const HOLD_0 = "payout:\n  hold: 0s\n";
 
 describe.each(ENGINES)("merged work is paid (%s)", (engine) => {
-  let rig: PayoutRig;
-  let prices: ReturnType<typeof priceOracle>;
   let nextComment = 990000;
-  const h = useTestBot(engine, {
-    // PAYOUT_HOLD is a floor the repositories' `hold: 0s` cannot go below: the operator allows 0s here.
-    env: { BITCOIN_NETWORK: "regtest", PAYOUT_HOLD: "0s", PAYOUT_MIN_SATS: "1000", EXPLORER_URL: "https://mempool.example/tx/" },
-    async beforeStart(db) {
-      await db.exec(
-        "TRUNCATE webhook_inbox, outbox, spend_reservations, wallet_indexes, wallets, awards, payouts, payout_txs, claims, pledges, events, bounties RESTART IDENTITY CASCADE",
-      );
-    },
-    async payouts(db) {
-      rig = await startPayoutRig(db);
-      prices = priceOracle("fixed:USD=60000;EUR=50000;GBP=40000");
-      return { wallet: rig.wallet, prices: { price: (c) => prices.price(c) }, schedule: false };
-    },
-    afterStop: () => rig.close(),
-  });
+  const h = usePaidTestBot(engine, { PAYOUT_MIN_SATS: "1000", EXPLORER_URL: "https://mempool.example/tx/" });
 
   const flows = bountyFlows({ bot: () => h.bot, db: () => h.db });
 
@@ -55,12 +39,12 @@ describe.each(ENGINES)("merged work is paid (%s)", (engine) => {
   }
 
   function outputs(txid: string): Map<string, bigint> {
-    const tx = bitcoin.Transaction.fromHex(rig.chain.chain.tx(txid)!.hex);
+    const tx = bitcoin.Transaction.fromHex(h.rig.chain.chain.tx(txid)!.hex);
     return new Map(tx.outs.map((o) => [addressFromScript(o.script, "regtest"), BigInt(o.value)]));
   }
 
   test("a merged PR closing a funded issue: paid on chain once, announced on the issue and the PR, the card follows", async () => {
-    await rig.fund(500_000n);
+    await h.rig.fund(500_000n);
     const bobAddress = randomAddress("p2wpkh");
     await linkWallet(bob, bobAddress);
     const { n, card } = await flows.fundedIssue(["5usd"], HOLD_0);
@@ -81,7 +65,7 @@ describe.each(ENGINES)("merged work is paid (%s)", (engine) => {
     }
     expect(edits.at(-1)).toContain("💸 Paid");
 
-    rig.chain.mine(1);
+    h.rig.chain.mine(1);
     const r2 = await run();
     expect(r2.confirmed).toEqual([txid]);
     expect(edits.at(-1)).toContain("✅ Confirmed");
@@ -96,7 +80,7 @@ describe.each(ENGINES)("merged work is paid (%s)", (engine) => {
   });
 
   test("/award @bob 70 @carol 30: one transaction pays both shares", async () => {
-    await rig.fund(500_000n);
+    await h.rig.fund(500_000n);
     const [bobAddress, carolAddress] = [randomAddress("p2wpkh"), randomAddress("p2tr")];
     await linkWallet(bob, bobAddress);
     await linkWallet(carol, carolAddress);
@@ -121,7 +105,7 @@ describe.each(ENGINES)("merged work is paid (%s)", (engine) => {
   });
 
   test("no wallet: asked once on the issue; after /wallet the next run pays", async () => {
-    await rig.fund(500_000n);
+    await h.rig.fund(500_000n);
     const { n, card } = await flows.fundedIssue(["5usd"], HOLD_0);
     cardEdits(card, n);
     await land(n, carol);
@@ -139,7 +123,7 @@ describe.each(ENGINES)("merged work is paid (%s)", (engine) => {
   });
 
   test("no wallet within the unclaimed period: the configured charity gets it, as the card said from the start", async () => {
-    await rig.fund(500_000n);
+    await h.rig.fund(500_000n);
     const charityAddress = randomAddress("p2wpkh");
     const yaml = `${HOLD_0}  unclaimed: coin-center\ncharities:\n  coin-center:\n    name: Coin Center\n    address: ${charityAddress}\n`;
     const { n, card } = await flows.fundedIssue(["5usd"], yaml);
@@ -158,11 +142,11 @@ describe.each(ENGINES)("merged work is paid (%s)", (engine) => {
   });
 
   test("price sources disagreeing: the award waits and the card says so; once they agree it is paid", async () => {
-    await rig.fund(500_000n);
+    await h.rig.fund(500_000n);
     const a = await startPriceServer({ USD: 60_000 });
     const b = await startPriceServer({ USD: 64_000 });
     try {
-      prices = priceOracle(`mempool:${a.url},mempool:${b.url}`);
+      h.prices = priceOracle(`mempool:${a.url},mempool:${b.url}`);
       const bobAddress = randomAddress("p2wpkh");
       await linkWallet(bob, bobAddress);
       const { n, card } = await flows.fundedIssue(["5usd"], HOLD_0);
@@ -194,7 +178,7 @@ describe.each(ENGINES)("merged work is paid (%s)", (engine) => {
     expect(r1.waiting).toContain("cannot fund");
     expect((await listPayouts(h.db))[0]).toMatchObject({ state: "queued" });
 
-    await rig.fund(100_000n);
+    await h.rig.fund(100_000n);
     comments(n);
     comments(pr);
     const r2 = await run();
@@ -206,8 +190,8 @@ describe.each(ENGINES)("merged work is paid (%s)", (engine) => {
     github().persist().post(/\/repos\/.*\/issues\/\d+\/comments/).reply(201, { id: 1 });
     const report = await runPayouts({
       db: h.db,
-      wallet: rig.wallet,
-      prices,
+      wallet: h.rig.wallet,
+      prices: h.prices,
       settings: { ...PAYOUT_SETTINGS, minSats: 1000n },
       log: silent,
       now: () => new Date(Date.now() + days * 86_400_000),

@@ -5,9 +5,9 @@ import { randomAddress } from "../bitcoin/helpers.js";
 import { deliver, mockConfig, mockPermission, mockUser } from "../support/bot.js";
 import { ENGINES } from "../support/databases.js";
 import { alice, bob, bountyFlows } from "../support/flows.js";
-import { useTestBot } from "../support/harness.js";
+import { usePaidTestBot } from "../support/paid.js";
 import { commentCreated, type Who } from "../support/payloads.js";
-import { priceOracle, silent, startPayoutRig, type PayoutRig } from "../support/payouts.js";
+import { silent } from "../support/payouts.js";
 
 /**
  * Self-dealing and open issues, through the app's real seams: signed webhooks in, GitHub answered
@@ -20,22 +20,8 @@ const carol: Who = { login: "carol", id: 1003 };
 const HOLD_0 = "payout:\n  hold: 0s\n";
 
 describe.each(ENGINES)("held awards are not paid until they may be (%s)", (engine) => {
-  let rig: PayoutRig;
   let nextComment = 880000;
-  const h = useTestBot(engine, {
-    env: { BITCOIN_NETWORK: "regtest", PAYOUT_HOLD: "0s", PAYOUT_MIN_SATS: "1000", PAYOUT_MODE: "auto", EXPLORER_URL: "https://mempool.example/tx/" },
-    async beforeStart(db) {
-      await db.exec(
-        "TRUNCATE webhook_inbox, outbox, spend_reservations, wallet_indexes, wallets, awards, payouts, payout_txs, claims, pledges, events, bounties RESTART IDENTITY CASCADE",
-      );
-    },
-    async payouts(db) {
-      rig = await startPayoutRig(db);
-      const prices = priceOracle("fixed:USD=60000;EUR=50000;GBP=40000");
-      return { wallet: rig.wallet, prices: { price: (c) => prices.price(c) }, schedule: false };
-    },
-    afterStop: () => rig.close(),
-  });
+  const h = usePaidTestBot(engine, { PAYOUT_MIN_SATS: "1000", PAYOUT_MODE: "auto", EXPLORER_URL: "https://mempool.example/tx/" });
 
   const flows = bountyFlows({ bot: () => h.bot, db: () => h.db });
 
@@ -71,12 +57,12 @@ describe.each(ENGINES)("held awards are not paid until they may be (%s)", (engin
   }
 
   function outputs(txid: string): Map<string, bigint> {
-    const tx = bitcoin.Transaction.fromHex(rig.chain.chain.tx(txid)!.hex);
+    const tx = bitcoin.Transaction.fromHex(h.rig.chain.chain.tx(txid)!.hex);
     return new Map(tx.outs.map((o) => [addressFromScript(o.script, "regtest"), BigInt(o.value)]));
   }
 
   test("a merged PR by someone who pledged on the bounty: held whatever PAYOUT_MODE says, paid on chain once an operator approves", async () => {
-    await rig.fund(500_000n);
+    await h.rig.fund(500_000n);
     const bobAddress = randomAddress("p2wpkh");
     await linkWallet(bob, bobAddress);
     const { n, card } = await flows.fundedIssue(["5usd"], HOLD_0);
@@ -114,7 +100,7 @@ describe.each(ENGINES)("held awards are not paid until they may be (%s)", (engin
   });
 
   test("/award on an open issue: shown at once, paid only after the issue is closed as completed", async () => {
-    await rig.fund(500_000n);
+    await h.rig.fund(500_000n);
     const carolAddress = randomAddress("p2tr");
     await linkWallet(carol, carolAddress);
     const { n, card } = await flows.fundedIssue(["5usd"], HOLD_0);

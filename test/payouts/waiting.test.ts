@@ -4,9 +4,9 @@ import { randomAddress } from "../bitcoin/helpers.js";
 import { github, repoPath } from "../support/bot.js";
 import { ENGINES } from "../support/databases.js";
 import { bob, bountyFlows } from "../support/flows.js";
-import { useTestBot } from "../support/harness.js";
+import { usePaidTestBot } from "../support/paid.js";
 import type { Who } from "../support/payloads.js";
-import { priceOracle, startPayoutRig, startPriceServer, type PayoutRig } from "../support/payouts.js";
+import { priceOracle, startPriceServer } from "../support/payouts.js";
 
 /**
  * Why money waits, as the card says it, through the app's real seams: webhooks in, GitHub by nock,
@@ -17,22 +17,7 @@ import { priceOracle, startPayoutRig, startPriceServer, type PayoutRig } from ".
 const HOLD_0 = "payout:\n  hold: 0s\n";
 
 describe.each(ENGINES)("the card says why money waits (%s)", (engine) => {
-  let rig: PayoutRig;
-  let prices: ReturnType<typeof priceOracle>;
-  const h = useTestBot(engine, {
-    env: { BITCOIN_NETWORK: "regtest", PAYOUT_HOLD: "0s" },
-    async beforeStart(db) {
-      await db.exec(
-        "TRUNCATE webhook_inbox, outbox, spend_reservations, wallet_indexes, wallets, awards, payouts, payout_txs, claims, pledges, events, bounties RESTART IDENTITY CASCADE",
-      );
-    },
-    async payouts(db) {
-      rig = await startPayoutRig(db);
-      prices = priceOracle("fixed:USD=60000;EUR=50000;GBP=40000");
-      return { wallet: rig.wallet, prices: { price: (c) => prices.price(c) }, schedule: false };
-    },
-    afterStop: () => rig.close(),
-  });
+  const h = usePaidTestBot(engine);
   const flows = bountyFlows({ bot: () => h.bot, db: () => h.db });
 
   const cardEdits = flows.recordCardEdits;
@@ -51,7 +36,7 @@ describe.each(ENGINES)("the card says why money waits (%s)", (engine) => {
   }
 
   test("a credited award below PAYOUT_MIN_SATS: the card says it is paid once the balance reaches it, never the whole balance", async () => {
-    await rig.fund(500_000n);
+    await h.rig.fund(500_000n);
     const bobAddress = randomAddress("p2wpkh");
     await linkWallet(bob, bobAddress);
 
@@ -85,11 +70,11 @@ describe.each(ENGINES)("the card says why money waits (%s)", (engine) => {
     for (const body of [...firstEdits, ...secondEdits]) expect(body).not.toContain(satsText(s1 + s2));
 
     for (const body of [...firstEdits, ...secondEdits]) expect(body).not.toMatch(/reliable BTC price/);
-    expect(rig.chain.chain.mempoolTxids).toEqual([]);
+    expect(h.rig.chain.chain.mempoolTxids).toEqual([]);
   });
 
   test("credited to someone without a wallet: the card says so, the ask says the minimum, and linking one shows the balance", async () => {
-    await rig.fund(500_000n);
+    await h.rig.fund(500_000n);
     const { n, card } = await flows.fundedIssue(["1usd"], HOLD_0);
     const edits = cardEdits(card, n);
     await land(n);
@@ -115,11 +100,11 @@ describe.each(ENGINES)("the card says why money waits (%s)", (engine) => {
   });
 
   test("prices disputed: only then the card says it waits for a reliable BTC price, the audit log says why, and it is paid once they agree", async () => {
-    await rig.fund(500_000n);
+    await h.rig.fund(500_000n);
     const a = await startPriceServer({ USD: 60_000 });
     const b = await startPriceServer({ USD: 64_000 });
     try {
-      prices = priceOracle(`mempool:${a.url},mempool:${b.url}`);
+      h.prices = priceOracle(`mempool:${a.url},mempool:${b.url}`);
       await linkWallet(bob, randomAddress("p2wpkh"));
       const { n, card } = await flows.fundedIssue(["10usd"], HOLD_0);
       const edits = cardEdits(card, n);
