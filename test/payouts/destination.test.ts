@@ -1,5 +1,3 @@
-import * as bitcoin from "bitcoinjs-lib";
-import { addressFromScript, parseAddress } from "../../src/bitcoin/address.js";
 import type { Db } from "../../src/store/db.js";
 import type { Cause } from "../../src/store/ledger.js";
 import { bountyEvents } from "../../src/store/ledger.js";
@@ -7,7 +5,7 @@ import { listPayouts, listPayoutTxs } from "../../src/store/payouts.js";
 import { removeWallet, setWallet } from "../../src/store/wallets.js";
 import { randomAddress } from "../bitcoin/helpers.js";
 import { createTestDb, ENGINES, type TestDb } from "../support/databases.js";
-import { PAYOUT_SETTINGS, seedAward, startPayoutRig, type PayoutRig } from "../support/payouts.js";
+import { PAYOUT_SETTINGS, seedAward, startPayoutRig, outputsOf, receivedBy, type PayoutRig } from "../support/payouts.js";
 
 /**
  * A wallet change always wins before signing: the destination is read again inside the database
@@ -17,23 +15,6 @@ import { PAYOUT_SETTINGS, seedAward, startPayoutRig, type PayoutRig } from "../s
  */
 
 const CHARITY = { id: "coin-center", name: "Coin Center" };
-
-function receivedBy(rig: PayoutRig, address: string): bigint {
-  const parsed = parseAddress(address, "regtest");
-  if (!parsed.ok) throw new Error(parsed.reason);
-  return rig.chain.chain.utxosOf(parsed.script).reduce((s, u) => s + u.value, 0n);
-}
-
-function outputsOf(rig: PayoutRig, txid: string): Map<string, bigint> {
-  const known = rig.chain.chain.tx(txid);
-  if (!known) throw new Error(`${txid} is not on the chain`);
-  const out = new Map<string, bigint>();
-  for (const o of bitcoin.Transaction.fromHex(known.hex).outs) {
-    const a = addressFromScript(o.script, "regtest");
-    out.set(a, (out.get(a) ?? 0n) + BigInt(o.value));
-  }
-  return out;
-}
 
 const cause = (id: number, login: string): Cause => ({ actor: { id, login }, deliveryId: `d-${id}-${Math.random()}` });
 
@@ -104,8 +85,8 @@ describe.each(ENGINES)("a wallet change before signing (%s)", (engine) => {
     expect(r.signed).toHaveLength(1);
     expect(r.signed).not.toContain(abandoned[0]);
     expect(rig.chain.chain.tx(abandoned[0]!)).toBeUndefined();
-    expect(receivedBy(rig, old)).toBe(0n);
-    expect(receivedBy(rig, fresh)).toBe(12_000n);
+    expect(receivedBy(rig, old).sats).toBe(0n);
+    expect(receivedBy(rig, fresh).sats).toBe(12_000n);
 
     expect((await listPayoutTxs(t.db)).map((x) => x.txid)).toEqual(r.signed);
     expect((await listPayouts(t.db)).map((p) => [p.address, p.state])).toEqual([[fresh, "broadcast"]]);
@@ -125,7 +106,7 @@ describe.each(ENGINES)("a wallet change before signing (%s)", (engine) => {
     expect(abandoned).toHaveLength(1);
     expect(r.signed).toEqual([]);
     expect(rig.chain.chain.tx(abandoned[0]!)).toBeUndefined();
-    expect(receivedBy(rig, old)).toBe(0n);
+    expect(receivedBy(rig, old).sats).toBe(0n);
     expect(await listPayoutTxs(t.db)).toEqual([]);
     expect(await listPayouts(t.db)).toEqual([]);
     const [a] = await t.db.query<{ state: string; payout_id: bigint | null }>("SELECT state, payout_id FROM awards WHERE bounty_id = $1", [bountyId]);
@@ -144,7 +125,7 @@ describe.each(ENGINES)("a wallet change before signing (%s)", (engine) => {
     expect(r.signed).toHaveLength(1);
     const outs = outputsOf(rig, r.signed[0]!);
     expect([outs.get(fresh), outs.get(other), outs.get(old)]).toEqual([12_000n, 13_000n, undefined]);
-    expect(receivedBy(rig, old)).toBe(0n);
+    expect(receivedBy(rig, old).sats).toBe(0n);
   });
 
   test("a donor's share in a shared charity payout follows the donor's new wallet, formed before the run", async () => {
@@ -183,7 +164,7 @@ describe.each(ENGINES)("a wallet change before signing (%s)", (engine) => {
     expect(abandoned).toHaveLength(1);
     expect(rig.chain.chain.tx(abandoned[0]!)).toBeUndefined();
     expect(r.signed).toHaveLength(1);
-    expect(receivedBy(rig, charity)).toBe(13_000n);
-    expect(receivedBy(rig, own)).toBe(12_000n);
+    expect(receivedBy(rig, charity).sats).toBe(13_000n);
+    expect(receivedBy(rig, own).sats).toBe(12_000n);
   });
 });

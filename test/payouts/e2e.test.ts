@@ -1,5 +1,3 @@
-import * as bitcoin from "bitcoinjs-lib";
-import { addressFromScript } from "../../src/bitcoin/address.js";
 import { listPayouts } from "../../src/store/payouts.js";
 import { randomAddress } from "../bitcoin/helpers.js";
 import { deliver, github, mockConfig, mockPermission, mockUser } from "../support/bot.js";
@@ -8,7 +6,7 @@ import { alice, bob, bountyFlows } from "../support/flows.js";
 import { usePaidTestBot } from "../support/paid.js";
 import { commentCreated, type Who } from "../support/payloads.js";
 import { runPayouts } from "../../src/payouts/run.js";
-import { PAYOUT_SETTINGS, priceOracle, silent, startPriceServer } from "../support/payouts.js";
+import { PAYOUT_SETTINGS, priceOracle, silent, startPriceServer, outputsOf } from "../support/payouts.js";
 
 /**
  * The whole story through the app's real seams: signed webhooks in, GitHub answered by nock, the
@@ -38,10 +36,7 @@ describe.each(ENGINES)("merged work is paid (%s)", (engine) => {
     return report;
   }
 
-  function outputs(txid: string): Map<string, bigint> {
-    const tx = bitcoin.Transaction.fromHex(h.rig.chain.chain.tx(txid)!.hex);
-    return new Map(tx.outs.map((o) => [addressFromScript(o.script, "regtest"), BigInt(o.value)]));
-  }
+  const outputs = (txid: string) => outputsOf(h.rig, txid);
 
   test("a merged PR closing a funded issue: paid on chain once, announced on the issue and the PR, the card follows", async () => {
     await h.rig.fund(500_000n);

@@ -1,5 +1,3 @@
-import * as bitcoin from "bitcoinjs-lib";
-import { addressFromScript } from "../../src/bitcoin/address.js";
 import { runCli } from "../../src/cli/index.js";
 import { randomAddress } from "../bitcoin/helpers.js";
 import { deliver, mockConfig, mockPermission, mockUser } from "../support/bot.js";
@@ -7,7 +5,7 @@ import { ENGINES } from "../support/databases.js";
 import { alice, bob, bountyFlows } from "../support/flows.js";
 import { usePaidTestBot } from "../support/paid.js";
 import { commentCreated, type Who } from "../support/payloads.js";
-import { silent } from "../support/payouts.js";
+import { silent, outputsOf } from "../support/payouts.js";
 
 /**
  * Self-dealing and open issues, through the app's real seams: signed webhooks in, GitHub answered
@@ -56,10 +54,7 @@ describe.each(ENGINES)("held awards are not paid until they may be (%s)", (engin
     return { code, out, err };
   }
 
-  function outputs(txid: string): Map<string, bigint> {
-    const tx = bitcoin.Transaction.fromHex(h.rig.chain.chain.tx(txid)!.hex);
-    return new Map(tx.outs.map((o) => [addressFromScript(o.script, "regtest"), BigInt(o.value)]));
-  }
+  const outputs = (txid: string) => outputsOf(h.rig, txid);
 
   test("a merged PR by someone who pledged on the bounty: held whatever PAYOUT_MODE says, paid on chain once an operator approves", async () => {
     await h.rig.fund(500_000n);

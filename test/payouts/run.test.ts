@@ -1,5 +1,4 @@
-import * as bitcoin from "bitcoinjs-lib";
-import { addressFromScript, parseAddress } from "../../src/bitcoin/address.js";
+import { parseAddress } from "../../src/bitcoin/address.js";
 import { EsploraBackend } from "../../src/bitcoin/esplora.js";
 import { MemorySpendLog, MemoryWalletState } from "../../src/bitcoin/state.js";
 import { PayoutWallet } from "../../src/bitcoin/wallet.js";
@@ -8,31 +7,10 @@ import { bountyEvents, getBounty } from "../../src/store/ledger.js";
 import { randomAddress, testConfig } from "../bitcoin/helpers.js";
 import { openDatabase } from "../../src/store/db.js";
 import { createServerDatabase, createTestDb, ENGINES, type TestDb } from "../support/databases.js";
-import { linkWallet, PAYOUT_SETTINGS, priceOracle, seedAward, silent, startPayoutRig, startPriceServer, type PayoutRig } from "../support/payouts.js";
+import { linkWallet, PAYOUT_SETTINGS, priceOracle, seedAward, silent, startPayoutRig, startPriceServer, outputsOf, receivedBy, type PayoutRig } from "../support/payouts.js";
 
 /** The rig's settings, with txids shown bare (no explorer link) in comments. */
 const NO_LINKS = { ...PAYOUT_SETTINGS, explorerUrl: null };
-
-/** Outputs of a transaction on the local chain, by address. */
-function outputsOf(rig: PayoutRig, txid: string): Map<string, bigint> {
-  const known = rig.chain.chain.tx(txid);
-  if (!known) throw new Error(`${txid} is not on the chain`);
-  const tx = bitcoin.Transaction.fromHex(known.hex);
-  const out = new Map<string, bigint>();
-  for (const o of tx.outs) {
-    const a = addressFromScript(o.script, "regtest");
-    out.set(a, (out.get(a) ?? 0n) + BigInt(o.value));
-  }
-  return out;
-}
-
-/** Every sat the chain holds for `address` (recipients in these tests never spend), and the transactions that sent it. */
-function receivedBy(rig: PayoutRig, address: string): { sats: bigint; txids: string[] } {
-  const parsed = parseAddress(address, "regtest");
-  if (!parsed.ok) throw new Error(parsed.reason);
-  const utxos = rig.chain.chain.utxosOf(parsed.script);
-  return { sats: utxos.reduce((s, u) => s + u.value, 0n), txids: [...new Set(utxos.map((u) => u.txid))] };
-}
 
 /** The node drops a transaction from its mempool (as after expiry), through the local chain's dev endpoint. */
 async function evict(rig: PayoutRig, txid: string): Promise<void> {

@@ -1,34 +1,15 @@
-import * as bitcoin from "bitcoinjs-lib";
-import { addressFromScript, parseAddress } from "../../src/bitcoin/address.js";
 import { runCli } from "../../src/cli/index.js";
 import type { Db } from "../../src/store/db.js";
 import { bountyEvents } from "../../src/store/ledger.js";
 import { approvePayouts, listPayouts, listPayoutTxs, type PayoutRecord } from "../../src/store/payouts.js";
 import { randomAddress } from "../bitcoin/helpers.js";
 import { createTestDb, ENGINES, type TestDb } from "../support/databases.js";
-import { linkWallet, PAYOUT_SETTINGS, seedAward, silent, startPayoutRig, type PayoutRig } from "../support/payouts.js";
+import { linkWallet, PAYOUT_SETTINGS, seedAward, silent, startPayoutRig, outputsOf, receivedBy, type PayoutRig } from "../support/payouts.js";
 
 /**
  * One payout that cannot be paid never blocks the others: the run pays, oldest first, every queued
  * payout that still fits beside those before it; the rest wait, each with its own reason.
  */
-
-function outputsOf(rig: PayoutRig, txid: string): Map<string, bigint> {
-  const known = rig.chain.chain.tx(txid);
-  if (!known) throw new Error(`${txid} is not on the chain`);
-  const out = new Map<string, bigint>();
-  for (const o of bitcoin.Transaction.fromHex(known.hex).outs) {
-    const a = addressFromScript(o.script, "regtest");
-    out.set(a, (out.get(a) ?? 0n) + BigInt(o.value));
-  }
-  return out;
-}
-
-function receivedBy(rig: PayoutRig, address: string): bigint {
-  const parsed = parseAddress(address, "regtest");
-  if (!parsed.ok) throw new Error(parsed.reason);
-  return rig.chain.chain.utxosOf(parsed.script).reduce((s, u) => s + u.value, 0n);
-}
 
 async function cli(db: Db, argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = "";
@@ -112,7 +93,7 @@ describe.each(ENGINES)("stuck payouts (%s)", (engine) => {
     expect(alone.get(big!.address)).toBe(80_000n);
     const [, tx] = await listPayoutTxs(t.db);
     expect(tx!.payoutSats + tx!.feeSats).toBeGreaterThan(50_000n);
-    expect(receivedBy(rig, big!.address)).toBe(80_000n);
+    expect(receivedBy(rig, big!.address).sats).toBe(80_000n);
     expect((await listPayouts(t.db)).map((p) => p.state)).toEqual(["broadcast", "broadcast", "broadcast"]);
 
     const [award] = await t.db.query<{ bounty_id: bigint }>("SELECT bounty_id FROM awards WHERE recipient_id = $1", [big!.id]);
@@ -134,7 +115,7 @@ describe.each(ENGINES)("stuck payouts (%s)", (engine) => {
     const [after] = await listPayouts(t.db);
     expect(after).toMatchObject({ state: "queued", overTxCap: "approved" });
     expect(after!.waitReason).toMatch(/^daily cap: .*PAYOUT_DAILY_CAP_SATS/);
-    expect(receivedBy(rig, big!.address)).toBe(0n);
+    expect(receivedBy(rig, big!.address).sats).toBe(0n);
     expect(await t.db.query("SELECT * FROM spend_reservations")).toEqual([]);
   });
 

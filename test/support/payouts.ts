@@ -4,6 +4,8 @@ import { generateMnemonic } from "@scure/bip39";
 import { wordlist } from "@scure/bip39/wordlists/english.js";
 import { pino } from "pino";
 import type { WalletConfig } from "../../src/bitcoin/config.js";
+import * as bitcoin from "bitcoinjs-lib";
+import { addressFromScript, parseAddress } from "../../src/bitcoin/address.js";
 import { EsploraBackend } from "../../src/bitcoin/esplora.js";
 import { startLocalChain, type LocalChainServer } from "../../dev/localchain/server.js";
 import { PayoutWallet } from "../../src/bitcoin/wallet.js";
@@ -170,4 +172,25 @@ export async function linkWallet(db: Db, userId: number, login: string, address:
      ON CONFLICT (user_id) DO UPDATE SET address = EXCLUDED.address, address_type = EXCLUDED.address_type`,
     [userId, login, address, addressType],
   );
+}
+
+/** Outputs of a transaction on the local chain, by address. */
+export function outputsOf(rig: PayoutRig, txid: string): Map<string, bigint> {
+  const known = rig.chain.chain.tx(txid);
+  if (!known) throw new Error(`${txid} is not on the chain`);
+  const tx = bitcoin.Transaction.fromHex(known.hex);
+  const out = new Map<string, bigint>();
+  for (const o of tx.outs) {
+    const a = addressFromScript(o.script, "regtest");
+    out.set(a, (out.get(a) ?? 0n) + BigInt(o.value));
+  }
+  return out;
+}
+
+/** Every sat the chain holds for `address` (recipients in these tests never spend), and the transactions that sent it. */
+export function receivedBy(rig: PayoutRig, address: string): { sats: bigint; txids: string[] } {
+  const parsed = parseAddress(address, "regtest");
+  if (!parsed.ok) throw new Error(parsed.reason);
+  const utxos = rig.chain.chain.utxosOf(parsed.script);
+  return { sats: utxos.reduce((s, u) => s + u.value, 0n), txids: [...new Set(utxos.map((u) => u.txid))] };
 }
