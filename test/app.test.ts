@@ -4,7 +4,7 @@ import { deliver, github, mockNoConfig, mockPermission, mockToken, repoPath, sta
 import { REPO, commentCreated, commentEdited, type Who } from "./support/payloads.js";
 import type { BountyBot } from "../src/server.js";
 import { openDatabase, type Db } from "../src/store/db.js";
-import { findBounty, listPledges } from "../src/store/ledger.js";
+import { findBounty, listPledges } from "../src/store/bounties.js";
 import { CARD_MARKER } from "../src/github/card.js";
 
 const alice: Who = { login: "alice", id: 1001 };

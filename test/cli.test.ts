@@ -9,7 +9,7 @@ import { startLocalChain, type LocalChainServer } from "../dev/localchain/server
 import { CLI_COMMANDS, runCli } from "../src/cli/index.js";
 import { LEDGER_COLUMNS } from "../src/cli/ledger.js";
 import { awardByCommand } from "../src/store/awards.js";
-import { appendEvent, lockBounty, pledge, setIssueState, userFunder } from "../src/store/ledger.js";
+import { appendEvent, lockBounty, pledge, setIssueState, userFunder } from "../src/store/bounties.js";
 import { listPayouts } from "../src/store/payouts.js";
 import { completeDelivery, failDelivery, pendingDeliveries, storeDelivery } from "../src/store/inbox.js";
 import type { Db } from "../src/store/db.js";

@@ -4,7 +4,7 @@ import { listAnd } from "../core/words.js";
 import type { GitHubUser } from "../github/client.js";
 import { formatShare, formatUtc } from "../github/card.js";
 import { awardByCommand, type Award, type Recipient } from "../store/awards.js";
-import { findBounty, lockBountyById, type Bounty } from "../store/ledger.js";
+import { findBounty, lockBountyById, type Bounty } from "../store/bounties.js";
 import type { Command, CommandContext, HelpEntry, Outcome, Step } from "./types.js";
 
 export const awardHelp: HelpEntry[] = [

@@ -1,6 +1,6 @@
 import { overBudgetMessage } from "../core/budget.js";
 import { compareAmounts, formatAmount, formatAmountInput, parseAmount } from "../core/money.js";
-import { findBounty, lockBounty, pledge, userFunder, withdraw } from "../store/ledger.js";
+import { findBounty, lockBounty, pledge, userFunder, withdraw } from "../store/bounties.js";
 import type { Command, CommandContext, HelpEntry, Outcome, Step } from "./types.js";
 
 export const bountyHelp: HelpEntry[] = [

@@ -4,7 +4,7 @@ import type { TermsResult } from "../deliveries/budgets.js";
 import type { RepoConfig } from "../config/schema.js";
 import type { NetworkName } from "../bitcoin/network.js";
 import type { Queryable } from "../store/db.js";
-import type { IssueRef } from "../store/ledger.js";
+import type { IssueRef } from "../store/bounties.js";
 import type { GitHubUser } from "../github/client.js";
 
 /** One row of the help table, in the spirit of Prow's pluginhelp.Command. */

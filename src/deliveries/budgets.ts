@@ -1,7 +1,7 @@
 import { ratesNeeded, type Budget, type Rates } from "../core/budget.js";
 import { formatAmount, type Amount } from "../core/money.js";
 import type { RepoConfig } from "../config/schema.js";
-import { uncountedCurrencies, type PledgeTerms } from "../store/ledger.js";
+import { uncountedCurrencies, type PledgeTerms } from "../store/bounties.js";
 import type { Deps } from "./types.js";
 
 export type TermsResult = { ok: true; terms: PledgeTerms } | { ok: false; reply: string };

@@ -1,7 +1,7 @@
 import type { Closer } from "../claims/closer.js";
 import { awardPendingClaim, type Award, type AwardTerms } from "../store/awards.js";
 import type { Queryable } from "../store/db.js";
-import type { Bounty, Cause } from "../store/ledger.js";
+import type { Bounty, Cause } from "../store/bounties.js";
 import { queueReply } from "../store/outbox.js";
 
 /**

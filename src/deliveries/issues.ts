@@ -14,7 +14,7 @@ import {
   setIssueState,
   withdraw,
   type IssueRef,
-} from "../store/ledger.js";
+} from "../store/bounties.js";
 import { queueReply } from "../store/outbox.js";
 import { awardWinningClaim } from "./claims.js";
 import { overBudgetMessage } from "../core/budget.js";

@@ -14,7 +14,7 @@ import {
   type Award,
   type Claim,
 } from "../store/awards.js";
-import { findBounty, hasOpenPledges, lockBountyById, type Cause } from "../store/ledger.js";
+import { findBounty, hasOpenPledges, lockBountyById, type Cause } from "../store/bounties.js";
 import { queueReply } from "../store/outbox.js";
 import type { Queryable } from "../store/db.js";
 import { awardWinningClaim } from "./claims.js";

@@ -2,7 +2,7 @@ import { formatDuration } from "../core/duration.js";
 import { formatAmount, sameCurrencyTotals } from "../core/money.js";
 import { payableMinimum } from "../payouts/plan.js";
 import type { AwardView } from "../store/awards.js";
-import type { Bounty, IssueState, Pledge } from "../store/ledger.js";
+import type { Bounty, IssueState, Pledge } from "../store/bounties.js";
 
 /** Hidden marker that finds the card again among an issue's comments. */
 export const CARD_MARKER = "<!-- bounty-bot:card -->";

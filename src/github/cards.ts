@@ -9,7 +9,7 @@ import {
   recordCardSynced,
   releaseCard,
   staleCards,
-} from "../store/ledger.js";
+} from "../store/bounties.js";
 import { CARD_MARKER, renderCard, type CardPayouts } from "./card.js";
 import type { IssueComment, RepoGitHub } from "./client.js";
 

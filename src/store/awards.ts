@@ -3,7 +3,7 @@ import { chooseClaim, isWaitStatus, waitStatus, waitText, type Closer, type Wait
 import { approvalNeeded, type Pledger } from "../core/approval.js";
 import { sameCurrencyTotals, type Amount, type Currency } from "../core/money.js";
 import { fromJson, type Db, type Queryable } from "./db.js";
-import { appendEvent, hasOpenPledges, lockBountyById, touch, type Bounty, type BountyStatus, type Cause, type IssueState } from "./ledger.js";
+import { appendEvent, hasOpenPledges, lockBountyById, touch, type Bounty, type BountyStatus, type Cause, type IssueState } from "./bounties.js";
 
 /** Someone who gets a share of a bounty, by numeric GitHub id (logins can be renamed). */
 export interface Recipient {

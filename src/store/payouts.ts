@@ -1,7 +1,7 @@
 import type { Amount } from "../core/money.js";
 import { fromJson, type Db, type Queryable } from "./db.js";
 import { amountsFromJson, refreshBounties, refreshUnpaidCards } from "./awards.js";
-import { appendEvent, type Cause } from "./ledger.js";
+import { appendEvent, type Cause } from "./bounties.js";
 
 /**
  * Awards on their way to becoming money, payouts and the transactions that carry them.

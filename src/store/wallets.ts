@@ -1,6 +1,6 @@
 import type { Queryable } from "./db.js";
 import { refreshUnpaidCards } from "./awards.js";
-import { appendEvent, type Cause } from "./ledger.js";
+import { appendEvent, type Cause } from "./bounties.js";
 
 export interface Wallet {
   userId: number;

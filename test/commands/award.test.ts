@@ -1,6 +1,6 @@
 import { useTestBot } from "../support/harness.js";
 import { ENGINES } from "../support/databases.js";
-import { bountyEvents, replay } from "../../src/store/ledger.js";
+import { bountyEvents, replay } from "../../src/store/bounties.js";
 import { deliver, github, mockClosingIssues, mockIssueCloser, mockPermission, mockUser, repoPath } from "../support/bot.js";
 import { alice, bob, bountyFlows } from "../support/flows.js";
 import { REPO, commentCreated, type Who } from "../support/payloads.js";

@@ -3,7 +3,7 @@ import { ENGINES } from "../support/databases.js";
 import { deliver, github, mockConfig, mockNoConfig, mockPermission, mockToken, repoPath } from "../support/bot.js";
 import { commentCreated, type Who } from "../support/payloads.js";
 import { CARD_MARKER } from "../../src/github/card.js";
-import { bountyEvents, findBounty, listPledges, lockBounty, pledge, replay, userFunder } from "../../src/store/ledger.js";
+import { bountyEvents, findBounty, listPledges, lockBounty, pledge, replay, userFunder } from "../../src/store/bounties.js";
 import type { Db } from "../../src/store/db.js";
 import { priceOracle, startPriceServer } from "../support/payouts.js";
 import { REPO } from "../support/payloads.js";

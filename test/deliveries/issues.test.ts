@@ -3,7 +3,7 @@ import { ENGINES } from "../support/databases.js";
 import { deliver, github, mockClosingIssues, mockConfig, mockNoConfig, mockPermission, repoPath } from "../support/bot.js";
 import { bountyFlows } from "../support/flows.js";
 import { REPO, commentCreated, issueClosed, issueLabeled, issueReopened, type Who } from "../support/payloads.js";
-import { bountyEvents, findBounty, listPledges } from "../../src/store/ledger.js";
+import { bountyEvents, findBounty, listPledges } from "../../src/store/bounties.js";
 
 const alice: Who = { login: "alice", id: 1001 };
 const triager: Who = { login: "triager", id: 1003 };

@@ -2,7 +2,7 @@ import { useTestBot } from "../support/harness.js";
 import { ENGINES } from "../support/databases.js";
 import { deliver, github, mockConfig, mockPermission, repoPath } from "../support/bot.js";
 import { REPO, issueLabeled, type Who } from "../support/payloads.js";
-import { findBounty, labelFunder, listPledges, lockBounty, pledge, userFunder } from "../../src/store/ledger.js";
+import { findBounty, labelFunder, listPledges, lockBounty, pledge, userFunder } from "../../src/store/bounties.js";
 
 const alice: Who = { login: "alice", id: 1001 };
 const prow: Who = { login: "k8s-ci-robot", id: 20407524, type: "Bot" };

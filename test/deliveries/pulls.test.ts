@@ -13,7 +13,7 @@ import {
 } from "../support/bot.js";
 import { alice, bob, bountyFlows } from "../support/flows.js";
 import { REPO, commentCreated, issueReopened, pullClosed, type Who } from "../support/payloads.js";
-import { bountyEvents, replay } from "../../src/store/ledger.js";
+import { bountyEvents, replay } from "../../src/store/bounties.js";
 
 const carol: Who = { login: "carol", id: 1003 };
 const dave: Who = { login: "dave", id: 1004 };

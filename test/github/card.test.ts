@@ -1,6 +1,6 @@
 import { formatShare, formatUtc, renderCard } from "../../src/github/card.js";
 import type { AwardView } from "../../src/store/awards.js";
-import type { Bounty, Pledge } from "../../src/store/ledger.js";
+import type { Bounty, Pledge } from "../../src/store/bounties.js";
 
 const bounty = (over: Partial<Bounty> = {}): Bounty => ({
   id: 1n,

@@ -3,7 +3,7 @@ import { ENGINES } from "../support/databases.js";
 import { deliver, github, mockNoConfig, mockPermission, repoPath } from "../support/bot.js";
 import { commentCreated, REPO, type Who } from "../support/payloads.js";
 import { CARD_MARKER } from "../../src/github/card.js";
-import { findBounty } from "../../src/store/ledger.js";
+import { findBounty } from "../../src/store/bounties.js";
 import { isOwnCard } from "../../src/github/cards.js";
 
 const alice: Who = { login: "alice", id: 1001 };

@@ -1,6 +1,6 @@
 import type { Db } from "../../src/store/db.js";
-import type { Cause } from "../../src/store/ledger.js";
-import { bountyEvents } from "../../src/store/ledger.js";
+import type { Cause } from "../../src/store/bounties.js";
+import { bountyEvents } from "../../src/store/bounties.js";
 import { listPayouts, listPayoutTxs } from "../../src/store/payouts.js";
 import { removeWallet, setWallet } from "../../src/store/wallets.js";
 import { randomAddress } from "../bitcoin/helpers.js";

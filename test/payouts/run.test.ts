@@ -3,7 +3,7 @@ import { EsploraBackend } from "../../src/bitcoin/esplora.js";
 import { MemorySpendLog, MemoryWalletState } from "../../src/bitcoin/state.js";
 import { PayoutWallet } from "../../src/bitcoin/wallet.js";
 import { approvePayouts, listPayouts, listPayoutTxs } from "../../src/store/payouts.js";
-import { bountyEvents, getBounty } from "../../src/store/ledger.js";
+import { bountyEvents, getBounty } from "../../src/store/bounties.js";
 import { randomAddress, testConfig } from "../bitcoin/helpers.js";
 import { openDatabase } from "../../src/store/db.js";
 import { createServerDatabase, createTestDb, ENGINES, type TestDb } from "../support/databases.js";

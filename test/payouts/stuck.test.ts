@@ -1,6 +1,6 @@
 import { runCli } from "../../src/cli/index.js";
 import type { Db } from "../../src/store/db.js";
-import { bountyEvents } from "../../src/store/ledger.js";
+import { bountyEvents } from "../../src/store/bounties.js";
 import { approvePayouts, listPayouts, listPayoutTxs, type PayoutRecord } from "../../src/store/payouts.js";
 import { randomAddress } from "../bitcoin/helpers.js";
 import { createTestDb, ENGINES, type TestDb } from "../support/databases.js";

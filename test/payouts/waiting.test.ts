@@ -1,5 +1,5 @@
 import { satsText } from "../../src/payouts/comments.js";
-import { bountyEvents } from "../../src/store/ledger.js";
+import { bountyEvents } from "../../src/store/bounties.js";
 import { randomAddress } from "../bitcoin/helpers.js";
 import { github, repoPath } from "../support/bot.js";
 import { ENGINES } from "../support/databases.js";

@@ -29,7 +29,7 @@ import {
   withdraw,
   type Cause,
   type IssueRef,
-} from "../../src/store/ledger.js";
+} from "../../src/store/bounties.js";
 import type { Queryable } from "../../src/store/db.js";
 import { awardsDueForPricing, creditAward } from "../../src/store/payouts.js";
 

@@ -13,7 +13,7 @@ import {
   type Cause,
   type IssueRef,
   type PledgeTerms,
-} from "../../src/store/ledger.js";
+} from "../../src/store/bounties.js";
 import { ENGINES, createTestDb, type TestDb } from "../support/databases.js";
 
 const usd = (minor: bigint): Amount => ({ currency: "USD", minor });

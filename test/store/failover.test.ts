@@ -12,7 +12,7 @@ import type { BountyBot } from "../../src/server.js";
 import { loadSettings } from "../../src/settings.js";
 import { CARD_MARKER } from "../../src/github/card.js";
 import { openDatabase, type Db } from "../../src/store/db.js";
-import { findBounty, listPledges } from "../../src/store/ledger.js";
+import { findBounty, listPledges } from "../../src/store/bounties.js";
 import { listPayouts } from "../../src/store/payouts.js";
 import { parseAddress } from "../../src/bitcoin/address.js";
 import { randomAddress } from "../bitcoin/helpers.js";

@@ -1,7 +1,7 @@
 import type { BountyBot } from "../../src/server.js";
 import { listAwards } from "../../src/store/awards.js";
 import type { Db } from "../../src/store/db.js";
-import { findBounty, listPledges } from "../../src/store/ledger.js";
+import { findBounty, listPledges } from "../../src/store/bounties.js";
 import { deliver, github, mockClosingIssues, mockConfig, mockIssueCloser, mockNoConfig, mockPermission, repoPath } from "./bot.js";
 import { REPO, commentCreated, issueClosed, pullClosed, type Who } from "./payloads.js";
 

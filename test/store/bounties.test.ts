@@ -12,7 +12,7 @@ import {
   withdraw,
   type Cause,
   type IssueRef,
-} from "../../src/store/ledger.js";
+} from "../../src/store/bounties.js";
 import { getWallet, removeWallet, setWallet } from "../../src/store/wallets.js";
 import { completeDelivery, failDelivery, pendingDeliveries, storeDelivery } from "../../src/store/inbox.js";
 import { claimOutbox, markSent, pendingOutbox, queueReaction, queueReply } from "../../src/store/outbox.js";
