@@ -353,6 +353,55 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
         CHECK (over_tx_cap IS DISTINCT FROM 'requested' OR state = 'awaiting_approval');
     `,
   },
+  {
+    version: 9,
+    name: "ledger: accounts and immutable two-phase transfers in sats",
+    sql: `
+      -- One row per account (src/ledger/rules.ts names them): its totals are updated in the same
+      -- transaction as every transfer that touches it, under a row lock taken in key order.
+      CREATE TABLE ledger_accounts (
+        id              bigserial PRIMARY KEY,
+        key             text NOT NULL UNIQUE,
+        kind            text NOT NULL CHECK (kind IN ('wallet', 'treasury', 'fees', 'funds', 'earnings', 'escrow', 'charity')),
+        user_id         bigint,
+        debits_posted   bigint NOT NULL DEFAULT 0 CHECK (debits_posted >= 0),
+        credits_posted  bigint NOT NULL DEFAULT 0 CHECK (credits_posted >= 0),
+        debits_pending  bigint NOT NULL DEFAULT 0 CHECK (debits_pending >= 0),
+        credits_pending bigint NOT NULL DEFAULT 0 CHECK (credits_pending >= 0),
+        created_at      timestamptz NOT NULL DEFAULT now(),
+        CHECK ((kind IN ('funds', 'earnings')) = (user_id IS NOT NULL))
+      );
+      CREATE INDEX ledger_accounts_user ON ledger_accounts (user_id) WHERE user_id IS NOT NULL;
+
+      -- Every movement of money: never updated or deleted; a mistake is undone by a correcting transfer.
+      -- phase: 'single' (posted at once), 'pending' (reserved), 'post' / 'void' (resolving a pending
+      -- one, named by pending_id, exactly once).
+      CREATE TABLE ledger_transfers (
+        id                bigserial PRIMARY KEY,
+        key               text NOT NULL UNIQUE,
+        debit_account_id  bigint NOT NULL REFERENCES ledger_accounts (id),
+        credit_account_id bigint NOT NULL REFERENCES ledger_accounts (id),
+        sats              bigint NOT NULL CHECK (sats > 0),
+        phase             text NOT NULL CHECK (phase IN ('single', 'pending', 'post', 'void')),
+        pending_id        bigint UNIQUE REFERENCES ledger_transfers (id),
+        timeout_at        timestamptz,
+        kind              text NOT NULL,
+        ref               jsonb NOT NULL DEFAULT '{}'::jsonb,
+        at                timestamptz NOT NULL DEFAULT now(),
+        CHECK (debit_account_id <> credit_account_id),
+        CHECK ((phase IN ('post', 'void')) = (pending_id IS NOT NULL)),
+        CHECK (timeout_at IS NULL OR phase = 'pending')
+      );
+      CREATE INDEX ledger_transfers_debit ON ledger_transfers (debit_account_id, id);
+      CREATE INDEX ledger_transfers_credit ON ledger_transfers (credit_account_id, id);
+      CREATE INDEX ledger_transfers_timeout ON ledger_transfers (timeout_at) WHERE timeout_at IS NOT NULL;
+      CREATE FUNCTION ledger_transfers_immutable() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'ledger transfers are immutable: record a correcting transfer'; END $$;
+      CREATE TRIGGER ledger_transfers_no_update BEFORE UPDATE OR DELETE ON ledger_transfers
+        FOR EACH ROW EXECUTE FUNCTION ledger_transfers_immutable();
+      INSERT INTO ledger_accounts (key, kind) VALUES ('wallet', 'wallet'), ('treasury', 'treasury'), ('fees', 'fees');
+    `,
+  },
 ];
 
 /** Applies pending migrations; an advisory lock keeps two starting processes from racing. */
