@@ -395,6 +395,8 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
       CREATE INDEX ledger_transfers_debit ON ledger_transfers (debit_account_id, id);
       CREATE INDEX ledger_transfers_credit ON ledger_transfers (credit_account_id, id);
       CREATE INDEX ledger_transfers_timeout ON ledger_transfers (timeout_at) WHERE timeout_at IS NOT NULL;
+      -- An escrow's legs (store/escrow.ts), found by the escrow they reserve for.
+      CREATE INDEX ledger_transfers_escrow ON ledger_transfers ((ref->>'escrow')) WHERE phase = 'pending';
       CREATE FUNCTION ledger_transfers_immutable() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN RAISE EXCEPTION 'ledger transfers are immutable: record a correcting transfer'; END $$;
       CREATE TRIGGER ledger_transfers_no_update BEFORE UPDATE OR DELETE ON ledger_transfers
