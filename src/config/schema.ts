@@ -45,6 +45,29 @@ export interface RepoConfig {
     /** Where an award goes when its recipient links no wallet in time (`payout.unclaimed`), or null. */
     unclaimed: Charity | null;
   };
+  /** Paid questions (`/ask`) and what counts as an answer; survey responses follow the same rule. */
+  questions: {
+    /** A comment answers only with at least this many characters besides commands. */
+    minReplyChars: number;
+    /** An unanswered question's escrow returns to the asker after this long. */
+    expiresMs: number;
+    /** The most open questions one person may have asked across the account at once. */
+    maxOpenPerAsker: number;
+    /** The most answers one question to a list (`first N`) or a survey may pay. */
+    maxResponders: number;
+  };
+  /** Expert lists addressed as `list:<name>`: lowercase logins. */
+  lists: Array<{ name: string; members: string[] }>;
+  tips: {
+    /** A tip becomes payable after this long; `/tip cancel` by the tipper takes it back meanwhile. */
+    holdMs: number;
+    /** The most one funder may tip from the treasury per UTC day. */
+    maxPerDay: Amount;
+  };
+  surveys: {
+    /** `/survey … anyone`: accounts younger than this are not paid for a response. */
+    minAccountAgeMs: number;
+  };
   /** The input as given. */
   raw: unknown;
 }
@@ -106,8 +129,27 @@ function defaultConfig(currency: Currency, holdMs: number, raw: unknown): RepoCo
     charities: [],
     claim: { coauthors: false },
     payout: { holdMs, unclaimed: null },
+    ...featureDefaults(currency),
     raw,
   };
+}
+
+/** The paid-questions, lists, tips and surveys sections when the file does not set them. */
+function featureDefaults(currency: Currency): Pick<RepoConfig, "questions" | "lists" | "tips" | "surveys"> {
+  return {
+    questions: { ...DEFAULT_QUESTIONS },
+    lists: [],
+    tips: { holdMs: DEFAULT_TIP_HOLD_MS, maxPerDay: defaultTipsPerDay(currency) },
+    surveys: { minAccountAgeMs: DEFAULT_SURVEY_MIN_ACCOUNT_AGE_MS },
+  };
+}
+
+export const DEFAULT_QUESTIONS = Object.freeze({ minReplyChars: 20, expiresMs: 7 * 86_400_000, maxOpenPerAsker: 5, maxResponders: 10 });
+export const DEFAULT_TIP_HOLD_MS = 3_600_000;
+export const DEFAULT_SURVEY_MIN_ACCOUNT_AGE_MS = 30 * 86_400_000;
+/** `tips.max_per_day` by default: 50 in the repository's fiat currency, or 50,000 sats for bitcoin repositories. */
+function defaultTipsPerDay(currency: Currency): Amount {
+  return currency === "BTC" ? { currency: "BTC", minor: 50_000n } : { currency, minor: 5_000n };
 }
 
 function deepFreeze<T>(o: T): T {
@@ -223,6 +265,58 @@ export const CONFIG_DOC: readonly ConfigDocEntry[] = deepFreeze([
     description:
       "One of `charities`: where an award goes when its recipient links no wallet with `/wallet` within the unclaimed period. Unset, the award waits for the recipient.",
     example: "payout: { unclaimed: coin-center }",
+  },
+  {
+    key: "questions.min_reply_chars",
+    type: "whole number",
+    default: String(DEFAULT_QUESTIONS.minReplyChars),
+    description:
+      "A comment answers a question (or a survey) only if it has at least this many characters besides commands. Edits and deletions never count again; replies by bots or by the asker never count.",
+    example: "questions: { min_reply_chars: 40 }",
+  },
+  {
+    key: "questions.expires",
+    type: "duration",
+    default: "7d",
+    description: "An unanswered question's escrow returns to the asker after this long (what a list question has not paid out, too).",
+  },
+  {
+    key: "questions.max_open_per_asker",
+    type: "whole number",
+    default: String(DEFAULT_QUESTIONS.maxOpenPerAsker),
+    description: "The most unanswered questions one person may have open at once.",
+  },
+  {
+    key: "questions.max_responders",
+    type: "whole number (1–100)",
+    default: String(DEFAULT_QUESTIONS.maxResponders),
+    description: "The largest `first N` of a question to a list or of a survey.",
+  },
+  {
+    key: "lists",
+    type: "map of list name to list of GitHub logins",
+    default: "{}",
+    description: "Expert lists asked with `/ask list:<name> <amount>`, beside GitHub teams (`/ask @org/team …`).",
+    example: "lists: { sig-docs-experts: [alice, bob] }",
+  },
+  {
+    key: "tips.hold",
+    type: "duration",
+    default: "1h",
+    description: "A tip becomes payable after this long; meanwhile `/tip cancel @user` by the tipper takes it back.",
+  },
+  {
+    key: "tips.max_per_day",
+    type: "amount",
+    default: "50 in the repository's currency (50000sats for bitcoin)",
+    description: "The most one funder may tip from the treasury per UTC day (besides `funders.budget`).",
+    example: "tips: { max_per_day: 20usd }",
+  },
+  {
+    key: "surveys.min_account_age",
+    type: "duration",
+    default: "30d",
+    description: "`/survey … anyone`: responses from accounts younger than this are not paid.",
   },
 ]);
 
@@ -622,6 +716,61 @@ const currencyValue = z.unknown().transform((v, ctx): Currency | undefined => {
   return c;
 });
 
+/** A value that may be left empty (null or missing), else read by `inner`. */
+function optional<T>(inner: z.ZodType<T>) {
+  return z.unknown().transform((v, ctx): T | undefined => {
+    if (v === null || v === undefined) return undefined;
+    const r = inner.safeParse(v);
+    if (r.success) return r.data;
+    for (const issue of r.error.issues) ctx.addIssue({ code: "custom", path: issue.path, message: issue.message });
+    return z.NEVER;
+  });
+}
+
+function wholeNumber(min: number, max: number) {
+  return z.unknown().transform((v, ctx): number | undefined => {
+    if (v === null || v === undefined) return undefined;
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+      ctx.addIssue({ code: "custom", message: `expected a whole number from ${min} to ${max}, got ${show(v)}` });
+      return z.NEVER;
+    }
+    return v;
+  });
+}
+
+const LIST_NAME_RE = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
+const listsValue = z.unknown().transform((v, ctx): RepoConfig["lists"] => {
+  if (v === null || v === undefined) return [];
+  if (!isMapping(v)) {
+    ctx.addIssue({ code: "custom", message: `expected a mapping of list names to lists of GitHub logins, got ${show(v)}` });
+    return z.NEVER;
+  }
+  const out: RepoConfig["lists"] = [];
+  const members = loginList("GitHub logins", LOGIN_RE, "a GitHub login");
+  for (const [name, value] of Object.entries(v)) {
+    const folded = name.trim().toLowerCase();
+    if (!LIST_NAME_RE.test(folded)) {
+      ctx.addIssue({ code: "custom", path: [name], message: `${JSON.stringify(name)} is not a list name: use letters, digits, "-", "_" or "."` });
+      continue;
+    }
+    const r = members.safeParse(value);
+    if (!r.success) {
+      for (const issue of r.error.issues) ctx.addIssue({ code: "custom", path: [name, ...issue.path], message: issue.message });
+      continue;
+    }
+    if (r.data.length === 0) {
+      ctx.addIssue({ code: "custom", path: [name], message: "the list is empty; name at least one person, or remove it" });
+      continue;
+    }
+    if (out.some((l) => l.name === folded)) {
+      ctx.addIssue({ code: "custom", path: [name], message: "a second list of the same name (names ignore case); keep one" });
+      continue;
+    }
+    out.push({ name: folded, members: r.data });
+  }
+  return out;
+});
+
 function buildSchema(currency: Currency, opts: ParseConfigOptions) {
   const shape = {
     currency: currencyValue,
@@ -646,6 +795,18 @@ function buildSchema(currency: Currency, opts: ParseConfigOptions) {
     charities: charitiesValue(opts.validateAddress),
     claim: section({ coauthors: booleanValue }, "coauthors"),
     payout: section({ hold: durationValue, unclaimed: charityIdValue }, "hold and unclaimed"),
+    questions: section(
+      {
+        min_reply_chars: wholeNumber(1, 10_000),
+        expires: durationValue,
+        max_open_per_asker: wholeNumber(1, 1000),
+        max_responders: wholeNumber(1, 100),
+      },
+      "min_reply_chars, expires, max_open_per_asker and max_responders",
+    ),
+    lists: listsValue,
+    tips: section({ hold: durationValue, max_per_day: optional(amountValue(currency)) }, "hold and max_per_day"),
+    surveys: section({ min_account_age: durationValue }, "min_account_age"),
   };
   return shape;
 }
@@ -760,8 +921,18 @@ export function parseRepoConfig(raw: unknown, opts: ParseConfigOptions): ConfigR
     claim: { coauthors: data.claim?.coauthors ?? false },
     // PAYOUT_HOLD is the operator's floor: a repository may wait longer, never less.
     payout: { holdMs: Math.max(data.payout?.hold ?? envHoldMs, envHoldMs), unclaimed: null },
+    questions: {
+      minReplyChars: data.questions?.min_reply_chars ?? DEFAULT_QUESTIONS.minReplyChars,
+      expiresMs: data.questions?.expires ?? DEFAULT_QUESTIONS.expiresMs,
+      maxOpenPerAsker: data.questions?.max_open_per_asker ?? DEFAULT_QUESTIONS.maxOpenPerAsker,
+      maxResponders: data.questions?.max_responders ?? DEFAULT_QUESTIONS.maxResponders,
+    },
+    lists: data.lists,
+    tips: { holdMs: data.tips?.hold ?? DEFAULT_TIP_HOLD_MS, maxPerDay: data.tips?.max_per_day ?? defaultTipsPerDay(currency) },
+    surveys: { minAccountAgeMs: data.surveys?.min_account_age ?? DEFAULT_SURVEY_MIN_ACCOUNT_AGE_MS },
     raw,
   };
+  if (data.questions?.expires === 0) errors.push("questions.expires: a question needs time to be answered; use a duration like 7d");
 
   // Checks across sections.
   if (data.currency !== undefined && data.max_bounty !== undefined && maxBountyFor(config, currency) === undefined) {

@@ -46,6 +46,10 @@ describe("defaults", () => {
       charities: [],
       claim: { coauthors: false },
       payout: { holdMs: 24 * 3_600_000, unclaimed: null },
+      questions: { minReplyChars: 20, expiresMs: 7 * 86_400_000, maxOpenPerAsker: 5, maxResponders: 10 },
+      lists: [],
+      tips: { holdMs: 3_600_000, maxPerDay: usd(5_000n) },
+      surveys: { minAccountAgeMs: 30 * 86_400_000 },
       raw: null,
     };
     expect(parseRepoConfig(null, opts)).toEqual({ ok: true, config: expected });
@@ -139,6 +143,10 @@ payout:
       ],
       claim: { coauthors: true },
       payout: { holdMs: 36 * 3_600_000, unclaimed: { id: "coin-center", name: "Coin Center", address: GOOD } },
+      questions: { minReplyChars: 20, expiresMs: 7 * 86_400_000, maxOpenPerAsker: 5, maxResponders: 10 },
+      lists: [],
+      tips: { holdMs: 3_600_000, maxPerDay: usd(5_000n) },
+      surveys: { minAccountAgeMs: 30 * 86_400_000 },
       raw,
     } satisfies RepoConfig);
     expect(maxBountyFor(c, "EUR")).toEqual(eur(40_000n));
@@ -210,7 +218,7 @@ describe("values", () => {
 
   test("keys that name Object.prototype members are plain keys", () => {
     expect(errors(fromYaml("__proto__: {currency: eur}"))).toEqual([
-      "__proto__: unknown setting; known settings here are currency, max_bounty, funders, labels, charities, claim, payout",
+      "__proto__: unknown setting; known settings here are currency, max_bounty, funders, labels, charities, claim, payout, questions, lists, tips, surveys",
     ]);
     expect(errors(fromYaml("funders: {__proto__: {owners: true}}"))).toEqual([
       "funders.__proto__: unknown setting; known settings here are users, teams, owners, budget",
@@ -233,17 +241,17 @@ describe("errors name the YAML path and say what is wrong", () => {
     [
       "a typo at the top level",
       { fundrs: { users: ["a"] } },
-      ['fundrs: unknown setting (did you mean "funders"?); known settings here are currency, max_bounty, funders, labels, charities, claim, payout'],
+      ['fundrs: unknown setting (did you mean "funders"?); known settings here are currency, max_bounty, funders, labels, charities, claim, payout, questions, lists, tips, surveys'],
     ],
     [
       "an unrelated unknown key",
       { colour: "blue" },
-      ["colour: unknown setting; known settings here are currency, max_bounty, funders, labels, charities, claim, payout"],
+      ["colour: unknown setting; known settings here are currency, max_bounty, funders, labels, charities, claim, payout, questions, lists, tips, surveys"],
     ],
     [
       "max-bounty with a hyphen",
       { "max-bounty": "5usd" },
-      ['max-bounty: unknown setting (did you mean "max_bounty"?); known settings here are currency, max_bounty, funders, labels, charities, claim, payout'],
+      ['max-bounty: unknown setting (did you mean "max_bounty"?); known settings here are currency, max_bounty, funders, labels, charities, claim, payout, questions, lists, tips, surveys'],
     ],
     ["currency unknown", { currency: "yen" }, ['currency: "yen" is not a currency; use usd, eur, gbp, btc or sats']],
     ["currency not text", { currency: 5 }, ["currency: 5 is not a currency; use usd, eur, gbp, btc or sats"]],
@@ -427,7 +435,7 @@ charities:
   coin-center: {name: Coin Center, address: bc1qnope}
 `);
     expect(errors(raw)).toEqual([
-      'fundrs: unknown setting (did you mean "funders"?); known settings here are currency, max_bounty, funders, labels, charities, claim, payout',
+      'fundrs: unknown setting (did you mean "funders"?); known settings here are currency, max_bounty, funders, labels, charities, claim, payout, questions, lists, tips, surveys',
       'currency: "yen" is not a currency; use usd, eur, gbp, btc or sats',
       'max_bounty[0]: "10xyz" is not an amount: unknown currency "xyz" (e.g. "10usd")',
       'max_bounty[2]: a second maximum for USD ("$7", after "5usd"); keep one',
@@ -474,6 +482,14 @@ describe("helpers", () => {
       "claim.coauthors",
       "payout.hold",
       "payout.unclaimed",
+      "questions.min_reply_chars",
+      "questions.expires",
+      "questions.max_open_per_asker",
+      "questions.max_responders",
+      "lists",
+      "tips.hold",
+      "tips.max_per_day",
+      "surveys.min_account_age",
     ]);
     // Each documented key is accepted by the parser ...
     for (const key of documented) {
@@ -489,6 +505,54 @@ describe("helpers", () => {
 
   test("CONFIG_MERGE_OPTIONS replaces lists instead of concatenating them", () => {
     expect(CONFIG_MERGE_OPTIONS.arrayMerge(["1000usd"], ["500usd"])).toEqual(["500usd"]);
+  });
+});
+
+describe("questions, lists, tips and surveys", () => {
+  test("read with their defaults, in the repository's currency", () => {
+    const c = ok({
+      currency: "eur",
+      questions: { min_reply_chars: 40, expires: "3d", max_open_per_asker: 2, max_responders: 25 },
+      lists: { "SIG-Docs-Experts": ["@Alice", "bob"] },
+      tips: { hold: "30m", max_per_day: 20 },
+      surveys: { min_account_age: "90d" },
+    });
+    expect(c.questions).toEqual({ minReplyChars: 40, expiresMs: 3 * 86_400_000, maxOpenPerAsker: 2, maxResponders: 25 });
+    expect(c.lists).toEqual([{ name: "sig-docs-experts", members: ["alice", "bob"] }]);
+    expect(c.tips).toEqual({ holdMs: 1_800_000, maxPerDay: eur(2_000n) });
+    expect(c.surveys).toEqual({ minAccountAgeMs: 90 * 86_400_000 });
+    expect(ok({ currency: "sats" }).tips.maxPerDay).toEqual(sats(50_000n));
+  });
+
+  test("bad values are named with their path", () => {
+    const r = parseRepoConfig(
+      {
+        questions: { min_reply_chars: 0, expires: "soon", max_responders: 101, maximum: 3 },
+        lists: { "bad name!": ["alice"], empty: [], team: ["not a login"] },
+        tips: { max_per_day: "5xyz" },
+        surveys: { min_account_age: 30 },
+      },
+      opts,
+    );
+    expect(r.ok).toBe(false);
+    const errors = r.ok ? [] : r.errors;
+    expect(errors).toEqual(
+      expect.arrayContaining([
+        "questions.min_reply_chars: expected a whole number from 1 to 10000, got 0",
+        "questions.max_responders: expected a whole number from 1 to 100, got 101",
+        expect.stringMatching(/^questions\.expires: /),
+        expect.stringMatching(/^questions\.maximum: unknown setting/),
+        expect.stringMatching(/^lists\."bad name!": .* is not a list name/),
+        "lists.empty: the list is empty; name at least one person, or remove it",
+        'lists.team[0]: "not a login" is not a GitHub login',
+        expect.stringMatching(/^tips\.max_per_day: "5xyz" is not an amount/),
+        'surveys.min_account_age: expected a duration like "24h" or "0s", got 30',
+      ]),
+    );
+    expect(parseRepoConfig({ questions: { expires: "0s" } }, opts)).toEqual({
+      ok: false,
+      errors: ["questions.expires: a question needs time to be answered; use a duration like 7d"],
+    });
   });
 });
 
