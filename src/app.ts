@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import { deliveryAccount, isHandled, objectKey } from "./core/webhooks.js";
+import { featureEvents } from "./features/index.js";
 import type { SignedDelivery } from "./http/webhooks.js";
 import { storeDelivery, type StoreOutcome } from "./store/inbox.js";
 import type { Db } from "./store/db.js";
@@ -25,7 +26,8 @@ export function bountyBotIntake(opts: IntakeOptions): (d: SignedDelivery) => Pro
   return async ({ id, event, payload }) => {
     const p = payload as { action?: string; installation?: { id?: number } };
     const action = typeof p?.action === "string" ? p.action : null;
-    if (!isHandled(event, action)) return "unhandled";
+    const features = featureEvents(event, action);
+    if (!isHandled(event, action) && features.length === 0) return "unhandled";
     const account = deliveryAccount(payload);
     if (!account || !opts.allowedAccounts.has(account.toLowerCase())) {
       const who = account ?? "(no account)";
@@ -41,7 +43,7 @@ export function bountyBotIntake(opts: IntakeOptions): (d: SignedDelivery) => Pro
       action,
       installationId: typeof p.installation?.id === "number" ? p.installation.id : null,
       payload,
-      objectKey: objectKey(event, action, payload),
+      objectKey: objectKey(event, action, payload) ?? features.map((f) => f.objectKey?.(payload) ?? null).find((k) => k !== null) ?? null,
     });
     if (outcome === "duplicate") opts.log.info({ delivery: id, event, action }, "a replay of a delivery already stored (same GitHub object, new delivery id): ignored");
     if (outcome === "stored" || outcome === "rearmed") opts.onStored();

@@ -4,7 +4,10 @@ import type { Logger } from "pino";
 import { Probot, ProbotOctokit } from "probot";
 import { bountyBotIntake } from "./app.js";
 import { InboxWorker } from "./deliveries/worker.js";
+import type { Deps } from "./deliveries/types.js";
 import { CardSyncer } from "./github/cards.js";
+import { featureSweeps } from "./features/index.js";
+import { Sweeper } from "./features/sweeper.js";
 import { octokitRepo, type RepoGitHub } from "./github/client.js";
 import { OutboxSender } from "./github/outbox.js";
 import { PayoutScheduler } from "./payouts/scheduler.js";
@@ -27,6 +30,8 @@ export interface BountyBot {
   probot: Probot;
   inbox: InboxWorker;
   cards: CardSyncer;
+  /** The features' expiries and the ledger's timeouts; tests run it with a clock of their own. */
+  sweeper: Sweeper;
   outbox: OutboxSender;
   /** Undefined when no payout wallet is configured. */
   payouts?: PayoutScheduler;
@@ -197,9 +202,10 @@ export async function startBountyBot(settings: Settings, opts: StartOptions = {}
     // The card names PAYOUT_INTERVAL only when this process runs payouts on it.
     payouts: { minSats: settings.payout.minSats, intervalMs: opts.payouts && opts.payouts.schedule !== false ? settings.payout.intervalMs : undefined } });
   const outbox = new OutboxSender({ db, github, log });
+  const deps: Deps = { db, github, network: settings.network, defaults: { currency: settings.defaultCurrency, holdMs: settings.payout.holdMs }, appLogin: app.login, log,
+    accountBudgets: settings.accountBudgets, prices: opts.prices ?? opts.payouts?.prices };
   const inbox = new InboxWorker(
-    { db, github, network: settings.network, defaults: { currency: settings.defaultCurrency, holdMs: settings.payout.holdMs }, appLogin: app.login, log,
-      accountBudgets: settings.accountBudgets, prices: opts.prices ?? opts.payouts?.prices },
+    deps,
     {
       metrics,
       onCommitted(ids) {
@@ -210,6 +216,12 @@ export async function startBountyBot(settings: Settings, opts: StartOptions = {}
   );
 
   kickInbox = () => inbox.kick();
+  // Features' expiries and refunds, and the ledger's pending transfers that timed out.
+  const sweeper = new Sweeper(featureSweeps(), deps, log, () => {
+    outbox.kick();
+    cards.sweep().catch((err) => log.error({ err }, "card sweep failed"));
+  });
+  if (opts.sweepMs !== 0) sweeper.start();
 
   let payouts: PayoutScheduler | undefined;
   if (opts.payouts) {
@@ -262,6 +274,7 @@ export async function startBountyBot(settings: Settings, opts: StartOptions = {}
       await payouts?.idle();
       await cards.idle();
       await outbox.idle();
+      await sweeper.idle();
       await pruning;
       const [busy] = await db.query<{ n: bigint }>(
         `SELECT (SELECT count(*) FROM webhook_inbox WHERE processed_at IS NULL AND parked_at IS NULL AND next_attempt_at <= now())
@@ -283,6 +296,7 @@ export async function startBountyBot(settings: Settings, opts: StartOptions = {}
     probot,
     inbox,
     cards,
+    sweeper,
     outbox,
     payouts,
     metrics,
@@ -302,7 +316,7 @@ export async function startBountyBot(settings: Settings, opts: StartOptions = {}
       await relay?.close();
       clearInterval(timer);
       shutdown.abort(new Error("bounty-bot is shutting down"));
-      await Promise.all([payouts?.stop(), inbox.stop(), cards.stop(), outbox.stop(), pruning]);
+      await Promise.all([payouts?.stop(), inbox.stop(), cards.stop(), outbox.stop(), sweeper.stop(), pruning]);
       server.closeIdleConnections();
       await new Promise<void>((r) => server.close(() => r()));
       if (!opts.db) await db.close();

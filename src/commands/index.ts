@@ -1,18 +1,25 @@
 import { award } from "./award.js";
 import { bounty } from "./bounty.js";
 import { help } from "./help.js";
+import { featureCommands } from "../features/index.js";
 import type { Command, HelpEntry } from "./types.js";
 import { wallet } from "./wallet.js";
 
 /** Every command the bot answers to. The help table is built from these, so it cannot drift. */
 export const COMMANDS: Command[] = [bounty, award, wallet, help];
 
+/** The bounty commands, then every feature's (src/features/index.ts), help last. */
+export function allCommands(): Command[] {
+  const all = [...COMMANDS.filter((c) => c !== help), ...featureCommands()];
+  return [...all, help];
+}
+
 export function findCommand(name: string): Command | undefined {
-  return COMMANDS.find((c) => c.names.includes(name));
+  return allCommands().find((c) => c.names.includes(name));
 }
 
 export function allHelp(): HelpEntry[] {
-  return COMMANDS.flatMap((c) => c.help);
+  return allCommands().flatMap((c) => c.help);
 }
 
 const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");

@@ -1,4 +1,5 @@
 import { Drainer } from "../core/drainer.js";
+import { featureEvents } from "../features/index.js";
 import type { Metrics } from "../metrics.js";
 import { completeDelivery, failDelivery, pendingDeliveries, type Delivery } from "../store/inbox.js";
 import { onIssueComment } from "./comment.js";
@@ -6,8 +7,32 @@ import { onIssueClosed, onIssueLabel, onIssueReopened } from "./issues.js";
 import { onPullRequestClosed } from "./pulls.js";
 import type { Apply, Deps } from "./types.js";
 
-/** Routes a stored delivery to what handles it: reads GitHub, returns the effects to record. */
+/**
+ * Routes a stored delivery to everything that handles it (bounties, then each feature that acts on
+ * the event): each reads GitHub, and their effects are recorded together in one transaction.
+ */
 export async function prepare(d: Delivery, deps: Deps): Promise<Apply | null> {
+  const applies: Apply[] = [];
+  const core = await prepareCore(d, deps);
+  if (core) applies.push(core);
+  for (const f of featureEvents(d.event, d.action)) {
+    const apply = await f.handle({ id: d.id, event: d.event, action: d.action, payload: d.payload }, deps);
+    if (apply) applies.push(apply);
+  }
+  if (applies.length <= 1) return applies[0] ?? null;
+  return async (tx) => {
+    const bountyIds: bigint[] = [];
+    const commands: Array<{ name: string; outcome: string }> = [];
+    for (const apply of applies) {
+      const r = await apply(tx);
+      bountyIds.push(...r.bountyIds);
+      commands.push(...(r.commands ?? []));
+    }
+    return { bountyIds, commands };
+  };
+}
+
+async function prepareCore(d: Delivery, deps: Deps): Promise<Apply | null> {
   switch (d.event) {
     case "issue_comment":
       return onIssueComment(d.id, d.payload, deps);
