@@ -1,6 +1,6 @@
-import { networkFromEnv } from "../config/env.js";
+import { type EnvRead, MAINNET_MIN_SOURCES, namesIn, readEnv } from "../config/env.js";
 import type { Decimal } from "./decimal.js";
-import { type PriceSource, parseMaxSpread, parsePriceSources } from "./sources.js";
+import type { PriceSource } from "./sources.js";
 
 export interface PriceConfig {
   sources: PriceSource[];
@@ -10,24 +10,28 @@ export interface PriceConfig {
   minSources: number;
 }
 
-/** Market prices guard real money on mainnet: two sources must agree, and none may be made up. */
-export const MAINNET_MIN_SOURCES = 2;
+export { MAINNET_MIN_SOURCES };
+
+/** The price oracle's variables: the "Prices" group of the environment schema. */
+export const PRICE_VARS = namesIn("Prices");
 
 /**
- * Reads PRICE_SOURCES (default "coinbase,kraken,mempool:https://mempool.space"),
- * PRICE_MAX_SPREAD (default "2%") and PRICE_MIN_SOURCES (default 2 on BITCOIN_NETWORK=bitcoin,
- * where less than 2 and `fixed:` prices are refused; 1 elsewhere) from `env`.
+ * PRICE_SOURCES, PRICE_MAX_SPREAD and PRICE_MIN_SOURCES as the schema reads them (the defaults are
+ * there: PRICE_MIN_SOURCES is 2 on BITCOIN_NETWORK=bitcoin, 1 elsewhere), with the rules between
+ * them and the network: on mainnet at least 2 sources and no `fixed:` prices; never more sources
+ * required than listed. Reports the first problem.
  */
 export function priceConfigFromEnv(
   env: Readonly<Record<string, string | undefined>>,
+  read: EnvRead = readEnv(env),
 ): { ok: true; config: PriceConfig } | { ok: false; error: string } {
-  const s = parsePriceSources(env.PRICE_SOURCES);
-  if (!s.ok) return s;
-  const m = parseMaxSpread(env.PRICE_MAX_SPREAD);
-  if (!m.ok) return m;
-  const net = networkFromEnv(env);
-  const mainnet = net.ok && net.mainnet;
-  if (mainnet && s.sources.some((x) => x.kind === "fixed")) {
+  for (const name of PRICE_VARS) {
+    const problems = read.errors.get(name);
+    if (problems) return { ok: false, error: problems[0]! };
+  }
+  const { values: v, context } = read;
+  const sources = v.PRICE_SOURCES.sources;
+  if (context.mainnet && sources.some((x) => x.kind === "fixed")) {
     return {
       ok: false,
       error:
@@ -35,23 +39,16 @@ export function priceConfigFromEnv(
         "list market sources (coinbase, kraken, mempool:<base-url>)",
     };
   }
-  const text = env.PRICE_MIN_SOURCES?.trim() || undefined;
-  let minSources = mainnet ? MAINNET_MIN_SOURCES : 1;
-  if (text !== undefined) {
-    if (!/^\d+$/.test(text) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) {
-      return { ok: false, error: `PRICE_MIN_SOURCES must be a whole number of at least 1, not "${text}"` };
-    }
-    minSources = Number(text);
-    if (mainnet && minSources < MAINNET_MIN_SOURCES) {
-      return {
-        ok: false,
-        error: `PRICE_MIN_SOURCES must be at least ${MAINNET_MIN_SOURCES} on BITCOIN_NETWORK=bitcoin (prices need two sources that agree), not ${text}`,
-      };
-    }
+  const minSources = v.PRICE_MIN_SOURCES;
+  if (context.mainnet && minSources < MAINNET_MIN_SOURCES) {
+    return {
+      ok: false,
+      error: `PRICE_MIN_SOURCES must be at least ${MAINNET_MIN_SOURCES} on BITCOIN_NETWORK=bitcoin (prices need two sources that agree), not ${minSources}`,
+    };
   }
-  if (minSources > s.sources.length) {
-    const n = s.sources.length;
+  if (minSources > sources.length) {
+    const n = sources.length;
     return { ok: false, error: `PRICE_MIN_SOURCES is ${minSources} but PRICE_SOURCES lists ${n} source${n === 1 ? "" : "s"}; list more sources` };
   }
-  return { ok: true, config: { sources: s.sources, maxSpread: m.maxSpread, minSources } };
+  return { ok: true, config: { sources, maxSpread: v.PRICE_MAX_SPREAD.maxSpread, minSources } };
 }

@@ -15,7 +15,7 @@ describe("one list of errors at start", () => {
     expect(lines[0]).toBe("Invalid environment:");
     expect(lines).toContain('- PORT must be a port number, not "x"');
     expect(lines.some((l) => l.startsWith("- PRICE_MAX_SPREAD"))).toBe(true);
-    expect(lines).toContain('- WALLET_GAP_LIMIT must be a whole number from 1 to 1000, not "0".');
+    expect(lines).toContain('- WALLET_GAP_LIMIT must be a whole number from 1 to 1000, not "0"');
   });
 
   it("a bad BITCOIN_NETWORK is reported once", () => {
