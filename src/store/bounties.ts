@@ -244,11 +244,56 @@ const countedOf = (r: CountedRow) => {
 export const accountOf = (bounty: Pick<Bounty, "owner">): string => bounty.owner.toLowerCase();
 
 /** The budgets that apply to a pledge, in lock order: the account's, then the funder's. */
-function budgetsOf(terms: PledgeTerms): Array<{ kind: BudgetOver["kind"]; budget: Budget }> {
+export function budgetsOf(terms: PledgeTerms): Array<{ kind: BudgetOver["kind"]; budget: Budget }> {
   const out: Array<{ kind: BudgetOver["kind"]; budget: Budget }> = [];
   if (terms.accountBudget) out.push({ kind: "account", budget: terms.accountBudget });
   if (terms.funderBudget && terms.chargedUserId !== null) out.push({ kind: "funder", budget: terms.funderBudget });
   return out;
+}
+
+/**
+ * Advisory locks on the budgets a spend counts against: the account, then the charged funder,
+ * always in that order, so two spends racing on two connections are counted one after the other.
+ */
+export async function lockBudgets(tx: Queryable, account: string, terms: PledgeTerms): Promise<void> {
+  if (budgetsOf(terms).length === 0) return;
+  await tx.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", [`budget account ${account}`]);
+  if (terms.chargedUserId !== null) {
+    await tx.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", [`budget funder ${account} ${terms.chargedUserId}`]);
+  }
+}
+
+/**
+ * What a budget's window has spent, in its currency: open and awarded pledges, and the treasury's
+ * other spends charged to budgets (questions, tips, surveys: budget_charges) not returned since.
+ * `except` leaves out the pledge being replaced, or the charge being made again.
+ */
+export async function spentInWindow(
+  tx: Queryable,
+  account: string,
+  chargedUserId: number | null,
+  budget: Budget,
+  terms: Pick<PledgeTerms, "rates" | "now">,
+  except: { bountyId?: bigint; funderKey?: string; chargeKey?: string } = {},
+): Promise<bigint> {
+  const c = budget.limit.currency;
+  const rows = await tx.query<CountedRow>(
+    `SELECT currency, amount_minor, counted FROM pledges
+     WHERE account = $1 AND ($2::bigint IS NULL OR charged_user_id = $2) AND status IN ('open', 'awarded')
+       AND pledged_at >= $3 AND NOT (bounty_id IS NOT DISTINCT FROM $4 AND funder_key IS NOT DISTINCT FROM $5)
+     UNION ALL
+     SELECT currency, amount_minor, counted FROM budget_charges
+     WHERE account = $1 AND ($2::bigint IS NULL OR charged_user_id = $2) AND released_at IS NULL
+       AND charged_at >= $3 AND key IS DISTINCT FROM $6`,
+    [account, chargedUserId, windowStart(terms.now, budget), except.bountyId ?? null, except.funderKey ?? null, except.chargeKey ?? null],
+  );
+  let spent = 0n;
+  for (const r of rows) {
+    const v = countedValue(countedOf(r), c, terms.rates);
+    if (v === null) throw new Error(`a spend in ${r.currency} counted in a ${c} budget has no price; retrying`);
+    spent += v;
+  }
+  return spent;
 }
 
 /**
@@ -264,9 +309,13 @@ export async function uncountedCurrencies(
 ): Promise<Currency[]> {
   const c = budget.limit.currency;
   const rows = await db.query<{ currency: Currency }>(
-    `SELECT DISTINCT currency FROM pledges
+    `SELECT currency FROM pledges
      WHERE account = $1 AND ($2::bigint IS NULL OR charged_user_id = $2) AND status IN ('open', 'awarded')
-       AND pledged_at >= $3 AND currency <> $4 AND NOT (counted ? $4)`,
+       AND pledged_at >= $3 AND currency <> $4 AND NOT (counted ? $4)
+     UNION
+     SELECT currency FROM budget_charges
+     WHERE account = $1 AND ($2::bigint IS NULL OR charged_user_id = $2) AND released_at IS NULL
+       AND charged_at >= $3 AND currency <> $4 AND NOT (counted ? $4)`,
     [account, chargedUserId, windowStart(now, budget), c],
   );
   return rows.map((r) => r.currency);
@@ -290,12 +339,7 @@ export async function pledge(
 ): Promise<{ replaced: Amount | null; over: null } | { replaced: null; over: BudgetOver }> {
   const account = accountOf(bounty);
   const budgets = budgetsOf(terms);
-  if (budgets.length > 0) {
-    await tx.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", [`budget account ${account}`]);
-    if (terms.chargedUserId !== null) {
-      await tx.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", [`budget funder ${account} ${terms.chargedUserId}`]);
-    }
-  }
+  await lockBudgets(tx, account, terms);
   const before = await tx.query<CountedRow & { status: PledgeStatus }>(
     "SELECT currency, amount_minor, status, counted FROM pledges WHERE bounty_id = $1 AND funder_key = $2 FOR UPDATE",
     [bounty.id, funder.key],
@@ -308,18 +352,10 @@ export async function pledge(
     const c = budget.limit.currency;
     const value = valueIn(amount, c, terms.rates);
     if (value === null) throw new Error(`no ${c} price was read for a pledge in ${amount.currency}; retrying`);
-    const rows = await tx.query<CountedRow>(
-      `SELECT currency, amount_minor, counted FROM pledges
-       WHERE account = $1 AND ($2::bigint IS NULL OR charged_user_id = $2) AND status IN ('open', 'awarded')
-         AND pledged_at >= $3 AND NOT (bounty_id = $4 AND funder_key = $5)`,
-      [account, kind === "funder" ? terms.chargedUserId : null, windowStart(terms.now, budget), bounty.id, funder.key],
-    );
-    let spent = 0n;
-    for (const r of rows) {
-      const v = countedValue(countedOf(r), c, terms.rates);
-      if (v === null) throw new Error(`a pledge in ${r.currency} counted in a ${c} budget has no price; retrying`);
-      spent += v;
-    }
+    const spent = await spentInWindow(tx, account, kind === "funder" ? terms.chargedUserId : null, budget, terms, {
+      bountyId: bounty.id,
+      funderKey: funder.key,
+    });
     const replacing = prev && prev.status === "open" ? countedValue(countedOf(prev), c, terms.rates) : null;
     const check = checkBudget(budget, spent, value, replacing);
     if (!check.ok) {

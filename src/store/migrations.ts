@@ -404,6 +404,28 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
       INSERT INTO ledger_accounts (key, kind) VALUES ('wallet', 'wallet'), ('treasury', 'treasury'), ('fees', 'fees');
     `,
   },
+  {
+    version: 16,
+    name: "budgets: the treasury's spends other than pledges (questions, tips, surveys) counted against budgets",
+    sql: `
+      -- One row per spend a funder makes from the treasury besides pledges; a budget's window sums
+      -- these with open and awarded pledges (store/bounties.ts spentInWindow). A refund releases it.
+      CREATE TABLE budget_charges (
+        id              bigserial PRIMARY KEY,
+        key             text NOT NULL UNIQUE,
+        kind            text NOT NULL CHECK (kind IN ('question', 'tip', 'survey')),
+        account         text NOT NULL,
+        charged_user_id bigint,
+        currency        text NOT NULL CHECK (currency IN ('USD', 'EUR', 'GBP', 'BTC')),
+        amount_minor    bigint NOT NULL CHECK (amount_minor > 0),
+        counted         jsonb NOT NULL DEFAULT '{}'::jsonb,
+        rates           jsonb,
+        charged_at      timestamptz NOT NULL,
+        released_at     timestamptz
+      );
+      CREATE INDEX budget_charges_window ON budget_charges (account, charged_user_id, charged_at) WHERE released_at IS NULL;
+    `,
+  },
 ];
 
 /** Applies pending migrations; an advisory lock keeps two starting processes from racing. */
