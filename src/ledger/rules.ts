@@ -9,7 +9,7 @@
  * balance is minus what the wallet holds; summed over all accounts the balances are always zero.
  */
 
-export const ACCOUNT_KINDS = ["wallet", "treasury", "fees", "funds", "earnings", "escrow", "charity"] as const;
+export const ACCOUNT_KINDS = ["wallet", "treasury", "fees", "funds", "earnings", "escrow", "charity", "grant"] as const;
 export type AccountKind = (typeof ACCOUNT_KINDS)[number];
 
 /** What an escrow account holds money for. */
@@ -44,6 +44,12 @@ export const escrowOf = (purpose: EscrowPurpose, id: bigint | number | string): 
 /** What a charity is owed (donations and unclaimed awards) until it is paid on chain. */
 export const charityOf = (charityId: string): AccountSpec => ({ key: `charity:${charityId}`, kind: "charity", userId: null });
 
+/**
+ * What the treasury has set aside for one API token's rewards (a CI system paying per call): funded
+ * each period, never overdrawn, what is left returned when the period ends or the token is revoked.
+ */
+export const grantOf = (tokenId: bigint | number | string): AccountSpec => ({ key: `grant:${tokenId}`, kind: "grant", userId: null });
+
 /** The account a key names, or null when it is not a key the ledger makes. */
 export function accountFromKey(key: string): AccountSpec | null {
   if (key === WALLET.key) return WALLET;
@@ -59,6 +65,8 @@ export function accountFromKey(key: string): AccountSpec | null {
   if (m) return escrowOf(m[1] as EscrowPurpose, m[2]!);
   m = /^charity:([A-Za-z0-9_.-]{1,64})$/.exec(key);
   if (m) return charityOf(m[1]!);
+  m = /^grant:([1-9]\d{0,18})$/.exec(key);
+  if (m) return grantOf(m[1]!);
   return null;
 }
 
@@ -107,6 +115,11 @@ export const TRANSFER_KINDS = [
   "fee_paid",
   // A correcting transfer: a mistake (or a fee bump that did not confirm) undone by moving money back.
   "correction",
+  // An API token's budget funded from the treasury for a period, and what is left returned to it.
+  "grant",
+  "grant_return",
+  // A reward through the rewards API: grant → earnings.
+  "reward",
 ] as const;
 export type TransferKind = (typeof TRANSFER_KINDS)[number];
 
@@ -230,6 +243,8 @@ export function describeAccount(a: AccountSpec): string {
       return `escrow ${a.key.slice("escrow:".length)}`;
     case "charity":
       return `charity ${a.key.slice("charity:".length)}`;
+    case "grant":
+      return `the token's budget (${a.key})`;
     default:
       return `the ${a.kind}`;
   }

@@ -362,7 +362,7 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
       CREATE TABLE ledger_accounts (
         id              bigserial PRIMARY KEY,
         key             text NOT NULL UNIQUE,
-        kind            text NOT NULL CHECK (kind IN ('wallet', 'treasury', 'fees', 'funds', 'earnings', 'escrow', 'charity')),
+        kind            text NOT NULL CHECK (kind IN ('wallet', 'treasury', 'fees', 'funds', 'earnings', 'escrow', 'charity', 'grant')),
         user_id         bigint,
         debits_posted   bigint NOT NULL DEFAULT 0 CHECK (debits_posted >= 0),
         credits_posted  bigint NOT NULL DEFAULT 0 CHECK (credits_posted >= 0),

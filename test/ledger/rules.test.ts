@@ -9,6 +9,7 @@ import {
   escrowOf,
   FEES,
   fundsOf,
+  grantOf,
   lockOrder,
   malformed,
   mayOverdraw,
@@ -41,19 +42,20 @@ describe("accounts", () => {
     ["escrow:pledge:5", escrowOf("pledge", 5)],
     ["escrow:question:17", escrowOf("question", 17n)],
     ["charity:cncf", charityOf("cncf")],
+    ["grant:3", grantOf(3)],
   ])("%s names one account", (key, spec) => {
     expect(accountFromKey(key)).toEqual(spec);
     expect(spec.key).toBe(key);
   });
 
-  test.each(["", "funds:", "funds:0", "funds:-1", "funds:1.5", "funds:99999999999999999", "escrow:bounty:1", "escrow:pledge:", "charity:a b", "Wallet", "earnings:12 "])(
+  test.each(["", "funds:", "funds:0", "funds:-1", "funds:1.5", "funds:99999999999999999", "escrow:bounty:1", "escrow:pledge:", "charity:a b", "Wallet", "earnings:12 ", "grant:0", "grant:x"])(
     "%j is no account",
     (key) => expect(accountFromKey(key)).toBeNull(),
   );
 
   test("only the organisation's side may run negative", () => {
     expect([WALLET, TREASURY, FEES].every((a) => mayOverdraw(a.kind))).toBe(true);
-    expect([fundsOf(1), earningsOf(1), escrowOf("survey", 1), charityOf("x")].some((a) => mayOverdraw(a.kind))).toBe(false);
+    expect([fundsOf(1), earningsOf(1), escrowOf("survey", 1), charityOf("x"), grantOf(1)].some((a) => mayOverdraw(a.kind))).toBe(false);
   });
 
   test("locks are taken in one order whatever the direction", () => {
