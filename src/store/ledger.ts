@@ -257,9 +257,88 @@ export async function transfer(tx: Queryable, t: TransferRequest): Promise<Trans
   return again;
 }
 
-/** `transfer` in a transaction of its own. */
-export function transferNow(db: Db, t: TransferRequest): Promise<TransferResult> {
-  return db.transaction((tx) => transfer(tx, t));
+/**
+ * `transfer` in a transaction of its own. The common case (both accounts exist, the rules accept,
+ * the key is new) takes two statements and no explicit transaction: see `transferUnlocked`.
+ * Everything else goes the locked way, which answers it exactly as `transfer` does.
+ */
+export async function transferNow(db: Db, t: TransferRequest): Promise<TransferResult> {
+  const bad = malformed(t);
+  if (bad) return { ok: false, reason: bad };
+  return (await transferUnlocked(db, t)) ?? db.transaction((tx) => transfer(tx, t));
+}
+
+/*
+ * Writes the transfer and both totals only if both rows, locked in key order, still hold exactly
+ * the totals the rules decided on (compare and set); otherwise writes nothing and returns no row.
+ * All in one statement, so it commits or fails as one even without a transaction around it.
+ * $1 key, $2 debit id, $3 credit id, $4 sats, $5 phase, $6 timeout, $7 kind, $8 ref; $9–$12 and
+ * $13–$16 the debit's and credit's totals as read, $17–$20 and $21–$24 as the rules decided.
+ */
+const COMPARE_AND_SET_SQL = `
+WITH l AS (
+  SELECT id, debits_posted, credits_posted, debits_pending, credits_pending FROM ledger_accounts
+  WHERE id IN ($2::bigint, $3::bigint) ORDER BY key FOR UPDATE
+), t AS (
+  INSERT INTO ledger_transfers (key, debit_account_id, credit_account_id, sats, phase, timeout_at, kind, ref)
+  SELECT $1, $2, $3, $4, $5, $6, $7, $8
+  WHERE (SELECT count(*) FROM l
+         WHERE (id = $2 AND debits_posted = $9 AND credits_posted = $10 AND debits_pending = $11 AND credits_pending = $12)
+            OR (id = $3 AND debits_posted = $13 AND credits_posted = $14 AND debits_pending = $15 AND credits_pending = $16)) = 2
+  ON CONFLICT DO NOTHING RETURNING id, at
+), u AS (
+  UPDATE ledger_accounts
+  SET debits_posted = CASE WHEN id = $2 THEN $17::bigint ELSE $21::bigint END,
+      credits_posted = CASE WHEN id = $2 THEN $18::bigint ELSE $22::bigint END,
+      debits_pending = CASE WHEN id = $2 THEN $19::bigint ELSE $23::bigint END,
+      credits_pending = CASE WHEN id = $2 THEN $20::bigint ELSE $24::bigint END
+  WHERE id IN ($2, $3) AND EXISTS (SELECT 1 FROM t)
+  RETURNING id
+)
+SELECT t.id, t.at, (SELECT count(*) FROM u) AS updated FROM t`;
+
+/**
+ * The optimistic way for a transfer on its own: the two rows read without a lock, the rules
+ * (src/ledger/rules.ts, as in `transfer`) decide on what was read, and COMPARE_AND_SET_SQL writes
+ * the decision only if the rows are still what was read. The rules never see anything but the
+ * totals they decide on, under the lock that writes them. Null when this way cannot answer: an
+ * account not made yet, a refusal or a replay (the locked way says which), or a row that moved
+ * meanwhile.
+ */
+async function transferUnlocked(db: Queryable, t: TransferRequest): Promise<TransferResult | null> {
+  const rows = await db.query<RawAccount>(`SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE key IN ($1, $2)`, [t.debit.key, t.credit.key]);
+  if (rows.length !== 2) return null;
+  const accounts = new Map(rows.map((r) => [r.key, toAccount(r)]));
+  const debit = accounts.get(t.debit.key)!;
+  const credit = accounts.get(t.credit.key)!;
+  const decision = decideTransfer(t, debit, credit);
+  if (!decision.ok) return null;
+  const phase: Phase = t.pending ? "pending" : "single";
+  const timeoutAt = t.pending?.timeoutAt ?? null;
+  const ref = t.ref ?? {};
+  const totals = (b: Balance) => [b.debitsPosted, b.creditsPosted, b.debitsPending, b.creditsPending];
+  const [r] = await db.query<{ id: bigint; at: Date; updated: bigint }>(COMPARE_AND_SET_SQL, [
+    t.key,
+    debit.id,
+    credit.id,
+    t.sats,
+    phase,
+    timeoutAt,
+    t.kind,
+    JSON.stringify(ref),
+    ...totals(debit),
+    ...totals(credit),
+    ...totals(decision.debit),
+    ...totals(decision.credit),
+  ]);
+  if (!r) return null;
+  // Both rows were locked by the statement that wrote the transfer; anything else is a bug to shout about.
+  if (Number(r.updated) !== 2) throw new Error(`ledger transfer ${t.key} was written with ${Number(r.updated)} of its 2 balances`);
+  return {
+    ok: true,
+    replayed: false,
+    transfer: { id: BigInt(r.id), key: t.key, debit: debit.key, credit: credit.key, sats: t.sats, phase, pendingId: null, timeoutAt, kind: t.kind, ref, at: new Date(r.at) },
+  };
 }
 
 /** `transfer` that throws LedgerRefusal instead of answering a refusal (the caller's transaction rolls back). */

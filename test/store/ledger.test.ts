@@ -196,3 +196,61 @@ if (ENGINES.includes("postgres")) describe("the ledger under concurrency on Post
     }
   }, 60_000);
 });
+
+// transferNow takes an unlocked way first (read, decide, compare-and-set); it must answer exactly what
+// transfer in a transaction of its own answers, and never let a stale read spend money twice.
+describe.each(ENGINES)("transferNow against transfer on %s", (engine) => {
+  test("the same requests get the same answers and leave the same balances", async () => {
+    const [a, b] = [await createTestDb(engine), await createTestDb(engine)];
+    try {
+      const requests: TransferRequest[] = [
+        { key: "d1", debit: WALLET, credit: fundsOf(41), sats: 1000n, kind: "deposit" },
+        { key: "d1", debit: WALLET, credit: fundsOf(41), sats: 1000n, kind: "deposit" },
+        { key: "s1", debit: fundsOf(41), credit: fundsOf(42), sats: 400n, kind: "correction" },
+        { key: "s2", debit: fundsOf(41), credit: fundsOf(42), sats: 601n, kind: "correction" },
+        { key: "p1", debit: fundsOf(41), credit: escrowOf("pledge", 5), sats: 600n, kind: "escrow", pending: { timeoutAt: new Date("2030-01-01T00:00:00Z") } },
+        { key: "s3", debit: fundsOf(41), credit: fundsOf(42), sats: 1n, kind: "correction" },
+        { key: "s1", debit: fundsOf(41), credit: fundsOf(42), sats: 400n, kind: "correction" },
+        { key: "r1", debit: fundsOf(42), credit: WALLET, sats: 900n, kind: "deposit_reversal" },
+        { key: "t1", debit: TREASURY, credit: earningsOf(43), sats: 5n, kind: "award", ref: { award: "7" } },
+        { key: "", debit: TREASURY, credit: earningsOf(43), sats: 5n, kind: "award" },
+      ];
+      const strip = (r: Awaited<ReturnType<typeof transferNow>>) => (r.ok ? { ...r, transfer: { ...r.transfer, id: 0n, at: null } } : r);
+      for (const r of requests) {
+        expect(strip(await transferNow(a.db, r))).toEqual(strip(await b.db.transaction((tx) => transfer(tx, r))));
+      }
+      await expect(transferNow(a.db, { ...requests[2]!, sats: 401n })).rejects.toBeInstanceOf(TransferKeyConflict);
+      await expect(b.db.transaction((tx) => transfer(tx, { ...requests[2]!, sats: 401n }))).rejects.toBeInstanceOf(TransferKeyConflict);
+      const rows = async (db: TestDb) => (await listAccounts(db.db)).map(({ id: _id, ...rest }) => rest);
+      expect(await rows(a)).toEqual(await rows(b));
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
+
+if (ENGINES.includes("postgres")) describe("transferNow's unlocked way under concurrency on PostgreSQL", () => {
+  test("transfers racing out of one account that can afford some of them: exactly those are written, none overdraws", async () => {
+    const server = await createServerDatabase();
+    const dbs = await Promise.all([1, 2, 3, 4].map(() => openDatabase({ databaseUrl: server.url })));
+    try {
+      const payer = 51;
+      await transferNow(dbs[0]!, { key: "seed-51", debit: WALLET, credit: fundsOf(payer), sats: 1000n, kind: "deposit" });
+      for (let u = 60; u < 100; u++) await transferNow(dbs[0]!, { key: `seed-${u}`, debit: WALLET, credit: fundsOf(u), sats: 1n, kind: "deposit" });
+      const results = await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          transferNow(dbs[i % 4]!, { key: `spend-${i}`, debit: fundsOf(payer), credit: fundsOf(60 + i), sats: 100n, kind: "correction" }),
+        ),
+      );
+      expect(results.filter((r) => r.ok)).toHaveLength(10);
+      for (const r of results.filter((r) => !r.ok)) expect(r).toEqual({ ok: false, reason: "your funds has 0 sats available, 100 short of 100" });
+      expect(await accountBalance(dbs[0]!, fundsOf(payer))).toMatchObject({ creditsPosted: 1000n, debitsPosted: 1000n, debitsPending: 0n });
+      const [count] = await dbs[0]!.query<{ n: bigint }>("SELECT count(*) AS n FROM ledger_transfers WHERE key LIKE 'spend-%'");
+      expect(Number(count!.n)).toBe(10);
+    } finally {
+      for (const db of dbs) await db.close();
+      await server.drop();
+    }
+  }, 60_000);
+});
