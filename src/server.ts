@@ -11,12 +11,15 @@ import { Sweeper } from "./features/sweeper.js";
 import { octokitRepo, type RepoGitHub } from "./github/client.js";
 import { OutboxSender } from "./github/outbox.js";
 import { PayoutScheduler } from "./payouts/scheduler.js";
+import { DepositWatcher, isDepositWatchEngine } from "./payouts/deposits.js";
+import { isDepositKeys } from "./commands/deposit.js";
 import type { PayoutEngine, PriceSource } from "./payouts/run.js";
 import type { Settings } from "./settings.js";
 import { openDatabase, type Db } from "./store/db.js";
 import { healthRoute, metricsRoute, readyRoute, type ReadinessCheck } from "./http/health.js";
 import { createRouter, HttpError, type Route } from "./http/router.js";
 import { webhookRoute } from "./http/webhooks.js";
+import { solvencyRoutes, type WalletCoins } from "./http/solvency.js";
 import { createLogger } from "./logger.js";
 import { Metrics } from "./metrics.js";
 import { pruneInbox } from "./store/inbox.js";
@@ -144,6 +147,8 @@ export async function startBountyBot(settings: Settings, opts: StartOptions = {}
     });
   }
   const wallet = opts.payouts?.wallet as { lastBalance?: () => { confirmedSats: bigint; unconfirmedSats: bigint } | undefined } | undefined;
+  // The payout wallet's coins, listed by GET /api/v1/solvency.
+  const coins = opts.payouts?.wallet as Partial<WalletCoins> | undefined;
   const quotes = (opts.payouts?.prices ?? opts.prices) as { lastQuotes?: () => Array<{ source: string; currency: string; at: Date }> } | undefined;
   // Every route of the app, in one list: mounting one is one line here (or in opts.routes).
   const routes: Route[] = [
@@ -159,6 +164,7 @@ export async function startBountyBot(settings: Settings, opts: StartOptions = {}
       },
     }),
     webhookRoute({ path: settings.webhookPath, secret: settings.webhookSecret!, log, receive, accepting: () => !closing }),
+    ...solvencyRoutes({ db, network: settings.network, wallet: coins?.sync ? (coins as WalletCoins) : undefined, log: log.child({ name: "solvency" }) }),
     ...(opts.routes ?? []),
   ];
   const router = createRouter(routes, {
@@ -202,8 +208,10 @@ export async function startBountyBot(settings: Settings, opts: StartOptions = {}
     // The card names PAYOUT_INTERVAL only when this process runs payouts on it.
     payouts: { minSats: settings.payout.minSats, intervalMs: opts.payouts && opts.payouts.schedule !== false ? settings.payout.intervalMs : undefined } });
   const outbox = new OutboxSender({ db, github, log });
-  const deps: Deps = { db, github, network: settings.network, defaults: { currency: settings.defaultCurrency, holdMs: settings.payout.holdMs }, appLogin: app.login, log,
-    accountBudgets: settings.accountBudgets, prices: opts.prices ?? opts.payouts?.prices };
+  const deps: Deps = { db, github, network: settings.network, defaults: { currency: settings.defaultCurrency, holdMs: settings.payout.holdMs }, appLogin: app.login, log, publicUrl: settings.publicUrl,
+    accountBudgets: settings.accountBudgets, prices: opts.prices ?? opts.payouts?.prices,
+    // /deposit: only a wallet with a deposit branch (PayoutWallet) takes deposits.
+    deposits: isDepositKeys(opts.payouts?.wallet) ? opts.payouts.wallet : undefined, depositConfirmations: settings.depositConfirmations };
   const inbox = new InboxWorker(
     deps,
     {
@@ -235,6 +243,10 @@ export async function startBountyBot(settings: Settings, opts: StartOptions = {}
         outbox.kick();
         cards.sweep().catch((err) => log.error({ err }, "card sweep failed"));
       },
+      // Deposits and treasury receipts: credited before each run and every DEPOSIT_WATCH_INTERVAL_MS.
+      deposits: isDepositWatchEngine(opts.payouts.wallet)
+        ? new DepositWatcher({ db, wallet: opts.payouts.wallet, confirmations: settings.depositConfirmations, log: log.child({ name: "deposits" }), onQueued: () => outbox.kick() })
+        : undefined,
     });
   } else {
     log.warn("No payout wallet configured (WALLET_MNEMONIC): awards are recorded, nothing is paid");

@@ -7,7 +7,7 @@ import { generateMnemonic } from "@scure/bip39";
 import { wordlist } from "@scure/bip39/wordlists/english.js";
 import { startLocalChain, type LocalChainServer } from "../dev/localchain/server.js";
 import { CLI_COMMANDS, runCli } from "../src/cli/index.js";
-import { LEDGER_COLUMNS } from "../src/cli/ledger.js";
+import { AUDIT_COLUMNS } from "../src/cli/audit.js";
 import { awardByCommand } from "../src/store/awards.js";
 import { appendEvent, lockBounty, pledge, setIssueState, userFunder } from "../src/store/bounties.js";
 import { listPayouts } from "../src/store/payouts.js";
@@ -90,7 +90,16 @@ describe("bounty-bot CLI: help and arguments", () => {
     [["awards", "approve", "x7"], /award ids are whole numbers; not "x7"/],
     [["awards", "approve", "0"], /award ids are whole numbers; not "0"/],
     [["awards", "approve", "3"], /say who approves: --by <name> \(or set \$USER\)/],
-    [["ledger", "export"], /--csv/],
+    [["ledger", "export"], /ledger export: say the format: --csv \(the only one\); the audit log is `audit export --csv`/],
+    [["audit", "export"], /audit export: say the format: --csv/],
+    [["audit", "export", "--json"], /audit export: Unknown option '--json'/],
+    [["ledger", "balances", "--login", "no such"], /--login must be a GitHub login, not "no such"/],
+    [["ledger", "balances", "--login"], /ledger balances: Option '--login <value>' argument missing/],
+    [["ledger", "check", "--fix"], /ledger check: Unknown option '--fix'/],
+    [["ledger", "transfers", "--account", "bank"], /--account must be an account key .* not "bank"/],
+    [["ledger", "transfers", "--since", "last week"], /--since must be an ISO time .* or a duration back from now/],
+    [["ledger", "transfers", "--since", "2026-13-45"], /--since must be an ISO time/],
+    [["ledger", "balance"], /unknown command "ledger balance"; try one of: ledger balances, ledger check, ledger transfers, ledger export/],
     [["deliveries", "retry"], /say which deliveries: their ids \(see deliveries list --failed\), or --all/],
     [["deliveries", "retry", "abc", "--all"], /delivery ids or --all, not both/],
     [["deliveries", "retry", "abc", "no;such"], /delivery ids are GitHub's X-GitHub-Delivery values; not "no;such"/],
@@ -129,7 +138,8 @@ describe.each(ENGINES)("bounty-bot CLI on %s", (engine) => {
   });
   beforeEach(async () => {
     await t.db.exec(
-      "TRUNCATE outbox, spend_reservations, wallet_indexes, wallets, awards, payouts, payout_txs, claims, pledges, events, bounties RESTART IDENTITY CASCADE",
+      "TRUNCATE outbox, spend_reservations, wallet_indexes, wallets, awards, payouts, payout_txs, claims, pledges, events, bounties, ledger_transfers, ledger_accounts RESTART IDENTITY CASCADE; " +
+        "INSERT INTO ledger_accounts (key, kind) VALUES ('wallet', 'wallet'), ('treasury', 'treasury'), ('fees', 'fees')",
     );
     // A fresh wallet each test, on the local chain over HTTP, configured as the app would be.
     env = {
@@ -297,7 +307,7 @@ describe.each(ENGINES)("bounty-bot CLI on %s", (engine) => {
     expect(approvals.map((a) => [a.actor_login, Number(a.user_id), a.data.award_id])).toEqual([["lead-lee", 3, String(carols!.id)]]);
   });
 
-  test("ledger export --csv writes the audit log with repository and issue, quoted where needed", async () => {
+  test("audit export --csv writes the audit log with repository and issue, quoted where needed", async () => {
     const { bountyId, issueNumber } = await seedAward(t.db, {
       recipients: [{ id: 701, login: "dee", amounts: [{ currency: "USD", minor: 1_000n }] }],
     });
@@ -310,10 +320,10 @@ describe.each(ENGINES)("bounty-bot CLI on %s", (engine) => {
     });
     await appendEvent(t.db, { kind: "wallet_linked", userId: 701, data: {}, cause: { actor: { id: 701, login: "dee" }, deliveryId: null } });
 
-    const r = await cli(["ledger", "export", "--csv"], env, t.db);
+    const r = await cli(["audit", "export", "--csv"], env, t.db);
     expect(r.code).toBe(0);
     const records = parseCsv(r.out);
-    expect(records[0]).toEqual([...LEDGER_COLUMNS]);
+    expect(records[0]).toEqual([...AUDIT_COLUMNS]);
     expect(records).toHaveLength(3);
     const [pledge, wallet] = [records[1]!, records[2]!];
     expect(pledge.slice(0, 8)).toEqual(["1", pledge[1], "octocat/Hello-World", String(issueNumber), "pledge", "maintainer", "701", "d-1"]);
@@ -324,10 +334,10 @@ describe.each(ENGINES)("bounty-bot CLI on %s", (engine) => {
     expect(r.out).toContain('"{""note"":""says \\""hi\\"", then\\nleaves"",""amount"":""10 USD""}"');
   });
 
-  test("ledger export pages through a long log in order", async () => {
+  test("audit export pages through a long log in order", async () => {
     const values = Array.from({ length: 2_345 }, (_, i) => `(NULL, 'bulk', '{"n": ${i}}'::jsonb, 'system')`).join(",");
     await t.db.exec(`INSERT INTO events (bounty_id, kind, data, actor_login) VALUES ${values}`);
-    const r = await cli(["ledger", "export", "--csv"], env, t.db);
+    const r = await cli(["audit", "export", "--csv"], env, t.db);
     const records = parseCsv(r.out).slice(1);
     expect(records).toHaveLength(2_345);
     expect(records.map((x) => JSON.parse(x[8]!).n)).toEqual(Array.from({ length: 2_345 }, (_, i) => i));

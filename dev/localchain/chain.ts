@@ -174,6 +174,52 @@ export class LocalChain {
     return this.tipHeight;
   }
 
+  /**
+   * A reorganisation: disconnects the last `blocks` blocks (their transactions go back to the
+   * mempool, as a node puts them back) and then drops the transactions in `drop` — each with
+   * everything in the mempool that spends its outputs — as if the new chain had a conflicting
+   * spend instead. Mine afterwards to build the new branch. Returns the new tip and what was dropped.
+   */
+  reorg(blocks: number, drop: readonly string[] = []): { height: number; dropped: string[] } {
+    if (!Number.isInteger(blocks) || blocks < 0 || blocks > this.tipHeight) {
+      throw new Error(`cannot disconnect ${blocks} block(s) from a chain of height ${this.tipHeight}`);
+    }
+    // Refuse before changing anything: each dropped transaction must be unconfirmed once the blocks are gone.
+    const leaving = new Set(this.#blocks.slice(this.#blocks.length - blocks).flatMap((b) => b.txids));
+    for (const txid of drop) {
+      const t = this.#txs.get(txid);
+      if (!t || (t.height !== undefined && !leaving.has(txid))) {
+        throw new Error(`${txid} is not in the mempool after disconnecting ${blocks} block(s)`);
+      }
+    }
+    const disconnected = this.#blocks.splice(this.#blocks.length - blocks, blocks);
+    const back: string[] = [];
+    for (const b of disconnected) {
+      for (const txid of b.txids) {
+        const t = this.#txs.get(txid)!;
+        t.height = undefined;
+        t.blockHash = undefined;
+        t.blockTime = undefined;
+        for (let vout = 0; vout < t.tx.outs.length; vout++) {
+          const u = this.#utxos.get(key(txid, vout));
+          if (u) u.height = undefined;
+        }
+        back.push(txid);
+      }
+    }
+    // Disconnected transactions come before what was already waiting, parents before children.
+    this.#mempool = [...back, ...this.#mempool];
+    const dropped: string[] = [];
+    for (const txid of drop) {
+      if (!this.#txs.has(txid)) continue; // a descendant of one dropped before
+      for (const id of this.#withDescendants([txid])) {
+        this.#forget(id);
+        dropped.push(id);
+      }
+    }
+    return { height: this.tipHeight, dropped };
+  }
+
   /** Validates and accepts a raw transaction into the mempool; throws TxValidationError with a node-style reason. */
   submit(rawHex: string): string {
     let tx: bitcoin.Transaction;
@@ -461,6 +507,17 @@ export class LocalChain {
       else chain++;
     }
     return { chain, mempool };
+  }
+
+  /** Transactions that paid or spent from a script, as Esplora lists them: mempool (newest first), then the chain, newest first. */
+  txsOf(script: Uint8Array): Array<Readonly<KnownTx> & { txid: string }> {
+    const all = [...(this.#touching.get(hex(script)) ?? [])].map((txid) => ({ txid, ...this.#txs.get(txid)! }));
+    const order = new Map(this.#mempool.map((id, i) => [id, i]));
+    const mempool = all.filter((t) => t.height === undefined).sort((a, b) => order.get(b.txid)! - order.get(a.txid)!);
+    const chain = all
+      .filter((t) => t.height !== undefined)
+      .sort((a, b) => b.height! - a.height! || this.#blocks[b.height!]!.txids.indexOf(b.txid) - this.#blocks[a.height!]!.txids.indexOf(a.txid));
+    return [...mempool, ...chain];
   }
 
   tx(txid: string): Readonly<KnownTx> | undefined {

@@ -1,7 +1,8 @@
 import http from "node:http";
+import * as bitcoin from "bitcoinjs-lib";
 import type { AddressInfo } from "node:net";
 import { parseAddress } from "../../src/bitcoin/address.js";
-import type { NetworkName } from "../../src/bitcoin/network.js";
+import { type NetworkName, networkFor } from "../../src/bitcoin/network.js";
 import { LocalChain, TxValidationError, type Outpoint } from "./chain.js";
 
 /**
@@ -12,6 +13,9 @@ import { LocalChain, TxValidationError, type Outpoint } from "./chain.js";
  *   POST /regtest/mine           {"blocks": 1}                          → {"height"}
  *   POST /regtest/fee-estimates  {"6": 12.5, ...}                       → 204
  *   POST /regtest/evict/:txid    drops a mempool tx and its descendants → {"evicted": [txid, ...]}
+ *   POST /regtest/reorg          {"blocks": 2, "drop": ["<txid>", ...]}  → {"height", "dropped": [txid, ...]}
+ *                                disconnects the last blocks (their transactions back to the mempool),
+ *                                then drops the named ones and their descendants
  *
  * A refused POST /tx answers 400 with the node's error the way Esplora
  * passes it on: sendrawtransaction RPC error: {"code":-26,"message":"…"}.
@@ -78,6 +82,21 @@ async function handle(chain: LocalChain, req: http.IncomingMessage, res: http.Se
       return h ? send(res, 200, "text/plain", h) : send(res, 404, "text/plain", "Block not found");
     }
     if (path === "/fee-estimates") return json(res, 200, chain.feeEstimates);
+    if ((m = path.match(/^\/address\/([^/]+)\/txs(?:\/chain\/([0-9a-f]{64}))?$/))) {
+      const parsed = parseAddress(decodeURIComponent(m[1]!), chain.network);
+      if (!parsed.ok) return send(res, 400, "text/plain", `Invalid Bitcoin address: ${parsed.reason}`);
+      const all = chain.txsOf(parsed.script);
+      let page: typeof all;
+      if (m[2] === undefined) {
+        // electrs: up to 50 mempool transactions, then the first 25 confirmed.
+        page = [...all.filter((t) => t.height === undefined).slice(0, 50), ...all.filter((t) => t.height !== undefined).slice(0, CHAIN_PAGE)];
+      } else {
+        const confirmed = all.filter((t) => t.height !== undefined);
+        const at = confirmed.findIndex((t) => t.txid === m![2]);
+        page = at < 0 ? [] : confirmed.slice(at + 1, at + 1 + CHAIN_PAGE);
+      }
+      return json(res, 200, page.map((t) => txJson(chain, t.txid, t)));
+    }
     if ((m = path.match(/^\/address\/([^/]+)(\/utxo)?$/))) {
       const address = decodeURIComponent(m[1]!);
       const parsed = parseAddress(address, chain.network);
@@ -113,16 +132,7 @@ async function handle(chain: LocalChain, req: http.IncomingMessage, res: http.Se
         const s = chain.outspend(txid, vout);
         return json(res, 200, s ? { spent: true, txid: s.txid, vin: s.vin, status: statusJson(chain, s.height) } : { spent: false });
       }
-      return json(res, 200, {
-        txid,
-        version: t.tx.version,
-        locktime: t.tx.locktime,
-        size: t.tx.byteLength(),
-        weight: t.tx.weight(),
-        fee: Number(t.fee),
-        vout: t.tx.outs.map((o) => ({ scriptpubkey: Buffer.from(o.script).toString("hex"), value: Number(o.value) })),
-        status: statusJson(chain, t.height),
-      });
+      return json(res, 200, txJson(chain, txid, t));
     }
   }
 
@@ -160,6 +170,18 @@ async function handle(chain: LocalChain, req: http.IncomingMessage, res: http.Se
         return send(res, 404, "text/plain", e instanceof Error ? e.message : String(e));
       }
     }
+    if (path === "/regtest/reorg") {
+      const { blocks, drop } = (parseJson(body || "{}") ?? { blocks: "invalid" }) as { blocks?: unknown; drop?: unknown };
+      const n = blocks === undefined ? 1 : Number(blocks);
+      if (!Number.isInteger(n) || n < 0 || n > 1000) return send(res, 400, "text/plain", "blocks must be 0..1000");
+      if (drop !== undefined && !(Array.isArray(drop) && drop.every((d) => typeof d === "string" && /^[0-9a-f]{64}$/.test(d))))
+        return send(res, 400, "text/plain", 'expected {"blocks": integer, "drop": ["<txid>", ...]}');
+      try {
+        return json(res, 200, chain.reorg(n, (drop as string[] | undefined) ?? []));
+      } catch (e) {
+        return send(res, 400, "text/plain", e instanceof Error ? e.message : String(e));
+      }
+    }
     if (path === "/regtest/fee-estimates") {
       const est = parseJson(body);
       if (est === null || typeof est !== "object" || Array.isArray(est) || !Object.values(est).every((v) => typeof v === "number"))
@@ -174,6 +196,34 @@ async function handle(chain: LocalChain, req: http.IncomingMessage, res: http.Se
 function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** electrs' page size for confirmed transactions of an address. */
+const CHAIN_PAGE = 25;
+
+/** A transaction in Esplora's shape: outputs with their script, address (when standard) and value. */
+function txJson(chain: LocalChain, txid: string, t: NonNullable<ReturnType<LocalChain["tx"]>>) {
+  return {
+    txid,
+    version: t.tx.version,
+    locktime: t.tx.locktime,
+    size: t.tx.byteLength(),
+    weight: t.tx.weight(),
+    fee: Number(t.fee),
+    vout: t.tx.outs.map((o) => {
+      const address = addressOf(o.script, chain.network);
+      return { scriptpubkey: Buffer.from(o.script).toString("hex"), ...(address ? { scriptpubkey_address: address } : {}), value: Number(o.value) };
+    }),
+    status: statusJson(chain, t.height),
+  };
+}
+
+function addressOf(script: Uint8Array, network: NetworkName): string | undefined {
+  try {
+    return bitcoin.address.fromOutputScript(script, networkFor(network));
   } catch {
     return undefined;
   }

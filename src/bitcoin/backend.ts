@@ -27,6 +27,21 @@ export interface Outspend {
   blockHeight?: number;
 }
 
+/** One output of a transaction, with the address it pays when its script has one. */
+export interface TxOutput {
+  vout: number;
+  address?: string;
+  value: bigint;
+}
+
+/** A transaction that touched an address, as an address history lists it. */
+export interface AddressTx {
+  txid: string;
+  confirmed: boolean;
+  blockHeight?: number;
+  outputs: TxOutput[];
+}
+
 /** Fee rate estimates in sat/vB keyed by confirmation target in blocks, as Esplora reports them. */
 export type FeeEstimates = Record<string, number>;
 
@@ -35,6 +50,11 @@ export interface ChainBackend {
   getUtxos(address: string): Promise<ChainUtxo[]>;
   /** How many transactions ever touched the address (chain + mempool): > 0 means "used". */
   getAddressTxCount(address: string): Promise<number>;
+  /**
+   * Every transaction that paid or spent from the address, in the mempool and in the chain (all
+   * pages): what deposit and receipt watching reads, so a transaction no longer listed is gone.
+   */
+  getAddressTxs(address: string): Promise<AddressTx[]>;
   getFeeEstimates(): Promise<FeeEstimates>;
   /** Submits a raw transaction; resolves to its txid, or throws TxRejectedError with the node's reason. */
   broadcast(txHex: string): Promise<string>;

@@ -2,7 +2,7 @@ import { randomInt } from "node:crypto";
 import * as bitcoin from "bitcoinjs-lib";
 import { DUST_LIMIT, parseAddress, type AddressType } from "./address.js";
 import { selectCoins, MAX_STANDARD_WEIGHT, type Coin } from "./coinselect.js";
-import { CHANGE, type Chain, type KeyRef, type WalletKeys } from "./keys.js";
+import { CHANGE, type KeyChain, type KeyRef, type WalletKeys } from "./keys.js";
 import type { NetworkName } from "./network.js";
 import { OUTPUT_WEIGHT, vsizeOf, type FeeRate } from "./sizes.js";
 
@@ -38,7 +38,7 @@ export interface SignedInput {
   txid: string;
   vout: number;
   sats: bigint;
-  chain: Chain;
+  chain: KeyChain;
   index: number;
 }
 

@@ -1,6 +1,7 @@
 import { redact } from "../core/redact.js";
 import type { NetworkName } from "./network.js";
 import {
+  type AddressTx,
   type ChainBackend,
   type ChainUtxo,
   type FeeEstimates,
@@ -101,6 +102,49 @@ export class EsploraBackend implements ChainBackend {
     const m = raw?.mempool_stats?.tx_count;
     if (!isUint(c) || !isUint(m)) throw this.#malformed("/address/…");
     return c + m;
+  }
+
+  /**
+   * GET /address/:address/txs gives the mempool transactions and the newest confirmed ones (25
+   * on electrs); /txs/chain/:last_seen_txid the next confirmed page, until a page brings none.
+   */
+  async getAddressTxs(address: string): Promise<AddressTx[]> {
+    const base = `/address/${encodeURIComponent(address)}/txs`;
+    const out: AddressTx[] = [];
+    const seen = new Set<string>();
+    let path = base;
+    for (let page = 0; ; page++) {
+      if (page > 100_000) throw this.#malformed(`${base}/chain (it does not end)`);
+      const raw = await this.#json(path);
+      if (!Array.isArray(raw)) throw this.#malformed("/address/…/txs");
+      let lastConfirmed: string | undefined;
+      for (const item of raw) {
+        const tx = this.#addressTx(item);
+        if (seen.has(tx.txid)) continue;
+        seen.add(tx.txid);
+        out.push(tx);
+        if (tx.confirmed) lastConfirmed = tx.txid;
+      }
+      if (lastConfirmed === undefined) return out;
+      path = `${base}/chain/${lastConfirmed}`;
+    }
+  }
+
+  #addressTx(item: unknown): AddressTx {
+    const o = item as {
+      txid?: unknown;
+      vout?: unknown;
+      status?: { confirmed?: unknown; block_height?: unknown };
+    };
+    if (typeof o?.txid !== "string" || !TXID.test(o.txid) || !Array.isArray(o.vout)) throw this.#malformed("/address/…/txs");
+    const outputs = o.vout.map((v: unknown, vout: number) => {
+      const x = v as { value?: unknown; scriptpubkey_address?: unknown };
+      if (!isUint(x?.value)) throw this.#malformed("/address/…/txs");
+      return { vout, value: BigInt(x.value), ...(typeof x.scriptpubkey_address === "string" ? { address: x.scriptpubkey_address } : {}) };
+    });
+    const tx: AddressTx = { txid: o.txid, confirmed: o.status?.confirmed === true, outputs };
+    if (isUint(o.status?.block_height)) tx.blockHeight = o.status.block_height;
+    return tx;
   }
 
   async getFeeEstimates(): Promise<FeeEstimates> {

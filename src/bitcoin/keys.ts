@@ -18,8 +18,18 @@ export type Chain = 0 | 1;
 export const RECEIVE: Chain = 0;
 export const CHANGE: Chain = 1;
 
+/**
+ * Deposit addresses (`/deposit`), one per person at a time, are not on account 0 but on the
+ * external chain of account 1: m/84'/coin'/1'/0/i (m/86'/… for taproot). Any BIP84/86 wallet
+ * restores them as "account #1" from the same mnemonic, where a third chain of account 0 would
+ * be outside BIP44 and invisible to every other wallet. KeyRef names them as chain 2 (DEPOSIT)
+ * so that a signed input's (chain, index) still says which key spends it.
+ */
+export const DEPOSIT = 2 as const;
+export type KeyChain = Chain | typeof DEPOSIT;
+
 export interface KeyRef {
-  chain: Chain;
+  chain: KeyChain;
   index: number;
 }
 
@@ -49,6 +59,11 @@ export function accountPath(network: NetworkName, script: WalletScript): string 
   return `m/${purpose}'/${coinTypeFor(network)}'/0'`;
 }
 
+/** The deposit account: m/84'/0'/1' and friends (see DEPOSIT). */
+export function depositAccountPath(network: NetworkName, script: WalletScript): string {
+  return accountPath(network, script).replace(/\/0'$/, "/1'");
+}
+
 /** The x-only output key of a BIP86 key-path-only taproot output. */
 function tapTweak(internal: Uint8Array): Uint8Array {
   return bitcoin.crypto.taggedHash("TapTweak", internal);
@@ -63,16 +78,21 @@ export class WalletKeys {
   readonly network: NetworkName;
   readonly script: WalletScript;
   readonly accountPath: string;
-  #chains: [HDKey, HDKey];
+  readonly depositAccountPath: string;
+  /** Receive and change of account 0, then the deposit chain (account 1, chain 0). */
+  #chains: [HDKey, HDKey, HDKey];
   #accountXpub: string;
+  #depositXpub: string;
   #cache = new Map<string, { pubkey: Uint8Array; script: Uint8Array; address: string }>();
 
-  private constructor(account: HDKey, network: NetworkName, script: WalletScript, path: string) {
+  private constructor(account: HDKey, deposits: HDKey, network: NetworkName, script: WalletScript, path: string) {
     this.network = network;
     this.script = script;
     this.accountPath = path;
-    this.#chains = [account.deriveChild(0), account.deriveChild(1)];
+    this.depositAccountPath = depositAccountPath(network, script);
+    this.#chains = [account.deriveChild(0), account.deriveChild(1), deposits.deriveChild(0)];
     this.#accountXpub = account.publicExtendedKey;
+    this.#depositXpub = deposits.publicExtendedKey;
   }
 
   /**
@@ -93,15 +113,22 @@ export class WalletKeys {
     seed.fill(0);
     const path = accountPath(opts.network, opts.script);
     const account = root.derive(path);
+    const deposits = root.derive(depositAccountPath(opts.network, opts.script));
     root.wipePrivateData();
-    const keys = new WalletKeys(account, opts.network, opts.script, path);
+    const keys = new WalletKeys(account, deposits, opts.network, opts.script, path);
     account.wipePrivateData();
+    deposits.wipePrivateData();
     return keys;
   }
 
   /** The account's extended public key (what a watch-only wallet would import). */
   accountXpub(): string {
     return this.#accountXpub;
+  }
+
+  /** The deposit account's extended public key: it names this wallet's deposit addresses in the database. */
+  depositXpub(): string {
+    return this.#depositXpub;
   }
 
   #entry(ref: KeyRef) {
@@ -196,7 +223,7 @@ function signLowR(hash: Uint8Array, priv: Uint8Array): Uint8Array {
 }
 
 function checkRef(ref: KeyRef): void {
-  if ((ref.chain !== 0 && ref.chain !== 1) || !Number.isInteger(ref.index) || ref.index < 0 || ref.index >= 0x80000000) {
+  if ((ref.chain !== 0 && ref.chain !== 1 && ref.chain !== DEPOSIT) || !Number.isInteger(ref.index) || ref.index < 0 || ref.index >= 0x80000000) {
     throw new RangeError(`Invalid key reference ${ref.chain}/${ref.index}`);
   }
 }

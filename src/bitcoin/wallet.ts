@@ -16,7 +16,7 @@ import {
 } from "./batch.js";
 import { planBump, type BumpSource } from "./bump.js";
 import type { WalletConfig } from "./config.js";
-import { CHANGE, RECEIVE, WalletKeys, type Chain, type KeyRef } from "./keys.js";
+import { CHANGE, DEPOSIT, RECEIVE, WalletKeys, type Chain, type KeyRef } from "./keys.js";
 import { walletLogger } from "./log.js";
 import { networkLabel } from "./network.js";
 import { feeRateFromSatPerVb, formatFeeRate, type FeeRate } from "./sizes.js";
@@ -31,6 +31,27 @@ export interface WalletSnapshot {
   unconfirmedSats: bigint;
   /** Lowest index per chain not seen used on the chain. */
   firstUnused: { receive: number; change: number };
+}
+
+/** An output paying one of the wallet's watched addresses, as the chain shows it now. */
+export interface WatchedOutput {
+  txid: string;
+  vout: number;
+  address: string;
+  sats: bigint;
+  /** 0 in the mempool. */
+  confirmations: number;
+  /** Receive (chain 0 of account 0: `wallet address`) or a deposit address (the deposit account). */
+  branch: "receive" | "deposit";
+  index: number;
+}
+
+/** What the chain shows for every watched address, read in full: an output not listed is not there. */
+export interface ChainWatch {
+  tipHeight: number;
+  outputs: WatchedOutput[];
+  /** Every address read, and which it is: only outputs of these may be judged gone. */
+  scanned: Array<{ address: string; branch: "receive" | "deposit"; index: number }>;
 }
 
 export interface BatchPlan {
@@ -109,6 +130,11 @@ export interface PayoutWalletOptions {
   /** Parent logger (e.g. Probot's app.log); redaction is added on top. */
   logger?: Logger;
   now?: () => Date;
+  /**
+   * The deposit addresses handed out (store/deposits.ts), by index on the deposit chain, for the
+   * wallet `depositWallet` names: their coins are the wallet's own, counted and spent like any.
+   */
+  deposits?: { issuedIndexes(depositWallet: string): Promise<number[]> };
 }
 
 const DISCOVERY_CONCURRENCY = 8;
@@ -125,6 +151,9 @@ export class PayoutWallet {
   readonly #spendLog: SpendLog;
   readonly #log: Logger;
   readonly #now: () => Date;
+  readonly #deposits: PayoutWalletOptions["deposits"];
+  /** Deposit indexes known to be handed out: from the store, and from every watch() call. */
+  readonly #depositIndexes = new Set<number>();
   #snapshot: WalletSnapshot | undefined;
   /** Outpoints spent by transactions this process signed; not offered to coin selection again. */
   readonly #locked = new Set<string>();
@@ -140,6 +169,7 @@ export class PayoutWallet {
     this.#spendLog = opts.spendLog;
     this.#log = log;
     this.#now = opts.now ?? (() => new Date());
+    this.#deposits = opts.deposits;
   }
 
   /** Derives the wallet; refuses mainnet unless it was chosen explicitly, and a mnemonic with a bad checksum. */
@@ -178,6 +208,49 @@ export class PayoutWallet {
 
   get accountPath(): string {
     return this.#keys.accountPath;
+  }
+
+  /** Names this wallet's deposit addresses in the database: the deposit account's xpub (a new mnemonic, script or network is another wallet). */
+  get depositWallet(): string {
+    return this.#keys.depositXpub();
+  }
+
+  /** The deposit address at `index` of the deposit chain (m/84'/coin'/1'/0/index). */
+  depositAddress(index: number): string {
+    return this.#keys.address({ chain: DEPOSIT, index });
+  }
+
+  /**
+   * Syncs (counting the given deposit indexes as the wallet's from now on), then reads the whole
+   * history of every used receive address and every given deposit address. Any backend error
+   * propagates: a partial view must never make a deposit look gone.
+   */
+  async watch(depositIndexes: readonly number[]): Promise<ChainWatch> {
+    for (const i of depositIndexes) this.#depositIndexes.add(i);
+    const snap = await this.sync();
+    const targets: Array<{ branch: "receive" | "deposit"; index: number; address: string }> = [];
+    // Every receive address handed out, not only those the chain shows used: one whose only
+    // payment a reorganisation took away must still be read, or its receipt would never be reversed.
+    const receiveEnd = Math.max(snap.firstUnused.receive, await this.#state.nextIndex(RECEIVE));
+    for (let index = 0; index < receiveEnd; index++) {
+      targets.push({ branch: "receive", index, address: this.#keys.address({ chain: RECEIVE, index }) });
+    }
+    for (const index of [...new Set(depositIndexes)].sort((a, b) => a - b)) {
+      targets.push({ branch: "deposit", index, address: this.depositAddress(index) });
+    }
+    const tipHeight = await this.#backend.getTipHeight();
+    const histories = await mapLimit(targets, DISCOVERY_CONCURRENCY, (t) => this.#backend.getAddressTxs(t.address));
+    const outputs: WatchedOutput[] = [];
+    targets.forEach((t, i) => {
+      for (const tx of histories[i]!) {
+        const confirmations = tx.confirmed && tx.blockHeight !== undefined ? Math.max(0, tipHeight - tx.blockHeight + 1) : 0;
+        for (const o of tx.outputs) {
+          if (o.address !== t.address) continue;
+          outputs.push({ txid: tx.txid, vout: o.vout, address: t.address, sats: o.value, confirmations, branch: t.branch, index: t.index });
+        }
+      }
+    });
+    return { tipHeight, outputs, scanned: targets };
   }
 
   /** Gap-limit discovery of both chains and their coins. */
@@ -388,8 +461,8 @@ export class PayoutWallet {
   }
 
   async #sync(): Promise<WalletSnapshot> {
-    const [receive, change] = await Promise.all([this.#discover(RECEIVE), this.#discover(CHANGE)]);
-    const utxos = [...receive.utxos, ...change.utxos];
+    const [receive, change, deposits] = await Promise.all([this.#discover(RECEIVE), this.#discover(CHANGE), this.#depositCoins()]);
+    const utxos = [...receive.utxos, ...change.utxos, ...deposits];
     const live = new Set(utxos.map((u) => u.id));
     for (const id of this.#locked) if (!live.has(id)) this.#locked.delete(id);
     let confirmedSats = 0n;
@@ -414,6 +487,27 @@ export class PayoutWallet {
       "Wallet synced",
     );
     return this.#snapshot;
+  }
+
+  /** The coins on every deposit address handed out (no gap scan: the store knows each index). */
+  async #depositCoins(): Promise<WalletUtxo[]> {
+    if (this.#deposits) for (const i of await this.#deposits.issuedIndexes(this.depositWallet)) this.#depositIndexes.add(i);
+    const indexes = [...this.#depositIndexes].sort((a, b) => a - b);
+    const found = await mapLimit(indexes, DISCOVERY_CONCURRENCY, async (index) => {
+      const ref: KeyRef = { chain: DEPOSIT, index };
+      const address = this.#keys.address(ref);
+      return (await this.#backend.getUtxos(address)).map<WalletUtxo>((u) => ({
+        id: `${u.txid}:${u.vout}`,
+        txid: u.txid,
+        vout: u.vout,
+        value: u.value,
+        inputType: this.#keys.script,
+        ref,
+        address,
+        confirmed: u.confirmed,
+      }));
+    });
+    return found.flat();
   }
 
   /** Scans a chain until gapLimit consecutive addresses have never been used. */

@@ -3,13 +3,14 @@ import { awardsApprove, awardsList } from "./awards.js";
 import { openContext, type CliResources, type Output } from "./context.js";
 import { deliveriesList, deliveriesRetry } from "./deliveries.js";
 import { helpText } from "./help.js";
-import { ledgerExport } from "./ledger.js";
+import { auditExport } from "./audit.js";
+import { ledgerBalances, ledgerCheck, ledgerExport, ledgerTransfers } from "./ledger.js";
 import { payoutsApprove, payoutsList, payoutsRun } from "./payouts.js";
 import { UsageError, type CliCommand, type Env } from "./types.js";
 import { walletAddress, walletBalance, walletCreate } from "./wallet.js";
 
 /** Every operator command; the help is built from these. */
-export const CLI_COMMANDS: CliCommand[] = [walletCreate, walletAddress, walletBalance, payoutsList, payoutsRun, payoutsApprove, awardsList, awardsApprove, deliveriesList, deliveriesRetry, ledgerExport];
+export const CLI_COMMANDS: CliCommand[] = [walletCreate, walletAddress, walletBalance, payoutsList, payoutsRun, payoutsApprove, awardsList, awardsApprove, deliveriesList, deliveriesRetry, ledgerBalances, ledgerCheck, ledgerTransfers, ledgerExport, auditExport];
 
 export interface CliOptions extends CliResources {
   env: Env;

@@ -1,5 +1,6 @@
 import { runPayouts, type RunReport } from "../payouts/run.js";
 import { approvePayouts, listPayouts, PAYOUT_STATES, type PayoutRecord, type PayoutState } from "../store/payouts.js";
+import { lastSolvency } from "../store/solvency.js";
 import { table } from "./format.js";
 import { defineCommand, UsageError } from "./types.js";
 
@@ -8,7 +9,8 @@ const payee = (p: PayoutRecord): string => (p.kind === "charity" ? `charity: ${p
 export const payoutsList = defineCommand({
   words: ["payouts", "list"],
   usage: "payouts list [--state <state>]",
-  description: `Lists payouts, oldest first: id, state, payee, address, sats, txid and why it waits. States: ${PAYOUT_STATES.join(", ")}.`,
+  description:
+    `Lists payouts, oldest first: id, state, payee, address, sats, txid and why it waits; first, when the last payout run's solvency check failed, why nothing is signed. States: ${PAYOUT_STATES.join(", ")}.`,
   examples: ["bounty-bot payouts list", "bounty-bot payouts list --state awaiting_approval"],
   options: { state: { type: "string" } },
   parse({ values }): { state?: PayoutState } {
@@ -20,7 +22,14 @@ export const payoutsList = defineCommand({
     return { state: state as PayoutState };
   },
   async run({ state }, ctx) {
-    const payouts = await listPayouts(await ctx.db(), { state });
+    const db = await ctx.db();
+    const solvency = await lastSolvency(db);
+    if (solvency && !solvency.ok) {
+      ctx.out(`Payouts are stopped: the solvency check of ${solvency.checkedAt.toISOString()} failed; nothing is signed until it passes (bounty-bot ledger check):`);
+      for (const p of solvency.problems) ctx.out(`  - ${p}`);
+      ctx.out("");
+    }
+    const payouts = await listPayouts(db, { state });
     if (payouts.length === 0) {
       ctx.out(state ? `No payouts in state ${state}.` : "No payouts.");
       return 0;
@@ -64,6 +73,7 @@ export function reportLines(r: RunReport, mode: "auto" | "approve" = "auto"): st
   if (r.heldOverTxCap.length) {
     lines.push(`Over PAYOUT_MAX_TX_SATS:     ${r.heldOverTxCap.join(", ")} (awaiting approval: bounty-bot payouts approve <id>)`);
   }
+  if (r.solvency && !r.solvency.ok) lines.push(`Solvency check FAILED:       nothing was signed: ${r.solvency.problems.join("; ")}`);
   for (const w of r.priceWaits) lines.push(`Waiting for a price:         ${w}`);
   if (r.waiting) lines.push(`Queued payouts wait:         ${r.waiting}`);
   return lines;

@@ -17,10 +17,9 @@ export class UsageError extends Error {
   }
 }
 
-/** What the CLI needs of the payout wallet: a payout run's engine, plus funding and balance. */
+/** What the CLI needs of the payout wallet: a payout run's engine (which syncs, for the balance), plus funding. */
 export interface CliWallet extends PayoutEngine {
   receiveAddress(): Promise<string>;
-  sync(): Promise<{ confirmedSats: bigint; unconfirmedSats: bigint }>;
 }
 
 /** What a command may use; each resource is opened on first use and closed when the command ends. */

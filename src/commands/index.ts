@@ -1,12 +1,14 @@
 import { award } from "./award.js";
+import { balance } from "./balance.js";
 import { bounty } from "./bounty.js";
+import { deposit } from "./deposit.js";
 import { help } from "./help.js";
 import { featureCommands } from "../features/index.js";
 import type { Command, HelpEntry } from "./types.js";
 import { wallet } from "./wallet.js";
 
 /** Every command the bot answers to. The help table is built from these, so it cannot drift. */
-export const COMMANDS: Command[] = [bounty, award, wallet, help];
+export const COMMANDS: Command[] = [bounty, award, wallet, balance, deposit, help];
 
 /** The bounty commands, then every feature's (src/features/index.ts), help last. */
 export function allCommands(): Command[] {

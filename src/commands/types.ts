@@ -1,6 +1,7 @@
 import type { CommandLine } from "../core/commands.js";
 import type { Amount } from "../core/money.js";
 import type { TermsResult } from "../deliveries/budgets.js";
+import type { PriceSource } from "../payouts/run.js";
 import type { RepoConfig } from "../config/schema.js";
 import type { NetworkName } from "../bitcoin/network.js";
 import type { Queryable } from "../store/db.js";
@@ -17,6 +18,14 @@ export interface HelpEntry {
 
 export type FundCheck = { ok: true } | { ok: false; who: string };
 
+/** The app wallet's deposit branch, as /deposit needs it (PayoutWallet provides it); absent without a wallet. */
+export interface DepositKeys {
+  readonly network: NetworkName;
+  /** Names the wallet's deposit addresses in the store. */
+  readonly depositWallet: string;
+  depositAddress(index: number): string;
+}
+
 /** What a command sees of the comment that carried it; everything here is already read. */
 export interface CommandContext {
   deliveryId: string;
@@ -25,12 +34,20 @@ export interface CommandContext {
   author: { id: number; login: string };
   config: RepoConfig;
   network: NetworkName;
+  /** PUBLIC_URL, for links to this server's public pages (the solvency proof); unset when there is none. */
+  publicUrl?: string;
   /** Whether the author may fund here (asks GitHub at most once per comment). */
   mayFund(): Promise<FundCheck>;
   /** A GitHub account by login (the users API), or null when there is none. */
   user(login: string): Promise<GitHubUser | null>;
   /** The budgets a pledge of `amount` by the author counts against, and the prices that needs (read now, before the transaction). */
   pledgeTerms(amount: Amount): Promise<TermsResult>;
+  /** Today's median BTC prices, to fix the sats of what a command escrows in fiat (tips, questions); absent without a price source. */
+  prices?: PriceSource;
+  /** The wallet's deposit addresses; undefined when no payout wallet is configured. */
+  deposits?: DepositKeys;
+  /** DEPOSIT_CONFIRMATIONS. */
+  depositConfirmations?: number;
 }
 
 /** What a command answers: an error or information reply, a 👍, or a card change. */

@@ -65,9 +65,13 @@ export async function onIssueComment(deliveryId: string, payload: unknown, deps:
     author,
     config: config.config,
     network: deps.network,
+    publicUrl: deps.publicUrl,
     mayFund: () => (funding ??= mayFund(gh, config.config, author.login)),
     user: (login) => gh.user(login),
     pledgeTerms: (amount) => pledgeTerms(deps, config.config, owner, author.id, amount),
+    prices: deps.prices,
+    deposits: deps.deposits,
+    depositConfirmations: deps.depositConfirmations,
   };
 
   // Every GitHub read happens here, before the transaction; the steps only touch the database.

@@ -4,6 +4,7 @@ import type { Budget } from "../core/budget.js";
 import type { Currency } from "../core/money.js";
 import type { PriceSource } from "../payouts/run.js";
 import type { RepoGitHub } from "../github/client.js";
+import type { DepositKeys } from "../commands/types.js";
 import type { Db, Queryable } from "../store/db.js";
 
 /** What processing a delivery needs from the outside world. */
@@ -19,7 +20,12 @@ export interface Deps {
   prices?: PriceSource;
   /** The app's bot account, e.g. "bounty-bot[bot]": the funder shown for label pledges. */
   appLogin: string;
+  /** PUBLIC_URL, where people reach this server (links in replies); unset when it is not public. */
+  publicUrl?: string;
   log: Logger;
+  /** The payout wallet's deposit addresses, for /deposit, and DEPOSIT_CONFIRMATIONS; absent without a wallet. */
+  deposits?: DepositKeys;
+  depositConfirmations?: number;
 }
 
 /** The effects of one delivery, recorded in one transaction with the delivery's completion. */

@@ -1,7 +1,8 @@
+import { tips } from "./tips/index.js";
 import type { Feature, FeatureEvent, Sweep } from "./types.js";
 
 /** Every feature beyond bounties; the app collects their commands, events and sweeps from here. */
-export const FEATURES: Feature[] = [];
+export const FEATURES: Feature[] = [tips];
 
 export const featureCommands = () => FEATURES.flatMap((f) => f.commands);
 

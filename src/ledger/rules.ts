@@ -13,7 +13,7 @@ export const ACCOUNT_KINDS = ["wallet", "treasury", "fees", "funds", "earnings",
 export type AccountKind = (typeof ACCOUNT_KINDS)[number];
 
 /** What an escrow account holds money for. */
-export const ESCROW_PURPOSES = ["pledge", "question", "survey"] as const;
+export const ESCROW_PURPOSES = ["pledge", "question", "survey", "tip"] as const;
 export type EscrowPurpose = (typeof ESCROW_PURPOSES)[number];
 
 export interface AccountSpec {
@@ -61,7 +61,7 @@ export function accountFromKey(key: string): AccountSpec | null {
     if (!Number.isSafeInteger(userId)) return null;
     return m[1] === "funds" ? fundsOf(userId) : earningsOf(userId);
   }
-  m = /^escrow:(pledge|question|survey):([A-Za-z0-9_.-]{1,64})$/.exec(key);
+  m = /^escrow:(pledge|question|survey|tip):([A-Za-z0-9_.-]{1,64})$/.exec(key);
   if (m) return escrowOf(m[1] as EscrowPurpose, m[2]!);
   m = /^charity:([A-Za-z0-9_.-]{1,64})$/.exec(key);
   if (m) return charityOf(m[1]!);

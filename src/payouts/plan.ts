@@ -3,6 +3,7 @@ import type { PayoutErrorCode } from "../bitcoin/batch.js";
 import type { NetworkName } from "../bitcoin/network.js";
 import type { Amount } from "../core/money.js";
 import { fiatToSats } from "../price/convert.js";
+import { treasuryWaitReason } from "../ledger/solvency.js";
 import type { CreditedAward, Payee } from "../store/payouts.js";
 import { satsText } from "./comments.js";
 
@@ -135,14 +136,32 @@ export function dueBalances(
   return { due, pending };
 }
 
-/** Whether a set of payouts can be paid now, as the wallet engine would answer. */
-export type Fit = { ok: true } | { ok: false; code: PayoutErrorCode; reason: string };
+/** Why a set of payouts cannot be paid: the wallet engine's reason, or the treasury's reserve (treasuryFit). */
+export type FitCode = PayoutErrorCode | "treasury";
+
+/** Whether a set of payouts can be paid now, as the wallet engine (and the reserve) would answer. */
+export type Fit = { ok: true } | { ok: false; code: FitCode; reason: string };
+
+/**
+ * The treasury never spends coins that cover people's money: of what a batch spends (payouts and
+ * fee), all but what is paid out of people's own funds comes from the treasury, and must fit in
+ * what the wallet holds beyond the reserve (SolvencyReport.treasuryMaySpend).
+ */
+export function treasuryFit(
+  batch: { spentSats: bigint; fromFundsSats: bigint },
+  solvency: { reserve: bigint; holdings: bigint | null; treasuryMaySpend: bigint | null },
+): Fit {
+  const needs = batch.spentSats - batch.fromFundsSats;
+  const may = solvency.treasuryMaySpend ?? 0n;
+  if (needs <= may) return { ok: true };
+  return { ok: false, code: "treasury", reason: treasuryWaitReason(solvency, needs, may) };
+}
 
 export interface Unfit<P> {
   payout: P;
   /** It does not fit even by itself (else it only did not fit beside the older payouts taken this run). */
   byItself: boolean;
-  code: PayoutErrorCode;
+  code: FitCode;
   reason: string;
 }
 
@@ -172,7 +191,7 @@ export function firstFit<P>(queue: readonly P[], fits: (payouts: readonly P[]) =
 /** What a payout that was not paid does until a later run: wait in the queue, or for an operator's approval. */
 export type Wait = { kind: "queue"; reason: string } | { kind: "approval"; reason: string };
 
-const LABELS: Partial<Record<PayoutErrorCode, string>> = {
+const LABELS: Partial<Record<FitCode, string>> = {
   "over-daily-cap": "daily cap",
   "insufficient-funds": "wallet balance",
   "over-tx-cap": "per-transaction cap",

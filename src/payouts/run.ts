@@ -6,7 +6,10 @@ import type { PriceResult } from "../price/oracle.js";
 import type { Currency as FiatCurrency } from "../price/sources.js";
 import type { PayoutSettings } from "../settings.js";
 import type { Db } from "../store/db.js";
+import { checkLedgerTotals } from "../store/ledgerCheck.js";
 import { queueReply } from "../store/outbox.js";
+import { liveTxs, payoutFacts, payoutSources, peopleLiabilities, recordSolvency } from "../store/solvency.js";
+import { committedOutflow, failureReason, payoutProblems, solvencyReport, type Holdings, type SolvencyReport } from "../ledger/solvency.js";
 import {
   awardsDueForPricing,
   abandonBump,
@@ -39,10 +42,18 @@ import {
   type SignedTxRecord,
 } from "../store/payouts.js";
 import { askWalletComment, bumpedComment, paidComment, replacedComment } from "./comments.js";
-import { awardSats, destinationOf, dueBalances, firstFit, waitFor, type Fit, type Unfit } from "./plan.js";
+import { awardSats, destinationOf, dueBalances, firstFit, treasuryFit, waitFor, type Fit, type Unfit } from "./plan.js";
 
 /** What a payout run needs from the wallet (src/bitcoin/wallet.ts PayoutWallet provides it). */
 export type { TxInspection };
+
+/** The wallet's coins as its last sync counted them (src/bitcoin/wallet.ts WalletSnapshot). */
+export interface WalletHoldings {
+  confirmedSats: bigint;
+  unconfirmedSats: bigint;
+  /** Each coin as "txid:vout". */
+  utxos: ReadonlyArray<{ id: string }>;
+}
 
 export interface PayoutEngine {
   readonly network: string;
@@ -61,6 +72,8 @@ export interface PayoutEngine {
   feeRate(): Promise<bigint>;
   /** A signed RBF replacement of a transaction this wallet sent: same inputs and outputs, higher fee. */
   bump(prev: BumpSource, feeRate: bigint, opts?: { overTxCap?: ReadonlyMap<string, bigint> }): Promise<SignedBatchTx>;
+  /** Reads the wallet's coins from the chain now: what the solvency check counts as held. */
+  sync(): Promise<WalletHoldings>;
 }
 
 
@@ -100,6 +113,8 @@ export interface RunReport {
   waiting: string | null;
   /** Payouts that by themselves are over PAYOUT_MAX_TX_SATS, now waiting for an operator's approval. */
   heldOverTxCap: string[];
+  /** The latest solvency check of this run (null: none ran); when it failed nothing was signed. */
+  solvency: Pick<SolvencyReport, "ok" | "problems" | "summary"> | null;
 }
 
 /** The payout run's lock: one run at a time across every process on the database. */
@@ -112,6 +127,8 @@ const REFORM_ROUNDS = 3;
 
 /**
  * One payout run. Order matters for exactly-once:
+ *  0. the solvency check (src/ledger/solvency.ts) runs first, and again before queued payouts are
+ *     signed: while it fails nothing is signed (no payout, no fee bump); settling goes on;
  *  1. transactions already signed are settled first (rebroadcast unchanged, confirmed, or — only on
  *     a confirmed conflict — their payouts requeued), so no payout is ever in two live transactions;
  *  2. awards past their hold are priced and credited;
@@ -133,12 +150,14 @@ export async function runPayouts(o: PayoutRunOptions): Promise<RunReport> {
     bumped: [],
     waiting: null,
     heldOverTxCap: [],
+    solvency: null,
   };
   const result = await o.db.withLock(PAYOUT_LOCK, async () => {
     report.ran = true;
     const now = o.now?.() ?? new Date();
     const orphans = await releaseOrphanReservations(o.db);
     if (orphans) o.log.warn({ orphans }, "Released spending-cap reservations of transactions that were signed but never stored");
+    await checkSolvency(o, report, now);
     await settleSent(o, report);
     await priceAwards(o, report, now);
     for (let round = 1; ; round++) {
@@ -309,6 +328,11 @@ async function maybeBump(o: PayoutRunOptions, t: PayoutTx, report: RunReport): P
   const now = o.now?.() ?? new Date();
   if (after === null || !t.broadcastAt || now.getTime() - t.broadcastAt.getTime() < after) return;
   if ((await boundPayouts(o.db, t.id)) === 0) return;
+  if (!report.solvency?.ok) {
+    // Rebroadcasts and confirmations go on; a bump is a new signature, and waits for the check.
+    await noteTxError(o, t, `not fee-bumped: ${failureReason(report.solvency ?? { problems: ["it has not run"] })}`);
+    return;
+  }
   let rate: bigint;
   try {
     rate = await o.wallet.feeRate();
@@ -470,11 +494,22 @@ async function formPayouts(o: PayoutRunOptions, report: RunReport, now: Date): P
 async function sendQueued(o: PayoutRunOptions, report: RunReport, now: Date): Promise<"done" | "re-form"> {
   const queued = await listPayouts(o.db, { state: "queued" });
   if (queued.length === 0) return "done";
+  // Fresh before signing: settling, crediting and forming moved money since the run's first check.
+  const solvency = await checkSolvency(o, report, now);
+  if (!solvency.ok) {
+    await waitAll(o, report, queued, failureReason(solvency));
+    return "done";
+  }
+  const fromFunds = fundsPaid(await payoutSources(o.db, queued.map((p) => p.id)));
   const exclude = await liveInputs(o.db);
   let pay: PayoutRecord[];
   try {
     const planner = await o.wallet.planner({ exclude });
-    const chosen = firstFit(queued, (ps) => fitOf(planner.check(engineView(ps), { overTxCap: approvedOverTxCap(ps) }), ps));
+    const chosen = firstFit(queued, (ps) => {
+      const c = planner.check(engineView(ps), { overTxCap: approvedOverTxCap(ps) });
+      if (!c.ok) return fitOf(c, ps);
+      return treasuryFit({ spentSats: c.spentSats, fromFundsSats: fromFunds(ps) }, solvency);
+    });
     pay = chosen.pay;
     await noteWaits(o, report, chosen.wait);
   } catch (err) {
@@ -489,6 +524,16 @@ async function sendQueued(o: PayoutRunOptions, report: RunReport, now: Date): Pr
   } catch (err) {
     // The chain moved since planning (or the backend failed): these wait for the next run.
     await waitAll(o, report, pay, message(err));
+    return "done";
+  }
+  // The chain may have moved since planning: the batch as signed must still leave the reserve whole.
+  const signedFit = treasuryFit(
+    { spentSats: plan.transactions.reduce((s, t) => s + t.payoutSats + t.fee, 0n), fromFundsSats: fromFunds(pay) },
+    solvency,
+  );
+  if (!signedFit.ok) {
+    await o.wallet.abandon(plan).catch(() => undefined);
+    await waitAll(o, report, pay, signedFit.reason);
     return "done";
   }
   const txids = plan.transactions.map((t) => t.txid);
@@ -518,6 +563,44 @@ async function sendQueued(o: PayoutRunOptions, report: RunReport, now: Date): Pr
     if (t) await send(o, t, report);
   }
   return "done";
+}
+
+/**
+ * The solvency check (src/ledger/solvency.ts) over the ledger, the stored transactions and what the
+ * wallet holds on chain now (not asked when `wallet` is null: `ledger check` without a wallet).
+ * Read-only; also what `bounty-bot ledger check` runs.
+ */
+export async function assessSolvency(db: Db, wallet: Pick<PayoutEngine, "sync"> | null): Promise<SolvencyReport> {
+  const ledger = await checkLedgerTotals(db);
+  const people = await peopleLiabilities(db);
+  const txs = await liveTxs(db);
+  const payouts = await payoutFacts(db);
+  let holdings: Holdings | null = null;
+  let holdingsError: string | undefined;
+  if (wallet) {
+    try {
+      const w = await wallet.sync();
+      const coins = new Set(w.utxos.map((u) => u.id));
+      holdings = { confirmedSats: w.confirmedSats, unconfirmedSats: w.unconfirmedSats, committedSats: committedOutflow(coins, txs) };
+    } catch (err) {
+      holdingsError = message(err);
+    }
+  }
+  return solvencyReport({ ledger, people, holdings, holdingsError, payoutProblems: payoutProblems(txs, payouts) });
+}
+
+/** assessSolvency before signing: recorded for `payouts list`; a failure is logged with its reasons. */
+async function checkSolvency(o: PayoutRunOptions, report: RunReport, now: Date): Promise<SolvencyReport> {
+  const r = await assessSolvency(o.db, o.wallet);
+  await recordSolvency(o.db, { checkedAt: now, ok: r.ok, problems: r.problems, summary: r.summary });
+  if (!r.ok && (report.solvency?.ok ?? true)) o.log.error({ problems: r.problems, summary: r.summary }, "Solvency check failed: no payout is signed until it passes");
+  report.solvency = { ok: r.ok, problems: r.problems, summary: r.summary };
+  return r;
+}
+
+/** Sats of `ps` paid out of people's own funds (by their `payout:<id>` transfer's debit account). */
+function fundsPaid(sources: ReadonlyMap<string, string>): (ps: readonly PayoutRecord[]) => bigint {
+  return (ps) => ps.reduce((s, p) => (sources.get(p.id.toString()) === "funds" ? s + p.sats : s), 0n);
 }
 
 /** What the wallet engine is told of payouts. */

@@ -6,6 +6,7 @@ import { PayoutWallet } from "../bitcoin/wallet.js";
 import { PriceOracle } from "../price/oracle.js";
 import { priceConfigFromEnv } from "../price/config.js";
 import type { Db } from "../store/db.js";
+import { issuedDepositIndexes } from "../store/deposits.js";
 import { DbSpendLog, DbWalletState } from "../store/walletState.js";
 
 type Env = Record<string, string | undefined>;
@@ -19,6 +20,8 @@ export async function openPayoutWallet(env: Env, db: Db, log: Logger): Promise<{
     state: new DbWalletState(db, config.network, config.script),
     spendLog: new DbSpendLog(db),
     logger: log,
+    // Coins on the deposit addresses handed out are the wallet's own: counted and spent like any.
+    deposits: { issuedIndexes: (wallet) => issuedDepositIndexes(db, wallet) },
   });
   return { wallet, config };
 }

@@ -405,6 +405,193 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
     `,
   },
   {
+    version: 10,
+    name: "ledger: today's bounty flows, backfilled from awards, payouts and payout transactions",
+    sql: `
+      -- A payout's open reservation is found by its payout id (a requeued payout has a new one).
+      CREATE INDEX ledger_transfers_payout ON ledger_transfers ((ref->>'payout')) WHERE kind = 'payout' AND phase = 'pending';
+
+      -- The backfill writes what store/payouts.ts would have written had the ledger existed, with the
+      -- same keys (see its header), so that every person's earnings available are their credited
+      -- awards not in a payout and every payout's reservation matches its state. What it cannot know:
+      -- coins the wallet received before the ledger (the treasury receipts are recorded from the
+      -- chain's history by the receipts scan, treasury_receipt:<txid>:<vout>), a payout dissolved
+      -- before (its row is gone; its awards are simply unpaid), and a payout requeued after a
+      -- replaced transaction (only its current reservation is recorded, not the undone attempt).
+      INSERT INTO ledger_accounts (key, kind, user_id)
+        SELECT DISTINCT 'earnings:' || recipient_id, 'earnings', recipient_id FROM awards WHERE state = 'credited' AND sats > 0
+        UNION SELECT DISTINCT 'earnings:' || user_id, 'earnings', user_id FROM payouts WHERE payee_kind = 'user' AND user_id IS NOT NULL
+        ON CONFLICT (key) DO NOTHING;
+      INSERT INTO ledger_accounts (key, kind)
+        SELECT DISTINCT 'charity:' || charity_id, 'charity' FROM payouts WHERE payee_kind = 'charity' AND charity_id IS NOT NULL
+        ON CONFLICT (key) DO NOTHING;
+
+      -- award:<id>, treasury → earnings, for every credited award.
+      INSERT INTO ledger_transfers (key, debit_account_id, credit_account_id, sats, phase, kind, ref, at)
+        SELECT 'award:' || a.id, t.id, e.id, a.sats, 'single', 'award', jsonb_build_object('award', a.id::text, 'backfill', '10'),
+               coalesce(a.priced_at, a.updated_at)
+        FROM awards a JOIN ledger_accounts t ON t.key = 'treasury' JOIN ledger_accounts e ON e.key = 'earnings:' || a.recipient_id
+        WHERE a.state = 'credited' AND a.sats > 0
+        ORDER BY a.id
+        ON CONFLICT DO NOTHING;
+
+      -- donation:<payout id>:<user id>, earnings → charity, for each donor of a charity payout.
+      INSERT INTO ledger_transfers (key, debit_account_id, credit_account_id, sats, phase, kind, ref, at)
+        SELECT 'donation:' || p.id || ':' || a.recipient_id, e.id, c.id, sum(a.sats), 'single', 'donation',
+               jsonb_build_object('payout', p.id::text, 'user', a.recipient_id::text, 'backfill', '10'), p.created_at
+        FROM payouts p JOIN awards a ON a.payout_id = p.id
+          JOIN ledger_accounts e ON e.key = 'earnings:' || a.recipient_id JOIN ledger_accounts c ON c.key = 'charity:' || p.charity_id
+        WHERE p.payee_kind = 'charity'
+        GROUP BY p.id, a.recipient_id, e.id, c.id, p.created_at
+        ORDER BY p.id, a.recipient_id
+        ON CONFLICT DO NOTHING;
+
+      -- payout:<id>, pending, payer → wallet, for every payout; posted (payout:<id>:post) once signed.
+      INSERT INTO ledger_transfers (key, debit_account_id, credit_account_id, sats, phase, kind, ref, at)
+        SELECT 'payout:' || p.id, CASE p.payee_kind WHEN 'charity' THEN c.id ELSE e.id END, w.id, p.sats, 'pending', 'payout',
+               jsonb_build_object('payout', p.id::text, 'backfill', '10'), p.created_at
+        FROM payouts p JOIN ledger_accounts w ON w.key = 'wallet'
+          LEFT JOIN ledger_accounts e ON e.key = 'earnings:' || p.user_id LEFT JOIN ledger_accounts c ON c.key = 'charity:' || p.charity_id
+        WHERE p.sats > 0
+        ORDER BY p.id
+        ON CONFLICT DO NOTHING;
+      INSERT INTO ledger_transfers (key, debit_account_id, credit_account_id, sats, phase, pending_id, kind, ref, at)
+        SELECT pt.key || ':post', pt.debit_account_id, pt.credit_account_id, pt.sats, 'post', pt.id, 'payout',
+               jsonb_build_object('payout', p.id::text, 'txid', coalesce(x.txid, ''), 'backfill', '10'), coalesce(x.signed_at, p.updated_at)
+        FROM payouts p JOIN ledger_transfers pt ON pt.key = 'payout:' || p.id LEFT JOIN payout_txs x ON x.id = p.tx_id
+        WHERE p.state IN ('signed', 'broadcast', 'confirmed')
+        ORDER BY p.id
+        ON CONFLICT DO NOTHING;
+
+      -- fee:<txid> and fee_paid:<txid>: each transaction's fee over the one it replaces (all of it for a first one).
+      INSERT INTO ledger_transfers (key, debit_account_id, credit_account_id, sats, phase, kind, ref, at)
+        SELECT v.prefix || x.txid, v.debit, v.credit, x.fee_sats - coalesce(o.fee_sats, 0), 'single', v.kind,
+               jsonb_build_object('txid', x.txid, 'backfill', '10'), x.signed_at
+        FROM payout_txs x LEFT JOIN payout_txs o ON o.id = x.replaces_tx_id
+          CROSS JOIN (SELECT 'fee:' AS prefix, 'fee' AS kind, 1 AS n, t.id AS debit, f.id AS credit
+                      FROM ledger_accounts t, ledger_accounts f WHERE t.key = 'treasury' AND f.key = 'fees'
+                      UNION ALL
+                      SELECT 'fee_paid:', 'fee_paid', 2, f.id, w.id
+                      FROM ledger_accounts f, ledger_accounts w WHERE f.key = 'fees' AND w.key = 'wallet') v
+        WHERE x.fee_sats - coalesce(o.fee_sats, 0) > 0
+        ORDER BY x.id, v.n
+        ON CONFLICT DO NOTHING;
+
+      -- The fee a replacement chain keeps is that of the transaction that confirmed (settleChainFees in
+      -- store/payouts.ts): a transaction's fee stands while it or a bump of it confirmed, or, with none
+      -- of its chain confirmed, may still confirm; every other one is undone (fee:<txid>:undo,
+      -- fee_paid:<txid>:undo).
+      WITH RECURSIVE pairs AS (
+        SELECT id AS d, id AS a FROM payout_txs
+        UNION ALL SELECT t.id, p.a FROM payout_txs t JOIN pairs p ON t.replaces_tx_id = p.d
+      ), roots AS (
+        SELECT p.d AS id, p.a AS root FROM pairs p JOIN payout_txs r ON r.id = p.a WHERE r.replaces_tx_id IS NULL
+      ), standing AS (
+        SELECT x.id FROM payout_txs x JOIN roots rx ON rx.id = x.id
+        WHERE x.state = 'confirmed'
+           OR (x.state IN ('signed', 'broadcast')
+               AND NOT EXISTS (SELECT 1 FROM roots rc JOIN payout_txs c ON c.id = rc.id WHERE rc.root = rx.root AND c.state = 'confirmed'))
+      ), dead AS (
+        SELECT x.id, x.txid FROM payout_txs x
+        WHERE NOT EXISTS (SELECT 1 FROM pairs p JOIN standing s ON s.id = p.d WHERE p.a = x.id)
+      )
+      INSERT INTO ledger_transfers (key, debit_account_id, credit_account_id, sats, phase, kind, ref, at)
+        SELECT f.key || ':undo', f.credit_account_id, f.debit_account_id, f.sats, 'single', 'correction',
+               jsonb_build_object('txid', d.txid, 'undoes', 'fee:' || d.txid, 'backfill', '10'), now()
+        FROM dead d JOIN ledger_transfers f ON f.key IN ('fee:' || d.txid, 'fee_paid:' || d.txid)
+        ORDER BY d.id, f.id
+        ON CONFLICT DO NOTHING;
+
+      -- Every account's totals from its transfers: posted (single, post) and still-open pending ones.
+      UPDATE ledger_accounts a SET
+        debits_posted = coalesce((SELECT sum(t.sats) FROM ledger_transfers t WHERE t.debit_account_id = a.id AND t.phase IN ('single', 'post')), 0),
+        credits_posted = coalesce((SELECT sum(t.sats) FROM ledger_transfers t WHERE t.credit_account_id = a.id AND t.phase IN ('single', 'post')), 0),
+        debits_pending = coalesce((SELECT sum(t.sats) FROM ledger_transfers t WHERE t.debit_account_id = a.id AND t.phase = 'pending'
+                                   AND NOT EXISTS (SELECT 1 FROM ledger_transfers r WHERE r.pending_id = t.id)), 0),
+        credits_pending = coalesce((SELECT sum(t.sats) FROM ledger_transfers t WHERE t.credit_account_id = a.id AND t.phase = 'pending'
+                                    AND NOT EXISTS (SELECT 1 FROM ledger_transfers r WHERE r.pending_id = t.id)), 0);
+    `,
+  },
+  {
+    version: 11,
+    name: "deposits: deposit addresses per person and the outpoints credited from the chain",
+    sql: `
+      -- The next index on each wallet's deposit chain (wallet = the deposit account's xpub).
+      CREATE TABLE deposit_wallets (
+        wallet     text PRIMARY KEY,
+        next_index integer NOT NULL CHECK (next_index >= 0)
+      );
+      -- Deposit addresses handed out by /deposit: one per person and wallet until it receives.
+      -- Where they asked is where the bot confirms their deposits.
+      CREATE TABLE deposit_addresses (
+        id               bigserial PRIMARY KEY,
+        wallet           text NOT NULL REFERENCES deposit_wallets (wallet),
+        derivation_index integer NOT NULL CHECK (derivation_index >= 0),
+        address          text NOT NULL UNIQUE,
+        user_id          bigint NOT NULL,
+        login            text NOT NULL,
+        installation_id  bigint NOT NULL,
+        repo_owner       text NOT NULL,
+        repo_name        text NOT NULL,
+        issue_number     integer NOT NULL,
+        issued_at        timestamptz NOT NULL,
+        received_at      timestamptz,
+        UNIQUE (wallet, derivation_index)
+      );
+      CREATE UNIQUE INDEX deposit_addresses_current ON deposit_addresses (wallet, user_id) WHERE received_at IS NULL;
+      -- Every output seen paying a deposit address or a receive address of the wallet. generation
+      -- counts its credits (deposit:<txid>:<vout>:<generation>); state says whether the latest
+      -- one stands ('credited') or was reversed after a reorganisation ('reversed').
+      CREATE TABLE deposit_outpoints (
+        txid        text NOT NULL,
+        vout        integer NOT NULL CHECK (vout >= 0),
+        wallet      text NOT NULL,
+        address     text NOT NULL,
+        owner       text NOT NULL CHECK (owner IN ('deposit', 'treasury')),
+        address_id  bigint REFERENCES deposit_addresses (id),
+        user_id     bigint,
+        sats        bigint NOT NULL CHECK (sats > 0),
+        generation  integer NOT NULL DEFAULT 0 CHECK (generation >= 0),
+        state       text NOT NULL CHECK (state IN ('seen', 'credited', 'reversed')),
+        seen_at     timestamptz NOT NULL,
+        updated_at  timestamptz NOT NULL,
+        PRIMARY KEY (txid, vout),
+        CHECK ((owner = 'deposit') = (user_id IS NOT NULL AND address_id IS NOT NULL)),
+        CHECK ((state = 'seen') = (generation = 0))
+      );
+    `,
+  },
+  {
+    version: 12,
+    name: "solvency: the latest check before a payout run, for payouts list",
+    sql: `
+      -- One row: whether the last check before a payout run passed, and why not (src/ledger/solvency.ts).
+      CREATE TABLE solvency_state (
+        id         boolean PRIMARY KEY DEFAULT true CHECK (id),
+        checked_at timestamptz NOT NULL,
+        ok         boolean NOT NULL,
+        problems   jsonb NOT NULL,
+        summary    text NOT NULL
+      );
+    `,
+  },
+  {
+    version: 13,
+    name: "solvency: the secret that salts the public liabilities tree",
+    sql: `
+      -- One random key, made here once per database and never shown: the salt of each person's leaf
+      -- in GET /api/v1/solvency is HMAC(key, report ‖ person), so no one can find whose a leaf is.
+      -- gen_random_uuid() draws on the server's strong random source; two give 244 random bits.
+      CREATE TABLE solvency_secret (
+        id         boolean PRIMARY KEY DEFAULT true CHECK (id),
+        key        bytea NOT NULL CHECK (length(key) = 32),
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      INSERT INTO solvency_secret (key)
+        VALUES (sha256(convert_to(gen_random_uuid()::text || gen_random_uuid()::text || clock_timestamp()::text, 'UTF8')));
+    `,
+  },
+  {
     version: 16,
     name: "budgets: the treasury's spends other than pledges (questions, tips, surveys) counted against budgets",
     sql: `
@@ -424,6 +611,47 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
         released_at     timestamptz
       );
       CREATE INDEX budget_charges_window ON budget_charges (account, charged_user_id, charged_at) WHERE released_at IS NULL;
+    `,
+  },
+  {
+    version: 18,
+    name: "tips: one row per /tip, its escrow held until tips.hold passes, then released or taken back",
+    sql: `
+      -- A tip is keyed by the comment that made it and its place among that comment's /tip lines
+      -- (<comment_id>.<position>: escrow:tip:<key> on the ledger, tip:<key> in budget_charges), so
+      -- a redelivery or a replay records nothing twice. The sats are fixed when it is made (at
+      -- rate, fiat per BTC, for a tip in fiat); payable_at is when the release sweep pays them.
+      CREATE TABLE tips (
+        id              bigserial PRIMARY KEY,
+        comment_id      bigint NOT NULL,
+        position        integer NOT NULL CHECK (position >= 0),
+        tipper_id       bigint NOT NULL,
+        tipper_login    text NOT NULL,
+        recipient_id    bigint NOT NULL CHECK (recipient_id <> tipper_id),
+        recipient_login text NOT NULL,
+        installation_id bigint NOT NULL,
+        repo_id         bigint NOT NULL,
+        repo_owner      text NOT NULL,
+        repo_name       text NOT NULL,
+        issue_number    integer NOT NULL,
+        currency        text NOT NULL CHECK (currency IN ('USD', 'EUR', 'GBP', 'BTC')),
+        amount_minor    bigint NOT NULL CHECK (amount_minor > 0),
+        sats            bigint NOT NULL CHECK (sats > 0),
+        rate            text CHECK ((currency = 'BTC') = (rate IS NULL)),
+        payer           text NOT NULL CHECK (payer IN ('treasury', 'person')),
+        state           text NOT NULL CHECK (state IN ('held', 'released', 'cancelled')),
+        payable_at      timestamptz NOT NULL,
+        reason          text,
+        created_at      timestamptz NOT NULL,
+        settled_at      timestamptz,
+        -- The /tip cancel that took it back (<comment_id>.<position>), so that command runs once.
+        cancel_key      text UNIQUE,
+        UNIQUE (comment_id, position),
+        CHECK ((state = 'held') = (settled_at IS NULL)),
+        CHECK ((state = 'cancelled') = (cancel_key IS NOT NULL))
+      );
+      CREATE INDEX tips_due ON tips (payable_at, id) WHERE state = 'held';
+      CREATE INDEX tips_by_tipper ON tips (repo_id, issue_number, tipper_id, id);
     `,
   },
 ];

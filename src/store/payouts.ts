@@ -1,7 +1,9 @@
 import type { Amount } from "../core/money.js";
+import { charityOf, earningsOf, FEES, TREASURY, WALLET, type AccountSpec } from "../ledger/rules.js";
 import { fromJson, type Db, type Queryable } from "./db.js";
 import { amountsFromJson, refreshBounties, refreshUnpaidCards } from "./awards.js";
 import { appendEvent, type Cause } from "./bounties.js";
+import { findTransfer, LedgerRefusal, lockAccounts, mustTransfer, postPending, voidPending, type Transfer, type TransferResult } from "./ledger.js";
 
 /**
  * Awards on their way to becoming money, payouts and the transactions that carry them.
@@ -11,6 +13,21 @@ import { appendEvent, type Cause } from "./bounties.js";
  *           (back to queued only when a confirmed transaction conflicting with its own is seen;
  *           queued → awaiting_approval when it alone is over PAYOUT_MAX_TX_SATS: over_tx_cap)
  *   tx:     signed → broadcast → confirmed, or replaced
+ *
+ * Each step that moves money records it on the ledger (store/ledger.ts) in the same database
+ * transaction, and a transfer the ledger refuses rolls the whole step back:
+ *   credited           award:<award id>                 treasury → earnings:<recipient>
+ *   formed (charity)   donation:<payout id>:<user id>   earnings:<donor> → charity:<id>, one per donor
+ *   formed             payout:<payout id>               pending, earnings:<user> | charity:<id> → wallet
+ *   signed and stored  <pending key>:post; fee:<txid> treasury → fees, fee_paid:<txid> fees → wallet
+ *                      (a fee bump records only its extra fee over the transaction it replaces)
+ *   dissolved          <pending key>:void; donation:…:undo (charity → earnings)
+ *   requeued           payout:<payout id>:<txid>:undo (wallet → payer, the post undone) and a new
+ *                      pending payout:<payout id>:<txid>:retry
+ * Fees of a replacement chain (a transaction and its fee bumps): see settleChainFees. Approval
+ * (awaiting_approval ⇄ queued), broadcast, adopting and confirming move no payout money: the
+ * reservation stands, or was posted at signing. store/awards.ts changes only held awards, never a
+ * credited one's sats, so it records nothing.
  */
 
 export type PayoutState = "awaiting_approval" | "queued" | "signed" | "broadcast" | "confirmed";
@@ -122,17 +139,26 @@ export async function awardsDueForPricing(db: Queryable, now: Date): Promise<Due
 
 /** Prices a held award: it moves to the recipient's balance. False if it is no longer held (e.g. a revert won the race). */
 export async function creditAward(tx: Queryable, award: DueAward, sats: bigint, rates: AwardRates): Promise<boolean> {
-  const rows = await tx.query(
+  const rows = await tx.query<{ id: bigint; recipient_id: bigint }>(
     // The same conditions as awardsDueForPricing, again at the credit: the issue may have been
     // reopened while the run fetched prices.
     `UPDATE awards a SET state = 'credited', sats = $2, rates = $3, priced_at = now(), updated_at = now()
      FROM bounties b
      WHERE a.id = $1 AND a.state = 'held' AND b.id = a.bounty_id
        AND b.issue_state = 'completed' AND a.approval IS DISTINCT FROM 'needed'
-     RETURNING a.id`,
+     RETURNING a.id, a.recipient_id`,
     [award.id, sats, JSON.stringify(rates)],
   );
   if (rows.length === 0) return false;
+  // The treasury commits what funders pledged; it may owe more than it holds.
+  await mustTransfer(tx, {
+    key: `award:${award.id}`,
+    debit: TREASURY,
+    credit: earningsOf(Number(rows[0]!.recipient_id)),
+    sats,
+    kind: "award",
+    ref: { award: award.id.toString() },
+  });
   await appendEvent(tx, {
     bountyId: award.bountyId,
     userId: award.recipientId,
@@ -228,12 +254,14 @@ export async function createPayout(
   );
   const id = BigInt(row!.id);
   const ids = awards.map((a) => a.id.toString());
-  const taken = await tx.query(
+  const taken = await tx.query<{ id: bigint; recipient_id: bigint; sats: bigint }>(
     `UPDATE awards SET payout_id = $1, updated_at = now()
-     WHERE id = ANY($2::bigint[]) AND state = 'credited' AND payout_id IS NULL RETURNING id`,
+     WHERE id = ANY($2::bigint[]) AND state = 'credited' AND payout_id IS NULL RETURNING id, recipient_id, sats`,
     [id, ids],
   );
   if (taken.length !== awards.length) throw new Error(`awards ${ids.join(", ")} changed while payout ${id} was formed`);
+  if (taken.reduce((s, a) => s + BigInt(a.sats), 0n) !== sats) throw new Error(`awards ${ids.join(", ")} are not worth the ${sats} sats of payout ${id}`);
+  await reservePayout(tx, { id, payeeKind: payee.kind, userId: payee.userId, charityId: payee.charityId, sats }, taken);
   for (const bountyId of new Set(awards.map((a) => a.bountyId))) {
     await appendEvent(tx, {
       bountyId,
@@ -252,6 +280,132 @@ export async function createPayout(
   }
   await refreshBounties(tx, { payoutIds: [id] }, SYSTEM_CAUSE);
   return id;
+}
+
+/** The account a payout is paid from: the person's earnings, or the charity's account. */
+function payerOf(p: { payeeKind: "user" | "charity"; userId: number | null; charityId: string | null }, payoutId: bigint): AccountSpec {
+  if (p.payeeKind === "charity") {
+    if (!p.charityId) throw new LedgerRefusal(`charity payout ${payoutId} names no charity`);
+    return charityOf(p.charityId);
+  }
+  if (p.userId === null) throw new LedgerRefusal(`payout ${payoutId} names no recipient`);
+  return earningsOf(p.userId);
+}
+
+/** payerOf for a payouts row. */
+const payerOfRow = (p: { id: bigint; payee_kind: "user" | "charity"; user_id: bigint | null; charity_id: string | null }): AccountSpec =>
+  payerOf({ payeeKind: p.payee_kind, userId: p.user_id === null ? null : Number(p.user_id), charityId: p.charity_id }, BigInt(p.id));
+
+const must = (r: TransferResult): Transfer => {
+  if (!r.ok) throw new LedgerRefusal(r.reason);
+  return r.transfer;
+};
+
+/**
+ * A payout is formed: a charity's share is donated to it first, donor by donor (a charity payout
+ * may gather several people's awards), then the payout's amount is reserved (pending) for the wallet.
+ */
+async function reservePayout(
+  tx: Queryable,
+  p: { id: bigint; payeeKind: "user" | "charity"; userId: number | null; charityId: string | null; sats: bigint },
+  awards: ReadonlyArray<{ recipient_id: bigint; sats: bigint }>,
+): Promise<void> {
+  const payer = payerOf(p, p.id);
+  const byDonor = new Map<number, bigint>();
+  for (const a of awards) byDonor.set(Number(a.recipient_id), (byDonor.get(Number(a.recipient_id)) ?? 0n) + BigInt(a.sats));
+  await lockAccounts(tx, [payer, WALLET, ...[...byDonor.keys()].map(earningsOf)]);
+  if (p.payeeKind === "charity") {
+    for (const [userId, sats] of [...byDonor].sort(([a], [b]) => a - b)) {
+      await mustTransfer(tx, {
+        key: `donation:${p.id}:${userId}`,
+        debit: earningsOf(userId),
+        credit: payer,
+        sats,
+        kind: "donation",
+        ref: { payout: p.id.toString(), user: String(userId) },
+      });
+    }
+  } else if ([...byDonor.keys()].some((u) => u !== p.userId)) {
+    throw new LedgerRefusal(`payout ${p.id} to user ${p.userId} holds someone else's award`);
+  }
+  await mustTransfer(tx, {
+    key: `payout:${p.id}`,
+    debit: payer,
+    credit: WALLET,
+    sats: p.sats,
+    kind: "payout",
+    pending: { timeoutAt: null },
+    ref: { payout: p.id.toString() },
+  });
+}
+
+/** The key of a payout's open (neither posted nor voided) pending transfer, if it has one. */
+async function openPayoutPending(tx: Queryable, payoutId: bigint): Promise<string | null> {
+  const rows = await tx.query<{ key: string }>(
+    `SELECT p.key FROM ledger_transfers p
+     WHERE p.kind = 'payout' AND p.phase = 'pending' AND p.ref->>'payout' = $1
+       AND NOT EXISTS (SELECT 1 FROM ledger_transfers r WHERE r.pending_id = p.id)
+     ORDER BY p.id`,
+    [payoutId.toString()],
+  );
+  if (rows.length > 1) throw new LedgerRefusal(`payout ${payoutId} has ${rows.length} open pending transfers`);
+  return rows[0]?.key ?? null;
+}
+
+async function mustOpenPayoutPending(tx: Queryable, payoutId: bigint): Promise<string> {
+  const key = await openPayoutPending(tx, payoutId);
+  if (!key) throw new LedgerRefusal(`payout ${payoutId} has no open pending transfer on the ledger`);
+  return key;
+}
+
+/** A stored transaction's fee (or a bump's extra fee), charged to the treasury and paid to the network. */
+async function recordFee(tx: Queryable, txid: string, sats: bigint): Promise<void> {
+  if (sats <= 0n) return;
+  const ref = { txid };
+  await mustTransfer(tx, { key: `fee:${txid}`, debit: TREASURY, credit: FEES, sats, kind: "fee", ref });
+  await mustTransfer(tx, { key: `fee_paid:${txid}`, debit: FEES, credit: WALLET, sats, kind: "fee_paid", ref });
+}
+
+/**
+ * The fee a replacement chain (a transaction and its fee bumps, transitively) has on the ledger is
+ * the fee of the one that confirmed. Each stored transaction recorded its fee over the one it
+ * replaces (fee:<txid>), so the fees along the path from the chain's first transaction to the
+ * confirmed one add up to its fee. A transaction's recorded fee stands while it, or a bump of it,
+ * confirmed or (with none confirmed) may still confirm; otherwise it is undone by
+ * `fee:<txid>:undo` (fees → treasury) and `fee_paid:<txid>:undo` (wallet → fees), once. With
+ * nothing confirmed and nothing live left, every fee of the chain is undone. Called after any
+ * transaction of the chain changes state; migration 10 applies the same rule.
+ */
+async function settleChainFees(tx: Queryable, txId: bigint): Promise<void> {
+  const dead = await tx.query<{ txid: string }>(
+    `WITH RECURSIVE up AS (
+       SELECT id, replaces_tx_id FROM payout_txs WHERE id = $1
+       UNION ALL SELECT t.id, t.replaces_tx_id FROM payout_txs t JOIN up ON t.id = up.replaces_tx_id
+     ), tree AS (
+       SELECT id FROM up WHERE replaces_tx_id IS NULL
+       UNION ALL SELECT t.id FROM payout_txs t JOIN tree ON t.replaces_tx_id = tree.id
+     ), pairs AS (
+       SELECT id AS d, id AS a FROM tree
+       UNION ALL SELECT t.id, p.a FROM payout_txs t JOIN pairs p ON t.replaces_tx_id = p.d
+     ), standing AS (
+       SELECT x.id FROM payout_txs x JOIN tree ON tree.id = x.id
+       WHERE x.state = 'confirmed'
+          OR (x.state IN ('signed', 'broadcast')
+              AND NOT EXISTS (SELECT 1 FROM payout_txs c JOIN tree t2 ON t2.id = c.id WHERE c.state = 'confirmed'))
+     )
+     SELECT x.txid FROM payout_txs x JOIN tree ON tree.id = x.id
+     WHERE NOT EXISTS (SELECT 1 FROM pairs p JOIN standing s ON s.id = p.d WHERE p.a = x.id)
+     ORDER BY x.id`,
+    [txId],
+  );
+  if (dead.length) await lockAccounts(tx, [FEES, TREASURY, WALLET]);
+  for (const { txid } of dead) {
+    const fee = await findTransfer(tx, `fee:${txid}`);
+    if (!fee || (await findTransfer(tx, `fee:${txid}:undo`))) continue;
+    const ref = { txid, undoes: fee.key };
+    await mustTransfer(tx, { key: `fee:${txid}:undo`, debit: FEES, credit: TREASURY, sats: fee.sats, kind: "correction", ref });
+    await mustTransfer(tx, { key: `fee_paid:${txid}:undo`, debit: WALLET, credit: FEES, sats: fee.sats, kind: "correction", ref });
+  }
 }
 
 type PayoutRow = {
@@ -353,16 +507,25 @@ export async function dissolveStalePayouts(db: Db): Promise<number> {
   return db.transaction(async (tx) => {
     const ids = await staleDestinations(tx);
     if (ids.length === 0) return 0;
-    const stale = await tx.query<{ id: bigint; user_id: bigint | null; address: string; sats: bigint }>(
-      `SELECT id, user_id, address, sats FROM payouts WHERE id = ANY($1::bigint[]) AND state IN ('awaiting_approval', 'queued')
+    const stale = await tx.query<{
+      id: bigint;
+      user_id: bigint | null;
+      address: string;
+      sats: bigint;
+      payee_kind: "user" | "charity";
+      charity_id: string | null;
+    }>(
+      `SELECT id, user_id, address, sats, payee_kind, charity_id FROM payouts
+       WHERE id = ANY($1::bigint[]) AND state IN ('awaiting_approval', 'queued')
        ORDER BY id FOR UPDATE`,
       [ids.map(String)],
     );
     for (const p of stale) {
-      const awards = await tx.query<{ id: bigint; bounty_id: bigint }>(
-        "UPDATE awards SET payout_id = NULL, updated_at = now() WHERE payout_id = $1 RETURNING id, bounty_id",
+      const awards = await tx.query<{ id: bigint; bounty_id: bigint; recipient_id: bigint; sats: bigint }>(
+        "UPDATE awards SET payout_id = NULL, updated_at = now() WHERE payout_id = $1 RETURNING id, bounty_id, recipient_id, sats",
         [p.id],
       );
+      await releasePayout(tx, { id: BigInt(p.id), payeeKind: p.payee_kind, charityId: p.charity_id }, awards);
       for (const bountyId of new Set(awards.map((a) => String(a.bounty_id)))) {
         await appendEvent(tx, {
           bountyId: BigInt(bountyId),
@@ -377,6 +540,34 @@ export async function dissolveStalePayouts(db: Db): Promise<number> {
     }
     return stale.length;
   });
+}
+
+/** A payout taken apart before it was signed: its reservation is voided and its donations are undone. */
+async function releasePayout(
+  tx: Queryable,
+  p: { id: bigint; payeeKind: "user" | "charity"; charityId: string | null },
+  awards: ReadonlyArray<{ recipient_id: bigint; sats: bigint }>,
+): Promise<void> {
+  const pending = await mustOpenPayoutPending(tx, p.id);
+  if (p.payeeKind !== "charity") {
+    must(await voidPending(tx, pending, { key: `${pending}:void`, ref: { payout: p.id.toString(), reason: "dissolved" } }));
+    return;
+  }
+  const charity = payerOf({ payeeKind: "charity", userId: null, charityId: p.charityId }, p.id);
+  const byDonor = new Map<number, bigint>();
+  for (const a of awards) byDonor.set(Number(a.recipient_id), (byDonor.get(Number(a.recipient_id)) ?? 0n) + BigInt(a.sats));
+  await lockAccounts(tx, [WALLET, charity, ...[...byDonor.keys()].map(earningsOf)]);
+  must(await voidPending(tx, pending, { key: `${pending}:void`, ref: { payout: p.id.toString(), reason: "dissolved" } }));
+  for (const [userId, sats] of [...byDonor].sort(([a], [b]) => a - b)) {
+    await mustTransfer(tx, {
+      key: `donation:${p.id}:${userId}:undo`,
+      debit: charity,
+      credit: earningsOf(userId),
+      sats,
+      kind: "correction",
+      ref: { payout: p.id.toString(), user: String(userId), undoes: `donation:${p.id}:${userId}` },
+    });
+  }
 }
 
 /** Says why queued payouts are still waiting (shown by `payouts list`). */
@@ -518,7 +709,7 @@ export interface InputRef {
   txid: string;
   vout: number;
   sats: bigint;
-  chain: 0 | 1;
+  chain: 0 | 1 | 2; // 2: the deposit chain (bitcoin/keys.ts DEPOSIT)
   index: number;
 }
 type InputRefJson = Omit<InputRef, "sats"> & { sats: string };
@@ -551,8 +742,15 @@ export interface SignedTxRecord {
  */
 export async function storeSignedTx(tx: Queryable, t: SignedTxRecord): Promise<bigint> {
   const ids = [...t.outputs.keys()];
-  const payouts = await tx.query<{ id: bigint; sats: bigint; address: string; user_id: bigint | null }>(
-    "SELECT id, sats, address, user_id FROM payouts WHERE id = ANY($1::bigint[]) AND state = 'queued' FOR UPDATE",
+  const payouts = await tx.query<{
+    id: bigint;
+    sats: bigint;
+    address: string;
+    user_id: bigint | null;
+    payee_kind: "user" | "charity";
+    charity_id: string | null;
+  }>(
+    "SELECT id, sats, address, user_id, payee_kind, charity_id FROM payouts WHERE id = ANY($1::bigint[]) AND state = 'queued' FOR UPDATE",
     [ids.map(String)],
   );
   if (payouts.length !== t.outputs.size) throw new Error(`payouts of ${t.txid} are no longer all queued; not storing it`);
@@ -570,12 +768,19 @@ export async function storeSignedTx(tx: Queryable, t: SignedTxRecord): Promise<b
   }));
   outputs.sort((a, b) => a.vout - b.vout);
   const txId = await insertTx(tx, t, outputs);
+  // Every account this step moves, locked at once in key order (no deadlock with other transfers).
+  const payers = payouts.map(payerOfRow);
+  await lockAccounts(tx, [...payers, WALLET, TREASURY, FEES]);
   for (const o of outputs) {
     await tx.query(
       "UPDATE payouts SET state = 'signed', tx_id = $2, vout = $3, wait_reason = NULL, updated_at = now() WHERE id = $1",
       [o.payoutId, txId, o.vout],
     );
+    // Signed and stored, the payout's money is spent: its reservation is posted.
+    const pending = await mustOpenPayoutPending(tx, BigInt(o.payoutId));
+    must(await postPending(tx, pending, { key: `${pending}:post`, ref: { payout: o.payoutId, txid: t.txid } }));
   }
+  await recordFee(tx, t.txid, t.feeSats);
   await payoutEvents(tx, txId, "payout_signed", { txid: t.txid, fee_sats: t.feeSats.toString(), vsize: t.vsize });
   return txId;
 }
@@ -621,10 +826,16 @@ export async function storeBumpTx(tx: Queryable, t: SignedTxRecord, old: PayoutT
   const outputs: PayoutTxOutput[] = bound
     .map((p) => ({ payoutId: String(p.id), vout: t.outputs.get(BigInt(p.id))!, sats: String(p.sats), address: p.address }))
     .sort((a, b) => a.vout - b.vout);
+  const [prev] = await tx.query<{ fee_sats: bigint }>("SELECT fee_sats FROM payout_txs WHERE id = $1", [old.id]);
+  const extra = t.feeSats - BigInt(prev!.fee_sats);
+  // BIP125: a replacement pays a higher absolute fee; anything else would make the chain's fees wrong.
+  if (extra <= 0n) throw new Error(`fee bump ${t.txid} pays ${t.feeSats} sats, not more than the ${prev!.fee_sats} of ${old.txid}`);
   const txId = await insertTx(tx, { ...t, replacesTxId: old.id }, outputs);
   for (const o of outputs) {
     await tx.query("UPDATE payouts SET tx_id = $2, vout = $3, updated_at = now() WHERE id = $1", [o.payoutId, txId, o.vout]);
   }
+  await lockAccounts(tx, [WALLET, TREASURY, FEES]);
+  await recordFee(tx, t.txid, extra);
   await payoutEvents(tx, txId, "payout_fee_bumped", { txid: t.txid, replaces: old.txid, fee_sats: t.feeSats.toString(), vsize: t.vsize });
   return txId;
 }
@@ -650,6 +861,7 @@ export async function abandonBump(tx: Queryable, bump: PayoutTx, reason: string)
   await adoptPayouts(tx, bump.replacesTxId, "broadcast");
   await tx.query("UPDATE payout_txs SET state = 'replaced', state_reason = $2 WHERE id = $1 AND state = 'signed'", [bump.id, reason]);
   await tx.query("DELETE FROM spend_reservations WHERE txid = $1", [bump.txid]);
+  await settleChainFees(tx, bump.id);
 }
 
 /** Our own payout transaction with this txid (or row id), if it is one. */
@@ -690,6 +902,7 @@ export async function markConfirmed(tx: Queryable, txId: bigint, blockHeight: nu
   );
   if (rows.length === 0) return false;
   await adoptPayouts(tx, txId, "confirmed");
+  await settleChainFees(tx, txId);
   await payoutEvents(tx, txId, "payout_confirmed", { txid: rows[0]!.txid, block_height: blockHeight });
   await refreshBounties(tx, { payoutIds: await payoutsOf(tx, txId) }, SYSTEM_CAUSE);
   return true;
@@ -707,14 +920,35 @@ export async function markReplaced(tx: Queryable, txId: bigint, reason: string):
   if (rows.length === 0) return false;
   await payoutEvents(tx, txId, "payout_requeued", { txid: rows[0]!.txid, reason });
   const payoutIds = await payoutsOf(tx, txId);
-  await tx.query(
+  const requeued = await tx.query<{ id: bigint; payee_kind: "user" | "charity"; user_id: bigint | null; charity_id: string | null; sats: bigint }>(
     `UPDATE payouts SET state = 'queued', tx_id = NULL, vout = NULL, wait_reason = $2, updated_at = now()
-     WHERE tx_id = $1`,
+     WHERE tx_id = $1 RETURNING id, payee_kind, user_id, charity_id, sats`,
     [txId, `transaction ${rows[0]!.txid} was replaced: ${reason}`],
   );
+  const payers = requeued.map(payerOfRow);
+  if (requeued.length) await lockAccounts(tx, [...payers, WALLET, TREASURY, FEES]);
+  for (const p of requeued) await unspendPayout(tx, p, rows[0]!.txid);
+  await settleChainFees(tx, txId);
   await tx.query("DELETE FROM spend_reservations WHERE txid = $1", [rows[0]!.txid]);
   await refreshBounties(tx, { payoutIds }, SYSTEM_CAUSE);
   return true;
+}
+
+/**
+ * A payout whose transaction can never confirm is queued again: the post of its reservation is
+ * undone (wallet → payer) and a new reservation is made for the transaction that will pay it.
+ */
+async function unspendPayout(
+  tx: Queryable,
+  p: { id: bigint; payee_kind: "user" | "charity"; user_id: bigint | null; charity_id: string | null; sats: bigint },
+  txid: string,
+): Promise<void> {
+  const id = BigInt(p.id);
+  const sats = BigInt(p.sats);
+  const payer = payerOfRow(p);
+  const ref = { payout: id.toString(), txid };
+  await mustTransfer(tx, { key: `payout:${id}:${txid}:undo`, debit: WALLET, credit: payer, sats, kind: "correction", ref });
+  await mustTransfer(tx, { key: `payout:${id}:${txid}:retry`, debit: payer, credit: WALLET, sats, kind: "payout", pending: { timeoutAt: null }, ref });
 }
 
 export async function recordTxError(db: Queryable, txId: bigint, error: string): Promise<void> {

@@ -157,6 +157,36 @@ describe("EsploraBackend", () => {
     expect((err as Error).message).toContain("http://user:***@127.0.0.1:notaport/api is not a valid URL");
     expect(inspect(err)).not.toContain("hunter2secret");
   });
+
+  it("reads an address's whole history: mempool and first page, then /txs/chain/:last_seen_txid until a page brings none", async () => {
+    const tx = (n: number, confirmed: boolean) => ({
+      txid: n.toString(16).padStart(64, "0"),
+      vout: [{ scriptpubkey_address: "bcrt1qexample", value: 1000 + n }, { value: 0 }],
+      status: confirmed ? { confirmed: true, block_height: 100 - n } : { confirmed: false },
+    });
+    const first = [tx(1, false), ...Array.from({ length: 25 }, (_, i) => tx(2 + i, true))];
+    const second = [tx(27, true), tx(28, true)];
+    const s = await scripted([[200, JSON.stringify(first)], [200, JSON.stringify(second)], [200, "[]"]]);
+    const b = new EsploraBackend({ url: s.url, ...fast });
+    const txs = await b.getAddressTxs("bcrt1qexample");
+    expect(txs).toHaveLength(28);
+    expect(txs[0]).toEqual({ txid: tx(1, false).txid, confirmed: false, outputs: [{ vout: 0, address: "bcrt1qexample", value: 1001n }, { vout: 1, value: 0n }] });
+    expect(txs[1]).toMatchObject({ confirmed: true, blockHeight: 98 });
+    expect(s.seen.map((r) => r.url)).toEqual([
+      "/address/bcrt1qexample/txs",
+      `/address/bcrt1qexample/txs/chain/${tx(26, true).txid}`,
+      `/address/bcrt1qexample/txs/chain/${tx(28, true).txid}`,
+    ]);
+    await s.close();
+  });
+
+  it("refuses a malformed address history rather than reading it as empty", async () => {
+    const s = await scripted([[200, JSON.stringify([{ txid: "zz", vout: [] }])], [200, JSON.stringify({ not: "a list" })]]);
+    const b = new EsploraBackend({ url: s.url, ...fast });
+    await expect(b.getAddressTxs("bcrt1qexample")).rejects.toBeInstanceOf(ChainUnavailableError);
+    await expect(b.getAddressTxs("bcrt1qexample")).rejects.toBeInstanceOf(ChainUnavailableError);
+    await s.close();
+  });
 });
 
 describe("estimateFor", () => {

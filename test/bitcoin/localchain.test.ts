@@ -462,3 +462,80 @@ describe("Local chain over HTTP", () => {
     expect(mined.text).toMatch(/not in the mempool/);
   });
 });
+
+describe("Local chain: address history and reorganisations over HTTP", () => {
+  let node: LocalChainServer;
+  beforeEach(async () => {
+    node = await startLocalChain();
+  });
+  afterEach(async () => {
+    await node.close();
+  });
+  const keys = WalletKeys.fromMnemonic(LEGAL, { network: "regtest", script: "p2wpkh" });
+  const reorg = (body: unknown) =>
+    fetch(`${node.url}/regtest/reorg`, { method: "POST", body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, text: await r.text() }));
+
+  it("lists every transaction of an address in Esplora's pages: mempool first, then the chain newest first, 25 a page", async () => {
+    const address = keys.address({ chain: 2, index: 0 });
+    const paid: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      paid.push(node.fund(address, BigInt(1000 + i)).txid);
+      node.mine(1);
+    }
+    const waiting = node.fund(address, 5000n).txid;
+    const first = (await (await fetch(`${node.url}/address/${address}/txs`)).json()) as Array<{ txid: string; vout: Array<{ scriptpubkey_address?: string }> }>;
+    expect(first).toHaveLength(26);
+    expect(first[0]!.txid).toBe(waiting);
+    expect(first[1]!.txid).toBe(paid[29]);
+    expect(first[0]!.vout[0]!.scriptpubkey_address).toBe(address);
+
+    const b = new EsploraBackend({ url: node.url, retries: 0 });
+    const all = await b.getAddressTxs(address);
+    expect(all.map((t) => t.txid)).toEqual([waiting, ...[...paid].reverse()]);
+    expect(all[0]).toEqual({ txid: waiting, confirmed: false, outputs: [{ vout: 0, address, value: 5000n }] });
+    expect(all[1]).toMatchObject({ confirmed: true, blockHeight: 30 });
+    expect(all.at(-1)).toMatchObject({ txid: paid[0], blockHeight: 1 });
+  });
+
+  it("disconnects blocks back to the mempool, and drops named transactions with their descendants", async () => {
+    const address = keys.address({ chain: 0, index: 1 });
+    const a = node.fund(address, 100_000n);
+    const kept = node.fund(keys.address({ chain: 0, index: 2 }), 70_000n);
+    node.mine(1);
+    const child = build({ keys, inputs: [{ ...a, value: 100_000n, ref: { chain: 0, index: 1 } }], outputs: [{ address: randomAddress("p2wpkh"), sats: 90_000n }] });
+    node.chain.submit(child.toHex());
+    node.mine(2);
+    expect(node.chain.tipHeight).toBe(3);
+
+    expect(await reorg({ blocks: 4 })).toMatchObject({ status: 400 });
+    expect(await reorg({ blocks: 1, drop: ["zz"] })).toMatchObject({ status: 400 });
+    // A transaction still confirmed below the disconnected blocks cannot be dropped.
+    expect((await reorg({ blocks: 1, drop: [a.txid] })).status).toBe(400);
+
+    // Refused without changing anything.
+    expect(node.chain.tipHeight).toBe(3);
+
+    const r = await reorg({ blocks: 3, drop: [a.txid] });
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.text)).toEqual({ height: 0, dropped: [child.getId(), a.txid] });
+    const b = new EsploraBackend({ url: node.url, retries: 0 });
+    expect(await b.getTxStatus(a.txid)).toBeUndefined();
+    expect(await b.getTxStatus(child.getId())).toBeUndefined();
+    expect(await b.getAddressTxs(address)).toEqual([]);
+    expect(await b.getUtxos(address)).toEqual([]);
+    expect(await b.getTxStatus(kept.txid)).toMatchObject({ confirmed: false });
+    expect(await b.getTipHeight()).toBe(0);
+  });
+
+  it("puts disconnected transactions back in the mempool when nothing is dropped, to be mined again", async () => {
+    const address = keys.address({ chain: 0, index: 4 });
+    const a = node.fund(address, 50_000n);
+    node.mine(2);
+    expect(JSON.parse((await reorg({ blocks: 2 })).text)).toEqual({ height: 0, dropped: [] });
+    const b = new EsploraBackend({ url: node.url, retries: 0 });
+    expect(await b.getUtxos(address)).toEqual([{ txid: a.txid, vout: 0, value: 50_000n, confirmed: false }]);
+    expect(node.chain.mempoolTxids).toEqual([a.txid]);
+    node.mine(1);
+    expect(await b.getTxStatus(a.txid)).toMatchObject({ confirmed: true, blockHeight: 1 });
+  });
+});

@@ -36,6 +36,7 @@ function bind(b: EsploraBackend) {
   return {
     getUtxos: b.getUtxos.bind(b),
     getAddressTxCount: b.getAddressTxCount.bind(b),
+    getAddressTxs: b.getAddressTxs.bind(b),
     getFeeEstimates: b.getFeeEstimates.bind(b),
     broadcast: b.broadcast.bind(b),
     getTxStatus: b.getTxStatus.bind(b),

@@ -5,6 +5,7 @@ import { listPayouts, listPayoutTxs } from "../../src/store/payouts.js";
 import { removeWallet, setWallet } from "../../src/store/wallets.js";
 import { randomAddress } from "../bitcoin/helpers.js";
 import { createTestDb, ENGINES, type TestDb } from "../support/databases.js";
+import { ledgerProblems } from "../support/ledger.js";
 import { PAYOUT_SETTINGS, seedAward, startPayoutRig, outputsOf, receivedBy, type PayoutRig } from "../support/payouts.js";
 
 /**
@@ -52,13 +53,16 @@ describe.each(ENGINES)("a wallet change before signing (%s)", (engine) => {
   });
   beforeEach(async () => {
     await t.db.exec(
-      "TRUNCATE outbox, spend_reservations, wallet_indexes, wallets, awards, payouts, payout_txs, claims, pledges, events, bounties RESTART IDENTITY CASCADE",
+      "TRUNCATE outbox, spend_reservations, wallet_indexes, wallets, awards, payouts, payout_txs, claims, pledges, events, bounties, ledger_transfers, ledger_accounts RESTART IDENTITY CASCADE; " +
+        "INSERT INTO ledger_accounts (key, kind) VALUES ('wallet', 'wallet'), ('treasury', 'treasury'), ('fees', 'fees')",
     );
     rig = await startPayoutRig(t.db);
     await rig.fund(200_000n);
   });
   afterEach(async () => {
     await rig.close();
+    // Whatever the test did, the ledger still balances and agrees with the awards and payouts.
+    expect(await ledgerProblems(t.db)).toEqual([]);
   });
 
   /** A run that commits `change` once, after signing and before storing. */

@@ -7,6 +7,7 @@ import { bountyEvents, getBounty } from "../../src/store/bounties.js";
 import { randomAddress, testConfig } from "../bitcoin/helpers.js";
 import { openDatabase } from "../../src/store/db.js";
 import { createServerDatabase, createTestDb, ENGINES, type TestDb } from "../support/databases.js";
+import { ledgerProblems } from "../support/ledger.js";
 import { linkWallet, PAYOUT_SETTINGS, priceOracle, seedAward, silent, startPayoutRig, startPriceServer, outputsOf, receivedBy, type PayoutRig } from "../support/payouts.js";
 
 /** The rig's settings, with txids shown bare (no explorer link) in comments. */
@@ -35,7 +36,8 @@ describe.each(ENGINES)("payout run (%s)", (engine) => {
   beforeEach(async () => {
     // Each test: a fresh wallet and chain, and a database without earlier payouts.
     await t.db.exec(
-      "TRUNCATE outbox, spend_reservations, wallet_indexes, wallets, awards, payouts, payout_txs, claims, pledges, events, bounties RESTART IDENTITY CASCADE",
+      "TRUNCATE outbox, spend_reservations, wallet_indexes, wallets, awards, payouts, payout_txs, claims, pledges, events, bounties, ledger_transfers, ledger_accounts RESTART IDENTITY CASCADE; " +
+        "INSERT INTO ledger_accounts (key, kind) VALUES ('wallet', 'wallet'), ('treasury', 'treasury'), ('fees', 'fees')",
     ).catch(async () => {
       // events are append-only by trigger; TRUNCATE does not fire row triggers, but be explicit if an engine refuses.
       throw new Error("could not reset the database");
@@ -44,6 +46,8 @@ describe.each(ENGINES)("payout run (%s)", (engine) => {
   });
   afterEach(async () => {
     await rig.close();
+    // Whatever the test did, the ledger still balances and agrees with the awards and payouts.
+    expect(await ledgerProblems(t.db)).toEqual([]);
   });
 
   test("a held award past its hold is priced, paid in one transaction, announced, then confirmed", async () => {

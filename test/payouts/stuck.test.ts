@@ -4,6 +4,7 @@ import { bountyEvents } from "../../src/store/bounties.js";
 import { approvePayouts, listPayouts, listPayoutTxs, type PayoutRecord } from "../../src/store/payouts.js";
 import { randomAddress } from "../bitcoin/helpers.js";
 import { createTestDb, ENGINES, type TestDb } from "../support/databases.js";
+import { ledgerProblems } from "../support/ledger.js";
 import { linkWallet, PAYOUT_SETTINGS, seedAward, silent, startPayoutRig, outputsOf, receivedBy, type PayoutRig } from "../support/payouts.js";
 
 /**
@@ -48,12 +49,15 @@ describe.each(ENGINES)("stuck payouts (%s)", (engine) => {
   });
   beforeEach(async () => {
     await t.db.exec(
-      "TRUNCATE outbox, spend_reservations, wallet_indexes, wallets, awards, payouts, payout_txs, claims, pledges, events, bounties RESTART IDENTITY CASCADE",
+      "TRUNCATE outbox, spend_reservations, wallet_indexes, wallets, awards, payouts, payout_txs, claims, pledges, events, bounties, ledger_transfers, ledger_accounts RESTART IDENTITY CASCADE; " +
+        "INSERT INTO ledger_accounts (key, kind) VALUES ('wallet', 'wallet'), ('treasury', 'treasury'), ('fees', 'fees')",
     );
   });
   afterEach(async () => {
     await rig?.close();
     rig = undefined;
+    // Whatever the test did, the ledger still balances and agrees with the awards and payouts.
+    expect(await ledgerProblems(t.db)).toEqual([]);
   });
 
   test("a payout over PAYOUT_MAX_TX_SATS at the head of the queue: the small ones behind it are paid in one batch; it waits for approval, then goes alone", async () => {

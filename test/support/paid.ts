@@ -23,7 +23,8 @@ export function usePaidTestBot(engine: "pglite" | "postgres", env: Record<string
     env: { BITCOIN_NETWORK: "regtest", PAYOUT_HOLD: "0s", ...env },
     async beforeStart(db) {
       await db.exec(
-        "TRUNCATE webhook_inbox, outbox, spend_reservations, wallet_indexes, wallets, awards, payouts, payout_txs, claims, pledges, events, bounties RESTART IDENTITY CASCADE",
+        "TRUNCATE webhook_inbox, outbox, spend_reservations, wallet_indexes, wallets, awards, payouts, payout_txs, claims, pledges, events, bounties, ledger_transfers, ledger_accounts RESTART IDENTITY CASCADE; " +
+        "INSERT INTO ledger_accounts (key, kind) VALUES ('wallet', 'wallet'), ('treasury', 'treasury'), ('fees', 'fees')",
       );
     },
     async payouts(db) {
