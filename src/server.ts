@@ -6,6 +6,8 @@ import { bountyBotIntake } from "./app.js";
 import { InboxWorker } from "./deliveries/worker.js";
 import type { Deps } from "./deliveries/types.js";
 import { CardSyncer } from "./github/cards.js";
+import { KeyedCardSyncer } from "./github/keyedCards.js";
+import { FEATURES } from "./features/index.js";
 import { featureSweeps } from "./features/index.js";
 import { Sweeper } from "./features/sweeper.js";
 import { octokitRepo, type RepoGitHub } from "./github/client.js";
@@ -20,6 +22,7 @@ import { healthRoute, metricsRoute, readyRoute, type ReadinessCheck } from "./ht
 import { createRouter, HttpError, type Route } from "./http/router.js";
 import { webhookRoute } from "./http/webhooks.js";
 import { solvencyRoutes, type WalletCoins } from "./http/solvency.js";
+import { apiRoutes } from "./api/index.js";
 import { createLogger } from "./logger.js";
 import { Metrics } from "./metrics.js";
 import { pruneInbox } from "./store/inbox.js";
@@ -165,6 +168,7 @@ export async function startBountyBot(settings: Settings, opts: StartOptions = {}
     }),
     webhookRoute({ path: settings.webhookPath, secret: settings.webhookSecret!, log, receive, accepting: () => !closing }),
     ...solvencyRoutes({ db, network: settings.network, wallet: coins?.sync ? (coins as WalletCoins) : undefined, log: log.child({ name: "solvency" }) }),
+    ...apiRoutes({ db, probot, log: log.child({ name: "api" }), prices: opts.prices ?? opts.payouts?.prices, defaultCurrency: settings.defaultCurrency, accounts: () => allowed, notReady: () => startup.waiting, onQueued: () => outbox.kick() }),
     ...(opts.routes ?? []),
   ];
   const router = createRouter(routes, {
@@ -207,6 +211,9 @@ export async function startBountyBot(settings: Settings, opts: StartOptions = {}
   const cards = new CardSyncer({ db, github, log, bot: { login: app.login, appId: settings.appId }, debounceMs: opts.cardDebounceMs ?? 100, unclaimedDays: settings.payout.unclaimedDays,
     // The card names PAYOUT_INTERVAL only when this process runs payouts on it.
     payouts: { minSats: settings.payout.minSats, intervalMs: opts.payouts && opts.payouts.schedule !== false ? settings.payout.intervalMs : undefined } });
+  // The features' cards (a question's…), one comment each, by the same cycle as the bounty card.
+  const keyedCards = new KeyedCardSyncer({ db, github, log, bot: { login: app.login, appId: settings.appId }, kinds: FEATURES.flatMap((f) => f.cards ?? []), debounceMs: opts.cardDebounceMs ?? 100 });
+  const sweepKeyedCards = () => keyedCards.sweep().catch((err) => log.error({ err }, "card sweep failed"));
   const outbox = new OutboxSender({ db, github, log });
   const deps: Deps = { db, github, network: settings.network, defaults: { currency: settings.defaultCurrency, holdMs: settings.payout.holdMs }, appLogin: app.login, log, publicUrl: settings.publicUrl,
     accountBudgets: settings.accountBudgets, prices: opts.prices ?? opts.payouts?.prices,
@@ -218,6 +225,7 @@ export async function startBountyBot(settings: Settings, opts: StartOptions = {}
       metrics,
       onCommitted(ids) {
         cards.kick(ids);
+        void sweepKeyedCards();
         outbox.kick();
       },
     },
@@ -228,6 +236,7 @@ export async function startBountyBot(settings: Settings, opts: StartOptions = {}
   const sweeper = new Sweeper(featureSweeps(), deps, log, () => {
     outbox.kick();
     cards.sweep().catch((err) => log.error({ err }, "card sweep failed"));
+    void sweepKeyedCards();
   });
   if (opts.sweepMs !== 0) sweeper.start();
 
@@ -273,6 +282,7 @@ export async function startBountyBot(settings: Settings, opts: StartOptions = {}
     inbox.kick();
     outbox.kick();
     cards.sweep().catch((err) => log.error({ err }, "card sweep failed"));
+    void sweepKeyedCards();
     prune();
   };
   sweep();
@@ -285,6 +295,7 @@ export async function startBountyBot(settings: Settings, opts: StartOptions = {}
       await inbox.idle();
       await payouts?.idle();
       await cards.idle();
+      await keyedCards.idle();
       await outbox.idle();
       await sweeper.idle();
       await pruning;
@@ -292,7 +303,9 @@ export async function startBountyBot(settings: Settings, opts: StartOptions = {}
         `SELECT (SELECT count(*) FROM webhook_inbox WHERE processed_at IS NULL AND parked_at IS NULL AND next_attempt_at <= now())
               + (SELECT count(*) FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= now())
               + (SELECT count(*) FROM bounties WHERE card_synced_version < card_version
-                   AND (card_lease_until IS NULL OR card_lease_until < now())) AS n`,
+                   AND (card_lease_until IS NULL OR card_lease_until < now()))
+              + (SELECT count(*) FROM cards WHERE synced_version < version
+                   AND (lease_until IS NULL OR lease_until < now())) AS n`,
       );
       if (Number(busy!.n) === 0) return;
       sweep();
@@ -316,7 +329,7 @@ export async function startBountyBot(settings: Settings, opts: StartOptions = {}
       return closing;
     },
     busy: () =>
-      Object.entries({ inbox, cards, outbox })
+      Object.entries({ inbox, cards, keyedCards, outbox })
         .filter(([, d]) => d.busy)
         .map(([name]) => name)
         .concat(payouts?.busy ? ["payouts"] : []),
@@ -328,7 +341,7 @@ export async function startBountyBot(settings: Settings, opts: StartOptions = {}
       await relay?.close();
       clearInterval(timer);
       shutdown.abort(new Error("bounty-bot is shutting down"));
-      await Promise.all([payouts?.stop(), inbox.stop(), cards.stop(), outbox.stop(), sweeper.stop(), pruning]);
+      await Promise.all([payouts?.stop(), inbox.stop(), cards.stop(), keyedCards.stop(), outbox.stop(), sweeper.stop(), pruning]);
       server.closeIdleConnections();
       await new Promise<void>((r) => server.close(() => r()));
       if (!opts.db) await db.close();

@@ -8,9 +8,10 @@ import { ledgerBalances, ledgerCheck, ledgerExport, ledgerTransfers } from "./le
 import { payoutsApprove, payoutsList, payoutsRun } from "./payouts.js";
 import { UsageError, type CliCommand, type Env } from "./types.js";
 import { walletAddress, walletBalance, walletCreate } from "./wallet.js";
+import { tokensCreate, tokensList, tokensRevoke } from "./tokens.js";
 
 /** Every operator command; the help is built from these. */
-export const CLI_COMMANDS: CliCommand[] = [walletCreate, walletAddress, walletBalance, payoutsList, payoutsRun, payoutsApprove, awardsList, awardsApprove, deliveriesList, deliveriesRetry, ledgerBalances, ledgerCheck, ledgerTransfers, ledgerExport, auditExport];
+export const CLI_COMMANDS: CliCommand[] = [walletCreate, walletAddress, walletBalance, payoutsList, payoutsRun, payoutsApprove, awardsList, awardsApprove, deliveriesList, deliveriesRetry, ledgerBalances, ledgerCheck, ledgerTransfers, ledgerExport, auditExport, tokensCreate, tokensList, tokensRevoke];
 
 export interface CliOptions extends CliResources {
   env: Env;

@@ -40,6 +40,8 @@ export interface CommandContext {
   mayFund(): Promise<FundCheck>;
   /** A GitHub account by login (the users API), or null when there is none. */
   user(login: string): Promise<GitHubUser | null>;
+  /** A team's members (the teams API), or null when there is no such team. */
+  teamMembers(org: string, slug: string): Promise<GitHubUser[] | null>;
   /** The budgets a pledge of `amount` by the author counts against, and the prices that needs (read now, before the transaction). */
   pledgeTerms(amount: Amount): Promise<TermsResult>;
   /** Today's median BTC prices, to fix the sats of what a command escrows in fiat (tips, questions); absent without a price source. */

@@ -68,6 +68,7 @@ export async function onIssueComment(deliveryId: string, payload: unknown, deps:
     publicUrl: deps.publicUrl,
     mayFund: () => (funding ??= mayFund(gh, config.config, author.login)),
     user: (login) => gh.user(login),
+    teamMembers: (org, slug) => gh.teamMembers(org, slug),
     pledgeTerms: (amount) => pledgeTerms(deps, config.config, owner, author.id, amount),
     prices: deps.prices,
     deposits: deps.deposits,

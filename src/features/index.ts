@@ -1,8 +1,9 @@
+import { questions } from "./questions/index.js";
 import { tips } from "./tips/index.js";
 import type { Feature, FeatureEvent, Sweep } from "./types.js";
 
 /** Every feature beyond bounties; the app collects their commands, events and sweeps from here. */
-export const FEATURES: Feature[] = [tips];
+export const FEATURES: Feature[] = [tips, questions];
 
 export const featureCommands = () => FEATURES.flatMap((f) => f.commands);
 

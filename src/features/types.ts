@@ -6,6 +6,7 @@
  */
 import type { Command } from "../commands/types.js";
 import type { Apply, Deps } from "../deliveries/types.js";
+import type { CardKind } from "../github/keyedCards.js";
 
 /** A stored delivery, as a feature's handler sees it. */
 export interface FeatureDelivery {
@@ -42,4 +43,6 @@ export interface Feature {
   commands: Command[];
   events?: FeatureEvent[];
   sweeps?: Sweep[];
+  /** The cards it shows (one comment each, edited in place), rendered by kind: `<kind>:<id>`. */
+  cards?: CardKind[];
 }

@@ -25,13 +25,13 @@ export interface BotAccount {
 
 /**
  * Whether a comment is the card this app wrote: by the app's bot account and starting with the
- * marker. Anyone can type the marker; only GitHub can make a comment's author our bot.
+ * marker (the bounty card's, or a keyed card's: github/keyedCards.ts). Anyone can type the marker; only GitHub can make a comment's author our bot.
  */
-export function isOwnCard(c: IssueComment, self: BotAccount): boolean {
+export function isOwnCard(c: IssueComment, self: BotAccount, marker = CARD_MARKER): boolean {
   if (c.userType !== "Bot" || c.userLogin.toLowerCase() !== self.login.toLowerCase()) return false;
   if (self.userId !== undefined && c.userId !== self.userId) return false;
   if (self.appId !== undefined && c.viaAppId !== null && c.viaAppId !== self.appId) return false;
-  return c.body.startsWith(CARD_MARKER);
+  return c.body.startsWith(marker);
 }
 
 export interface CardSyncerOptions {

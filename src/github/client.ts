@@ -60,6 +60,8 @@ export interface RepoGitHub {
   /** "admin" | "maintain" | "write" | "triage" | "read" | "none" */
   permission(login: string): Promise<string>;
   isTeamMember(org: string, teamSlug: string, login: string): Promise<boolean>;
+  /** A team's members (its child teams' too, as GitHub lists them), or null when the org has no such team the app can see. */
+  teamMembers(org: string, teamSlug: string): Promise<GitHubUser[] | null>;
   /** A file's text on the default branch, or null when there is none. */
   readFile(path: string): Promise<string | null>;
   /** .github/bounties.yml (its `_extends` chain, else the org's `.github` file) and the org's file that bounds it. */
@@ -304,6 +306,15 @@ export function octokitRepo(octokit: Octokit, owner: string, repo: string): Repo
         return res.data.state === "active";
       } catch (err) {
         if (status(err) === 404) return false;
+        throw err;
+      }
+    },
+    async teamMembers(org, teamSlug) {
+      try {
+        const all = await octokit.paginate(octokit.rest.teams.listMembersInOrg, { org, team_slug: teamSlug, per_page: 100 });
+        return all.flatMap((u) => toUser(u as RestUser) ?? []);
+      } catch (err) {
+        if (status(err) === 404) return null;
         throw err;
       }
     },

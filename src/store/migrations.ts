@@ -654,6 +654,140 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
       CREATE INDEX tips_by_tipper ON tips (repo_id, issue_number, tipper_id, id);
     `,
   },
+  {
+    version: 17,
+    name: "paid questions: prices, questions, answers; generic cards keyed by what they show",
+    sql: `
+      -- One bot comment per thing shown (question:<id>, later survey:<id>), edited in place: the same
+      -- version/lease bookkeeping as the bounty card, keyed by the card's key instead of a bounty row.
+      CREATE TABLE cards (
+        key             text PRIMARY KEY,
+        installation_id bigint NOT NULL,
+        repo_owner      text NOT NULL,
+        repo_name       text NOT NULL,
+        issue_number    integer NOT NULL,
+        comment_id      bigint,
+        version         bigint NOT NULL DEFAULT 1,
+        synced_version  bigint NOT NULL DEFAULT 0,
+        lease_until     timestamptz,
+        updated_at      timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX cards_stale ON cards (updated_at) WHERE synced_version < version;
+
+      -- What a person charges to answer a question (/price), by numeric GitHub id.
+      CREATE TABLE question_prices (
+        user_id      bigint PRIMARY KEY,
+        login        text NOT NULL,
+        currency     text NOT NULL CHECK (currency IN ('USD', 'EUR', 'GBP', 'BTC')),
+        amount_minor bigint NOT NULL CHECK (amount_minor > 0),
+        charity_id   text,
+        updated_at   timestamptz NOT NULL DEFAULT now()
+      );
+
+      -- One paid question (/ask): to a person, or to a team or list (slots = first N), escrowed
+      -- on the ledger as escrow:question:<id> with one slot per answer it pays.
+      CREATE TABLE questions (
+        id               bigserial PRIMARY KEY,
+        ask_key          text NOT NULL UNIQUE,
+        installation_id  bigint NOT NULL,
+        repo_id          bigint NOT NULL,
+        repo_owner       text NOT NULL,
+        repo_name        text NOT NULL,
+        issue_number     integer NOT NULL,
+        ask_comment_id   bigint NOT NULL,
+        asker_id         bigint NOT NULL,
+        asker_login      text NOT NULL,
+        target_kind      text NOT NULL CHECK (target_kind IN ('person', 'team', 'list')),
+        target           text NOT NULL,
+        asked_id         bigint,
+        members          jsonb NOT NULL DEFAULT '[]'::jsonb,
+        about            text NOT NULL DEFAULT '',
+        currency         text NOT NULL CHECK (currency IN ('USD', 'EUR', 'GBP', 'BTC')),
+        amount_minor     bigint NOT NULL CHECK (amount_minor > 0),
+        sats             bigint NOT NULL CHECK (sats > 0),
+        slots            integer NOT NULL CHECK (slots > 0),
+        payer            text NOT NULL CHECK (payer IN ('treasury', 'person')),
+        min_reply_chars  integer NOT NULL,
+        state            text NOT NULL DEFAULT 'open'
+                         CHECK (state IN ('open', 'answered', 'expired', 'cancelled', 'declined')),
+        returned_sats    bigint NOT NULL DEFAULT 0,
+        created_at       timestamptz NOT NULL,
+        expires_at       timestamptz NOT NULL,
+        closed_at        timestamptz
+      );
+      CREATE INDEX questions_open_issue ON questions (repo_id, issue_number) WHERE state = 'open';
+      CREATE INDEX questions_open_asker ON questions (repo_owner, asker_id) WHERE state = 'open';
+      CREATE INDEX questions_expiry ON questions (expires_at) WHERE state = 'open';
+
+      -- Each paid answer: a comment counts once per question, a person once per question.
+      CREATE TABLE question_answers (
+        id              bigserial PRIMARY KEY,
+        question_id     bigint NOT NULL REFERENCES questions (id),
+        slot            integer NOT NULL,
+        responder_id    bigint NOT NULL,
+        responder_login text NOT NULL,
+        comment_id      bigint NOT NULL,
+        sats            bigint NOT NULL CHECK (sats > 0),
+        charity_id      text,
+        answered_at     timestamptz NOT NULL,
+        UNIQUE (question_id, slot),
+        UNIQUE (question_id, responder_id),
+        UNIQUE (question_id, comment_id)
+      );
+    `,
+  },
+  {
+    version: 21,
+    name: "api tokens and rewards",
+    sql: `
+      -- A CI system's key to the rewards API: only a hash of its secret is kept. Its budget is the
+      -- ledger account grant:<id>, funded from the treasury once per period (counted from created_at).
+      CREATE TABLE api_tokens (
+        id              bigserial PRIMARY KEY,
+        name            text NOT NULL UNIQUE,
+        secret_hash     bytea NOT NULL,
+        budget_currency text NOT NULL,
+        budget_minor    bigint NOT NULL CHECK (budget_minor > 0),
+        period_ms       bigint NOT NULL CHECK (period_ms > 0),
+        -- lower-cased "owner/repo" or "owner/*"; null: any repository of the served accounts.
+        repos           text[],
+        cap_currency    text,
+        cap_minor       bigint CHECK (cap_minor > 0),
+        cap_period_ms   bigint CHECK (cap_period_ms > 0),
+        -- The period last funded (0 at creation), the sats it was funded with, and the price (a fiat budget).
+        period          bigint,
+        period_sats     bigint,
+        period_rate     text,
+        created_at      timestamptz NOT NULL DEFAULT now(),
+        last_used_at    timestamptz,
+        revoked_at      timestamptz
+      );
+
+      -- One reward: its row and its ledger transfer (reward:<token>:<key hash>) commit together,
+      -- so a retry with the same Idempotency-Key finds it. Kept for good: keys never expire.
+      CREATE TABLE api_rewards (
+        id              bigserial PRIMARY KEY,
+        token_id        bigint NOT NULL REFERENCES api_tokens (id),
+        key_hash        text NOT NULL,
+        request_hash    text NOT NULL,
+        recipient_id    bigint NOT NULL,
+        recipient_login text NOT NULL,
+        sats            bigint NOT NULL CHECK (sats > 0),
+        currency        text NOT NULL,
+        minor           bigint NOT NULL CHECK (minor > 0),
+        rate            text,
+        reason          text NOT NULL,
+        url             text,
+        notify          text,
+        created_at      timestamptz NOT NULL DEFAULT now(),
+        UNIQUE (token_id, key_hash)
+      );
+      CREATE INDEX api_rewards_by_token ON api_rewards (token_id, id);
+      CREATE INDEX api_rewards_by_recipient ON api_rewards (token_id, recipient_id, created_at);
+      -- A reward's status is read from the first payout to its recipient after it.
+      CREATE INDEX payouts_by_user ON payouts (user_id, created_at) WHERE payee_kind = 'user';
+    `,
+  },
 ];
 
 /** Applies pending migrations; an advisory lock keeps two starting processes from racing. */
