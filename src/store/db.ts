@@ -15,7 +15,12 @@ export interface DbLog {
 export interface Db {
   /** Which engine this is, for logs and tests. */
   readonly kind: "pglite" | "postgres";
-  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /**
+   * `name` makes a hot statement a prepared one on PostgreSQL (parsed and planned once per
+   * connection, as node-postgres's named queries are); the same name must always carry the same SQL.
+   * PGlite ignores it.
+   */
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[], opts?: { name?: string }): Promise<T[]>;
   /** Runs a script of several statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
   /** Runs fn in one transaction; rolled back if fn throws. */
@@ -153,7 +158,8 @@ class PostgresDb implements Db {
       client.done(broken);
     }
   }
-  async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+  async query<T>(sql: string, params: unknown[] = [], opts: { name?: string } = {}): Promise<T[]> {
+    if (opts.name) return (await this.pool.query({ name: opts.name, text: sql, values: params })).rows as T[];
     return (await this.pool.query(sql, params)).rows as T[];
   }
   async exec(sql: string): Promise<void> {
@@ -165,7 +171,8 @@ class PostgresDb implements Db {
     try {
       await client.query("BEGIN");
       const result = await fn({
-        query: async <R>(sql: string, params: unknown[] = []) => (await client.query(sql, params)).rows as R[],
+        query: async <R>(sql: string, params: unknown[] = [], opts: { name?: string } = {}) =>
+          (opts.name ? await client.query({ name: opts.name, text: sql, values: params }) : await client.query(sql, params)).rows as R[],
         exec: async (sql: string) => {
           await client.query(sql);
         },

@@ -306,7 +306,9 @@ SELECT t.id, t.at, (SELECT count(*) FROM u) AS updated FROM t`;
  * meanwhile.
  */
 async function transferUnlocked(db: Queryable, t: TransferRequest): Promise<TransferResult | null> {
-  const rows = await db.query<RawAccount>(`SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE key IN ($1, $2)`, [t.debit.key, t.credit.key]);
+  const rows = await db.query<RawAccount>(`SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE key IN ($1, $2)`, [t.debit.key, t.credit.key], {
+    name: "ledger-read-two",
+  });
   if (rows.length !== 2) return null;
   const accounts = new Map(rows.map((r) => [r.key, toAccount(r)]));
   const debit = accounts.get(t.debit.key)!;
@@ -330,7 +332,7 @@ async function transferUnlocked(db: Queryable, t: TransferRequest): Promise<Tran
     ...totals(credit),
     ...totals(decision.debit),
     ...totals(decision.credit),
-  ]);
+  ], { name: "ledger-compare-and-set" });
   if (!r) return null;
   // Both rows were locked by the statement that wrote the transfer; anything else is a bug to shout about.
   if (Number(r.updated) !== 2) throw new Error(`ledger transfer ${t.key} was written with ${Number(r.updated)} of its 2 balances`);
