@@ -15,6 +15,7 @@ import { OutboxSender } from "./github/outbox.js";
 import { PayoutScheduler } from "./payouts/scheduler.js";
 import { DepositWatcher, isDepositWatchEngine } from "./payouts/deposits.js";
 import { isDepositKeys } from "./commands/deposit.js";
+import { withdrawalTerms } from "./commands/withdraw.js";
 import type { PayoutEngine, PriceSource } from "./payouts/run.js";
 import type { Settings } from "./settings.js";
 import { openDatabase, type Db } from "./store/db.js";
@@ -38,6 +39,8 @@ export interface BountyBot {
   cards: CardSyncer;
   /** The features' expiries and the ledger's timeouts; tests run it with a clock of their own. */
   sweeper: Sweeper;
+  /** Every route mounted on the router (the README's routes table is checked against it). */
+  routes: ReadonlyArray<{ method: string; path: string }>;
   outbox: OutboxSender;
   /** Undefined when no payout wallet is configured. */
   payouts?: PayoutScheduler;
@@ -218,7 +221,8 @@ export async function startBountyBot(settings: Settings, opts: StartOptions = {}
   const deps: Deps = { db, github, network: settings.network, defaults: { currency: settings.defaultCurrency, holdMs: settings.payout.holdMs }, appLogin: app.login, log, publicUrl: settings.publicUrl,
     accountBudgets: settings.accountBudgets, prices: opts.prices ?? opts.payouts?.prices,
     // /deposit: only a wallet with a deposit branch (PayoutWallet) takes deposits.
-    deposits: isDepositKeys(opts.payouts?.wallet) ? opts.payouts.wallet : undefined, depositConfirmations: settings.depositConfirmations };
+    deposits: isDepositKeys(opts.payouts?.wallet) ? opts.payouts.wallet : undefined, depositConfirmations: settings.depositConfirmations,
+    withdrawals: withdrawalTerms(opts.payouts?.wallet, settings.payout) };
   const inbox = new InboxWorker(
     deps,
     {
@@ -322,6 +326,7 @@ export async function startBountyBot(settings: Settings, opts: StartOptions = {}
     inbox,
     cards,
     sweeper,
+    routes: routes.map((r) => ({ method: r.method, path: r.path })),
     outbox,
     payouts,
     metrics,

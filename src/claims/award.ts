@@ -1,4 +1,5 @@
-import type { Amount } from "../core/money.js";
+import { sameCurrencyTotals, type Amount } from "../core/money.js";
+import { splitByShares } from "../ledger/escrow.js";
 
 /** One recipient's share of an award, in basis points (1/100 of a percent). */
 export interface AwardShare {
@@ -156,4 +157,38 @@ export function splitTotals(totals: readonly Amount[], weights: readonly number[
     });
   }
   return out;
+}
+
+/** A pledge backed by its funder's own balance: its sats, fixed when it was pledged, are held in `escrow`. */
+export interface BackedPledge {
+  pledgeId: bigint;
+  escrow: string;
+  backerId: number;
+  sats: bigint;
+}
+
+/** One award's part of a backed pledge, passed on from the pledge's escrow when the award is credited. */
+export type BackedPart = BackedPledge;
+
+/**
+ * Each recipient's part of what is awarded: the treasury's totals split with splitTotals (priced
+ * when the award is credited), and each backed pledge's sats split by the same shares
+ * (splitByShares). A recipient's amounts hold their backed sats in BTC beside the treasury's
+ * parts, so what an award is worth at credit is the treasury's part priced plus its backed sats;
+ * a bounty of backed pledges alone needs no price. Parts of nothing are left out.
+ */
+export function awardParts(
+  totals: readonly Amount[],
+  backed: readonly BackedPledge[],
+  weights: readonly number[],
+): Array<{ amounts: Amount[]; backed: BackedPart[] }> {
+  const treasury = splitTotals(totals, weights);
+  const shares = weights.map((bps) => ({ bps }));
+  const parts = backed.map((b) => splitByShares(b.sats, shares));
+  return weights.map((_, i) => {
+    const mine = backed.map((b, j) => ({ ...b, sats: parts[j]![i]! })).filter((b) => b.sats > 0n);
+    const sats = mine.reduce((s, b) => s + b.sats, 0n);
+    const amounts = sats > 0n ? sameCurrencyTotals([...treasury[i]!, { currency: "BTC", minor: sats }]) : treasury[i]!;
+    return { amounts, backed: mine };
+  });
 }

@@ -6,9 +6,10 @@ import { help } from "./help.js";
 import { featureCommands } from "../features/index.js";
 import type { Command, HelpEntry } from "./types.js";
 import { wallet } from "./wallet.js";
+import { withdraw } from "./withdraw.js";
 
 /** Every command the bot answers to. The help table is built from these, so it cannot drift. */
-export const COMMANDS: Command[] = [bounty, award, wallet, balance, deposit, help];
+export const COMMANDS: Command[] = [bounty, award, wallet, balance, deposit, withdraw, help];
 
 /** The bounty commands, then every feature's (src/features/index.ts), help last. */
 export function allCommands(): Command[] {

@@ -26,6 +26,13 @@ export interface DepositKeys {
   depositAddress(index: number): string;
 }
 
+/** What /withdraw needs of the payout run: PAYOUT_MIN_SATS, PAYOUT_MODE and today's fee estimate (sat/kvB). */
+export interface WithdrawalTerms {
+  readonly minSats: bigint;
+  readonly mode: "auto" | "approve";
+  feeRate(): Promise<bigint>;
+}
+
 /** What a command sees of the comment that carried it; everything here is already read. */
 export interface CommandContext {
   deliveryId: string;
@@ -50,6 +57,8 @@ export interface CommandContext {
   deposits?: DepositKeys;
   /** DEPOSIT_CONFIRMATIONS. */
   depositConfirmations?: number;
+  /** For /withdraw; undefined when no payout wallet is configured. */
+  withdrawals?: WithdrawalTerms;
 }
 
 /** What a command answers: an error or information reply, a 👍, or a card change. */

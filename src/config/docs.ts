@@ -1,8 +1,9 @@
-/** `npm run docs`: rewrites README's Environment table and .env.example from src/config/env.ts. */
+/** `npm run docs`: rewrites README's generated tables (src/config/readme.ts) and .env.example from their sources. */
 import { readFileSync, writeFileSync } from "node:fs";
-import { renderEnvExample, withEnvTable } from "./env.js";
+import { renderEnvExample } from "./env.js";
+import { withGeneratedSections } from "./readme.js";
 
 const readme = readFileSync("README.md", "utf8");
-writeFileSync("README.md", withEnvTable(readme));
+writeFileSync("README.md", withGeneratedSections(readme));
 writeFileSync(".env.example", renderEnvExample());
-console.log("README.md (Environment table) and .env.example written from src/config/env.ts");
+console.log("README.md (commands, configuration, environment and CLI tables) and .env.example written from their sources");

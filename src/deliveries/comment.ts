@@ -73,6 +73,7 @@ export async function onIssueComment(deliveryId: string, payload: unknown, deps:
     prices: deps.prices,
     deposits: deps.deposits,
     depositConfirmations: deps.depositConfirmations,
+    withdrawals: deps.withdrawals,
   };
 
   // Every GitHub read happens here, before the transaction; the steps only touch the database.

@@ -4,7 +4,7 @@ import type { Budget } from "../core/budget.js";
 import type { Currency } from "../core/money.js";
 import type { PriceSource } from "../payouts/run.js";
 import type { RepoGitHub } from "../github/client.js";
-import type { DepositKeys } from "../commands/types.js";
+import type { DepositKeys, WithdrawalTerms } from "../commands/types.js";
 import type { Db, Queryable } from "../store/db.js";
 
 /** What processing a delivery needs from the outside world. */
@@ -26,6 +26,8 @@ export interface Deps {
   /** The payout wallet's deposit addresses, for /deposit, and DEPOSIT_CONFIRMATIONS; absent without a wallet. */
   deposits?: DepositKeys;
   depositConfirmations?: number;
+  /** For /withdraw (PAYOUT_MIN_SATS, PAYOUT_MODE, the wallet's fee estimate); absent without a wallet. */
+  withdrawals?: WithdrawalTerms;
 }
 
 /** The effects of one delivery, recorded in one transaction with the delivery's completion. */

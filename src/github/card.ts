@@ -20,6 +20,13 @@ function funderCell(p: Pledge): string {
   return `@${p.funderLogin}`;
 }
 
+/** A pledge as the card states it: a backed one says so, with the sats held for it from the backer's balance. */
+function pledgeCell(p: Pledge): string {
+  if (!p.backed) return formatAmount(p.amount);
+  if (p.amount.currency === "BTC") return `${formatAmount(p.amount)}, backed from their balance`;
+  return `${formatAmount(p.amount)}, backed by ${formatAmount({ currency: "BTC", minor: p.backed.sats })} from their balance`;
+}
+
 /** A moment as the card and replies write it: `2025-01-02 10:00 UTC`. */
 export function formatUtc(d: Date): string {
   return `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
@@ -128,7 +135,7 @@ export function renderCard(bounty: Bounty, pledges: Pledge[], awards: AwardView[
   lines.push("");
   if (live.length) {
     lines.push("| Funder | Pledge |", "| --- | ---: |");
-    for (const p of live) lines.push(`| ${funderCell(p)} | ${formatAmount(p.amount)} |`);
+    for (const p of live) lines.push(`| ${funderCell(p)} | ${pledgeCell(p)} |`);
     if (live.length > 1) lines.push(...totals.map((t) => `| **Total** | **${formatAmount(t)}** |`));
     lines.push("");
   }

@@ -1,5 +1,6 @@
 import { formatAmount, groupThousands, type Amount } from "../core/money.js";
-import type { AwardRates, PaidAward } from "../store/payouts.js";
+import { formatFeeRate } from "../bitcoin/sizes.js";
+import type { AwardRates, PaidAward, PaidWithdrawal } from "../store/payouts.js";
 
 /** The text of the bot's payout comments. Pure. */
 
@@ -48,6 +49,27 @@ export function paidComment(p: PaidAward, tx: { txid: string; feeSats: bigint; p
     `<sub>The network fee (${satsText(tx.feeSats)} for ${tx.payouts} ${tx.payouts === 1 ? "payout" : "payouts"} in this transaction) was paid by the bounty wallet, not taken from the bounty.</sub>`,
   );
   return lines.join("\n");
+}
+
+/**
+ * Posted where a /withdraw was asked, once its transaction is on the network: what was asked, the
+ * exact fee share deducted (fixed when it was signed), and what the output pays.
+ */
+export function withdrawalPaidComment(
+  w: PaidWithdrawal,
+  tx: { txid: string; feeSats: bigint; feeRateSatKvb: bigint },
+  explorerUrl: string | null,
+): string {
+  const to = w.kind === "charity" ? `donated to **${w.charityName ?? "a charity"}**` : `sent to @${w.login}`;
+  return [
+    `💸 **Withdrawal paid:** ${satsText(w.sats)} ${to} from @${w.login}'s funds.`,
+    "",
+    `Transaction ${txLink(tx.txid, explorerUrl)}, output ${w.vout} to \`${w.address}\`.`,
+    "",
+    `Of the ${satsText(w.requestedSats)} withdrawn, ${satsText(w.feeShareSats)} paid this output's share of the network fee ` +
+      `(its size at the transaction's ${formatFeeRate(tx.feeRateSatKvb)} sat/vB; the whole fee is ${satsText(tx.feeSats)}). ` +
+      "The rest of the fee, and any later fee bump, is paid by the bounty wallet.",
+  ].join("\n");
 }
 
 /** Asked once when an award is credited to someone who has not linked a wallet. */

@@ -1,6 +1,7 @@
 import { DUST_LIMIT, parseAddress, type AddressType } from "../bitcoin/address.js";
 import type { PayoutErrorCode } from "../bitcoin/batch.js";
 import type { NetworkName } from "../bitcoin/network.js";
+import { feeFor, formatFeeRate, OUTPUT_WEIGHT, type FeeRate } from "../bitcoin/sizes.js";
 import type { Amount } from "../core/money.js";
 import { fiatToSats } from "../price/convert.js";
 import { treasuryWaitReason } from "../ledger/solvency.js";
@@ -107,6 +108,45 @@ export interface DueBalance {
 export function payableMinimum(addressType: string, minSats: bigint): bigint {
   const dust = DUST_LIMIT[addressType as AddressType] ?? 546n;
   return minSats > dust ? minSats : dust;
+}
+
+/**
+ * A withdrawal's share of its batch's network fee: its output's vbytes at the batch's rate, rounded
+ * up (the rest of the fee, and any later fee bump, is the treasury's). Throws on an address type the
+ * wallet cannot size, so nothing is paid on a guess.
+ */
+export function withdrawalFeeShare(addressType: string, feeRate: FeeRate): bigint {
+  const weight = OUTPUT_WEIGHT[addressType as AddressType];
+  if (weight === undefined) throw new Error(`cannot size an output of address type ${addressType}`);
+  return feeFor(weight, feeRate);
+}
+
+/** The output's vbytes by address type, for replies. */
+export function outputVbytes(addressType: string): number | undefined {
+  const weight = OUTPUT_WEIGHT[addressType as AddressType];
+  return weight === undefined ? undefined : weight / 4;
+}
+
+/**
+ * What a withdrawal of `sats` to an address of this type pays at `feeRate`: the amount less its fee
+ * share, which must stay at payableMinimum (PAYOUT_MIN_SATS, never below dust); else it waits.
+ */
+export function withdrawalOutput(
+  w: { sats: bigint; addressType: string },
+  feeRate: FeeRate,
+  minSats: bigint,
+): { ok: true; sats: bigint; share: bigint } | { ok: false; share: bigint; reason: string } {
+  const share = withdrawalFeeShare(w.addressType, feeRate);
+  const out = w.sats - share;
+  const min = payableMinimum(w.addressType, minSats);
+  if (out >= min) return { ok: true, sats: out, share };
+  return {
+    ok: false,
+    share,
+    reason:
+      `after its share of the network fee (${satsText(share)}: its output's ${outputVbytes(w.addressType)} vB at ${formatFeeRate(feeRate)} sat/vB) ` +
+      `the withdrawal would pay ${satsText(out > 0n ? out : 0n)}, below the ${satsText(min)} minimum; it waits for lower fees`,
+  };
 }
 
 /** Groups payable awards by payee address; a group is due once it reaches payableMinimum. */

@@ -29,7 +29,9 @@ import {
   markReplaced,
   markWalletAsked,
   noteWaitingForPrice,
+  overdrawnWithdrawals,
   paidAwards,
+  paidWithdrawals,
   recordTxError,
   releaseOrphanReservations,
   setWaitReason,
@@ -41,8 +43,8 @@ import {
   type PayoutTx,
   type SignedTxRecord,
 } from "../store/payouts.js";
-import { askWalletComment, bumpedComment, paidComment, replacedComment } from "./comments.js";
-import { awardSats, destinationOf, dueBalances, firstFit, treasuryFit, waitFor, type Fit, type Unfit } from "./plan.js";
+import { askWalletComment, bumpedComment, paidComment, replacedComment, withdrawalPaidComment } from "./comments.js";
+import { awardSats, destinationOf, dueBalances, firstFit, treasuryFit, waitFor, withdrawalOutput, type Fit, type Unfit } from "./plan.js";
 
 /** What a payout run needs from the wallet (src/bitcoin/wallet.ts PayoutWallet provides it). */
 export type { TxInspection };
@@ -60,9 +62,10 @@ export interface PayoutEngine {
   /** PAYOUT_MAX_TX_SATS and PAYOUT_DAILY_CAP_SATS, for the reasons payouts wait. */
   readonly limits: { maxTxSats: bigint; dailyCapSats: bigint };
   /** `overTxCap`: payout id → sats an operator approved above PAYOUT_MAX_TX_SATS; each goes alone. */
-  buildBatch(payouts: readonly Payout[], opts?: { exclude?: Iterable<string>; overTxCap?: ReadonlyMap<string, bigint> }): Promise<BatchPlan>;
+  /** `feeRate`: sign at this rate (sat/kvB; clamped like feeRate()) instead of asking for an estimate. */
+  buildBatch(payouts: readonly Payout[], opts?: { exclude?: Iterable<string>; overTxCap?: ReadonlyMap<string, bigint>; feeRate?: bigint }): Promise<BatchPlan>;
   /** What buildBatch would answer now, for any set of payouts, without signing or reserving anything. */
-  planner(opts?: { exclude?: Iterable<string> }): Promise<BatchPlanner>;
+  planner(opts?: { exclude?: Iterable<string>; feeRate?: bigint }): Promise<BatchPlanner>;
   /** Sends a signed transaction unchanged; "already known" answers count as sent. */
   rebroadcast(hex: string): Promise<BroadcastOutcome>;
   inspect(txid: string, inputs: string[]): Promise<TxInspection>;
@@ -244,7 +247,11 @@ async function replace(o: PayoutRunOptions, t: PayoutTx, reason: string, adopted
     // Payouts another of our transactions pays are bound to it first: nothing is queued again then.
     if (adoptedBy !== undefined) await adoptPayouts(tx, adoptedBy, "broadcast");
     const announced = t.state === "broadcast" ? await paidAwards(tx, t.id) : [];
+    const withdrawals = t.state === "broadcast" ? await paidWithdrawals(tx, t.id) : [];
     if (!(await markReplaced(tx, t.id, reason))) return false;
+    for (const w of withdrawals) {
+      await queueReply(tx, `replaced:withdrawal:${w.payoutId}:${t.txid}`, w.ask, replacedComment(w.login, t.txid, o.settings.explorerUrl));
+    }
     for (const p of announced) {
       await queueReply(
         tx,
@@ -299,7 +306,18 @@ async function announce(o: PayoutRunOptions, t: PayoutTx, report: RunReport): Pr
           bumpedComment({ login: p.recipientLogin, oldTxid: old?.txid ?? "?", newTxid: t.txid, feeSats: t.feeSats, feeRateSatKvb: t.feeRateSatKvb }, o.settings.explorerUrl),
         );
       }
+      for (const w of await paidWithdrawals(tx, t.id)) {
+        await queueReply(
+          tx,
+          `bumped:withdrawal:${w.payoutId}:${t.txid}`,
+          w.ask,
+          bumpedComment({ login: w.login, oldTxid: old?.txid ?? "?", newTxid: t.txid, feeSats: t.feeSats, feeRateSatKvb: t.feeRateSatKvb }, o.settings.explorerUrl),
+        );
+      }
       return true;
+    }
+    for (const w of await paidWithdrawals(tx, t.id)) {
+      await queueReply(tx, `paid:withdrawal:${w.payoutId}:${t.txid}`, w.ask, withdrawalPaidComment(w, { txid: t.txid, feeSats: t.feeSats, feeRateSatKvb: t.feeRateSatKvb }, o.settings.explorerUrl));
     }
     for (const p of paid) {
       const body = paidComment(p, { txid: t.txid, feeSats: t.feeSats, payouts }, o.settings.explorerUrl);
@@ -503,11 +521,17 @@ async function sendQueued(o: PayoutRunOptions, report: RunReport, now: Date): Pr
   const fromFunds = fundsPaid(await payoutSources(o.db, queued.map((p) => p.id)));
   const exclude = await liveInputs(o.db);
   let pay: PayoutRecord[];
+  // One fee rate for planning and signing: a withdrawal's output is the amount asked less its share at that rate.
+  let rate: bigint;
+  const outputs = new Map<string, bigint>();
   try {
-    const planner = await o.wallet.planner({ exclude });
-    const chosen = firstFit(queued, (ps) => {
-      const c = planner.check(engineView(ps), { overTxCap: approvedOverTxCap(ps) });
+    rate = await o.wallet.feeRate();
+    const ready = await readyWithdrawals(o, report, queued, rate, outputs);
+    const planner = await o.wallet.planner({ exclude, feeRate: rate });
+    const chosen = firstFit(ready, (ps) => {
+      const c = planner.check(engineView(ps, outputs), { overTxCap: approvedOverTxCap(ps, outputs) });
       if (!c.ok) return fitOf(c, ps);
+      // A withdrawal's own amount (its fee share included) comes out of the person's funds, not the treasury.
       return treasuryFit({ spentSats: c.spentSats, fromFundsSats: fromFunds(ps) }, solvency);
     });
     pay = chosen.pay;
@@ -520,10 +544,16 @@ async function sendQueued(o: PayoutRunOptions, report: RunReport, now: Date): Pr
   if (pay.length === 0) return "done";
   let plan: BatchPlan;
   try {
-    plan = await o.wallet.buildBatch(engineView(pay), { exclude, overTxCap: approvedOverTxCap(pay) });
+    plan = await o.wallet.buildBatch(engineView(pay, outputs), { exclude, feeRate: rate, overTxCap: approvedOverTxCap(pay, outputs) });
   } catch (err) {
     // The chain moved since planning (or the backend failed): these wait for the next run.
     await waitAll(o, report, pay, message(err));
+    return "done";
+  }
+  if (plan.transactions.some((t) => t.feeRate !== rate)) {
+    // The withdrawals' outputs were sized at `rate`: signed at another, their shares would not match.
+    await o.wallet.abandon(plan).catch(() => undefined);
+    await waitAll(o, report, pay, "the batch was signed at another fee rate than it was planned at; it goes in the next run");
     return "done";
   }
   // The chain may have moved since planning: the batch as signed must still leave the reserve whole.
@@ -603,14 +633,48 @@ function fundsPaid(sources: ReadonlyMap<string, string>): (ps: readonly PayoutRe
   return (ps) => ps.reduce((s, p) => (sources.get(p.id.toString()) === "funds" ? s + p.sats : s), 0n);
 }
 
-/** What the wallet engine is told of payouts. */
-function engineView(ps: readonly PayoutRecord[]): Payout[] {
-  return ps.map((p) => ({ id: p.id.toString(), address: p.address, sats: p.sats }));
+/** What the wallet engine is told of payouts: a withdrawal's output (`outputs`) pays the amount asked less its fee share. */
+function engineView(ps: readonly PayoutRecord[], outputs: ReadonlyMap<string, bigint> = new Map()): Payout[] {
+  return ps.map((p) => ({ id: p.id.toString(), address: p.address, sats: outputs.get(p.id.toString()) ?? p.sats }));
 }
 
-/** The payouts among `ps` an operator approved above PAYOUT_MAX_TX_SATS, with the sats approved. */
-function approvedOverTxCap(ps: readonly PayoutRecord[]): Map<string, bigint> {
-  return new Map(ps.filter((p) => p.overTxCap === "approved").map((p) => [p.id.toString(), p.sats]));
+/** The payouts among `ps` an operator approved above PAYOUT_MAX_TX_SATS, with the sats approved (what their output pays). */
+function approvedOverTxCap(ps: readonly PayoutRecord[], outputs: ReadonlyMap<string, bigint> = new Map()): Map<string, bigint> {
+  return new Map(ps.filter((p) => p.overTxCap === "approved").map((p) => [p.id.toString(), outputs.get(p.id.toString()) ?? p.sats]));
+}
+
+/**
+ * The queued payouts that may go in this run's batch, with each withdrawal's output at `rate` put
+ * in `outputs`. A withdrawal waits, with its reason, when its fee share would leave less than the
+ * payout minimum, or while its funds account is overdrawn (a deposit was reversed).
+ */
+async function readyWithdrawals(
+  o: PayoutRunOptions,
+  report: RunReport,
+  queued: readonly PayoutRecord[],
+  rate: bigint,
+  outputs: Map<string, bigint>,
+): Promise<PayoutRecord[]> {
+  const withdrawals = queued.filter((p) => p.source === "funds");
+  if (withdrawals.length === 0) return [...queued];
+  const overdrawn = await overdrawnWithdrawals(o.db, withdrawals.map((p) => p.id));
+  const waits = new Map<string, string>();
+  for (const p of withdrawals) {
+    if (overdrawn.has(p.id.toString())) {
+      waits.set(p.id.toString(), "the person's funds are overdrawn (a deposit was taken back after a chain reorganisation): nothing is spent from them until it is covered");
+      continue;
+    }
+    const out = withdrawalOutput(p, rate, o.settings.minSats);
+    if (out.ok) outputs.set(p.id.toString(), out.sats);
+    else waits.set(p.id.toString(), out.reason);
+  }
+  for (const [id, reason] of waits) await setWaitReason(o.db, [BigInt(id)], reason);
+  if (waits.size) {
+    const reasons = [...new Set(waits.values())];
+    report.waiting = [report.waiting, ...reasons].filter(Boolean).join("; ");
+    o.log.warn({ payouts: waits.size, reason: reasons.join("; ") }, "Some withdrawals cannot be paid now; they stay queued");
+  }
+  return queued.filter((p) => !waits.has(p.id.toString()));
 }
 
 function fitOf(c: BatchCheck, ps: readonly PayoutRecord[]): Fit {

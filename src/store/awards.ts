@@ -1,9 +1,24 @@
-import { splitTotals, TOTAL_BASIS_POINTS } from "../claims/award.js";
+import { awardParts, splitTotals, TOTAL_BASIS_POINTS, type BackedPledge, type BackedPart } from "../claims/award.js";
 import { chooseClaim, isWaitStatus, waitStatus, waitText, type Closer, type WaitReason } from "../claims/closer.js";
 import { approvalNeeded, type Pledger } from "../core/approval.js";
 import { sameCurrencyTotals, type Amount, type Currency } from "../core/money.js";
+import { accountFromKey, fundsOf, type AccountSpec } from "../ledger/rules.js";
 import { fromJson, type Db, type Queryable } from "./db.js";
-import { appendEvent, hasOpenPledges, lockBountyById, touch, type Bounty, type BountyStatus, type Cause, type IssueState } from "./bounties.js";
+import {
+  appendEvent,
+  hasOpenPledges,
+  lockBountyById,
+  pledgeEscrow,
+  returnBacked,
+  touch,
+  type BackedRow,
+  type Bounty,
+  type BountyStatus,
+  type Cause,
+  type IssueState,
+} from "./bounties.js";
+import { escrowSlots } from "./escrow.js";
+import { LedgerRefusal, mustTransfer, postPending } from "./ledger.js";
 
 /** Someone who gets a share of a bounty, by numeric GitHub id (logins can be renamed). */
 export interface Recipient {
@@ -72,6 +87,8 @@ export interface Award {
   approvalReason: string | null;
   approvedBy: string | null;
   approvedAt: Date | null;
+  /** Its parts of backed pledges (also in `amounts`, in BTC): passed on from their escrows when it is credited. */
+  backed?: BackedPart[];
 }
 
 export type AwardApproval = "needed" | "approved";
@@ -154,7 +171,17 @@ type AwardRow = {
   approval_reason: string | null;
   approved_by: string | null;
   approved_at: Date | null;
+  backed: unknown;
 };
+
+export const backedFromJson = (v: unknown): BackedPart[] =>
+  (fromJson<Array<{ pledge: string; escrow: string; backer: number; sats: string }> | null>(v) ?? []).map((b) => ({
+    pledgeId: BigInt(b.pledge),
+    escrow: b.escrow,
+    backerId: Number(b.backer),
+    sats: BigInt(b.sats),
+  }));
+const backedJson = (b: BackedPart) => ({ pledge: b.pledgeId.toString(), escrow: b.escrow, backer: b.backerId, sats: b.sats.toString() });
 
 const toAward = (r: AwardRow): Award => ({
   id: BigInt(r.id),
@@ -177,6 +204,7 @@ const toAward = (r: AwardRow): Award => ({
   approvalReason: r.approval_reason,
   approvedBy: r.approved_by,
   approvedAt: r.approved_at === null ? null : new Date(r.approved_at),
+  backed: backedFromJson(r.backed),
 });
 
 // ---------------------------------------------------------------------------
@@ -371,31 +399,31 @@ async function insertAwards(
   tx: Queryable,
   bountyId: bigint,
   recipients: readonly Recipient[],
-  totals: readonly Amount[],
+  pledged: AwardedPledges,
   terms: AwardTerms,
   origin: AwardOrigin,
   cause: Cause,
 ): Promise<Award[]> {
-  const parts = splitTotals(totals, recipients.map((r) => r.bps));
+  const parts = awardParts(pledged.totals, pledged.backed, recipients.map((r) => r.bps));
   const claim = origin.source === "merge" ? origin.claim : null;
   const pledgers = await pledgersOf(tx, bountyId);
   const awarderId = origin.source === "command" ? cause.actor.id : null;
   const out: Award[] = [];
   for (const [i, r] of recipients.entries()) {
     // A share too small to be worth a cent of any currency pledged: nothing to pay.
-    if (parts[i]!.length === 0) continue;
+    if (parts[i]!.amounts.length === 0) continue;
     const why = approvalNeeded(r, { pledgers, awarderId });
     const rows = await tx.query<AwardRow>(
       `INSERT INTO awards (bounty_id, recipient_id, recipient_login, share_bps, amounts, source, claim_id,
-                           pr_owner, pr_repo, pr_number, hold_until, unclaimed_charity, approval, approval_reason)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now() + ($11::bigint * interval '1 millisecond'), $12, $13, $14)
+                           pr_owner, pr_repo, pr_number, hold_until, unclaimed_charity, approval, approval_reason, backed)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now() + ($11::bigint * interval '1 millisecond'), $12, $13, $14, $15)
        RETURNING *`,
       [
         bountyId,
         r.id,
         r.login,
         r.bps,
-        JSON.stringify(parts[i]!.map(amountJson)),
+        JSON.stringify(parts[i]!.amounts.map(amountJson)),
         origin.source,
         claim?.id ?? null,
         claim?.prOwner ?? null,
@@ -405,6 +433,7 @@ async function insertAwards(
         terms.unclaimed ? JSON.stringify(terms.unclaimed) : null,
         why === null ? null : "needed",
         why,
+        JSON.stringify(parts[i]!.backed.map(backedJson)),
       ],
     );
     out.push(toAward(rows[0]!));
@@ -461,14 +490,15 @@ export async function awardBounty(
   cause: Cause,
 ): Promise<Award[]> {
   checkRecipients(recipients);
-  const taken = await tx.query<{ funder_key: string; currency: Currency; amount_minor: bigint }>(
+  const taken = await tx.query<PledgeRow>(
     `UPDATE pledges SET status = 'awarded', updated_at = now()
-     WHERE bounty_id = $1 AND status = 'open' RETURNING funder_key, currency, amount_minor`,
+     WHERE bounty_id = $1 AND status = 'open' RETURNING ${PLEDGE_COLUMNS}`,
     [bounty.id],
   );
   if (taken.length === 0) return [];
-  const totals = sameCurrencyTotals(taken.map((p) => ({ currency: p.currency, minor: BigInt(p.amount_minor) })));
-  const awards = await insertAwards(tx, bounty.id, recipients, totals, terms, origin, cause);
+  const pledged = awardedPledges(taken);
+  const totals = pledged.totals;
+  const awards = await insertAwards(tx, bounty.id, recipients, pledged, terms, origin, cause);
   if (origin.source === "merge") await setClaimState(tx, origin.claim.id, "awarded");
   await appendEvent(tx, {
     bountyId: bounty.id,
@@ -479,6 +509,7 @@ export async function awardBounty(
       pr: origin.source === "merge" ? `${origin.claim.prOwner}/${origin.claim.prRepo}#${origin.claim.prNumber}` : null,
       funders: taken.map((p) => p.funder_key).sort(),
       totals: totals.map(amountJson),
+      backed: pledged.backed.map((b) => ({ pledge: b.pledgeId.toString(), escrow: b.escrow, sats: b.sats.toString() })),
       unclaimed_charity: terms.unclaimed?.id ?? null,
     }),
     cause,
@@ -570,12 +601,11 @@ export async function awardByCommand(
     `UPDATE awards SET state = 'cancelled', cancel_reason = $2, updated_at = now() WHERE id = ANY($1::bigint[])`,
     [live.map((a) => a.id.toString()), reason],
   );
-  const pledged = await tx.query<{ currency: Currency; amount_minor: bigint }>(
-    "SELECT currency, amount_minor FROM pledges WHERE bounty_id = $1 AND status = 'awarded'",
-    [bounty.id],
+  const pledged = awardedPledges(
+    await tx.query<PledgeRow>(`SELECT ${PLEDGE_COLUMNS} FROM pledges WHERE bounty_id = $1 AND status = 'awarded' ORDER BY id`, [bounty.id]),
   );
-  const totals = sameCurrencyTotals(pledged.map((p) => ({ currency: p.currency, minor: BigInt(p.amount_minor) })));
-  const awards = await insertAwards(tx, bounty.id, recipients, totals, terms, { source: "command" }, cause);
+  const totals = pledged.totals;
+  const awards = await insertAwards(tx, bounty.id, recipients, pledged, terms, { source: "command" }, cause);
   await appendEvent(tx, {
     bountyId: bounty.id,
     kind: "award_replaced",
@@ -634,6 +664,9 @@ export async function revertClaim(
   );
   // Other live awards on the bounty (none, normally) keep their pledges.
   const others = await lockLiveAwards(tx, { bountyId: bounty.id });
+  // Their parts of backed pledges stay in escrow for the pledges reopened; when the pledges stay
+  // awarded (to the other awards), the cancelled awards' parts go back to the backers.
+  if (others.length > 0) await returnAwardsBacked(tx, live);
   const reopened =
     others.length > 0
       ? []
@@ -657,6 +690,67 @@ export async function revertClaim(
   if (reopened.length > 0) await setStatus(tx, bounty, "open", why.status, cause);
   await touch(tx, bounty.id);
   return { kind: "cancelled", bounty, awards: live };
+}
+
+// ---------------------------------------------------------------------------
+// Backed pledges
+
+const PLEDGE_COLUMNS = "id, funder_key, funder_id, currency, amount_minor, backed_sats, backed_version";
+type PledgeRow = BackedRow & { funder_key: string; funder_id: bigint | null; currency: Currency; amount_minor: bigint };
+
+/** What awarded pledges give: the treasury's totals per currency (priced at credit), and the backed pledges' fixed sats. */
+interface AwardedPledges {
+  totals: Amount[];
+  backed: BackedPledge[];
+}
+
+function awardedPledges(rows: readonly PledgeRow[]): AwardedPledges {
+  const treasury = rows.filter((p) => p.backed_sats === null);
+  const backed = rows
+    .filter((p) => p.backed_sats !== null)
+    .sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1))
+    .map((p) => ({
+      pledgeId: BigInt(p.id),
+      escrow: pledgeEscrow(BigInt(p.id), Number(p.backed_version)).key,
+      backerId: Number(p.funder_id),
+      sats: BigInt(p.backed_sats!),
+    }));
+  return { totals: sameCurrencyTotals(treasury.map((p) => ({ currency: p.currency, minor: BigInt(p.amount_minor) }))), backed };
+}
+
+/**
+ * Passes `sats` of a backed pledge's escrow on to `to`. The escrow's pending legs are posted
+ * (whole) the first time any part of it is passed on; each part is then its own transfer out of
+ * the escrow account, under its own key, so the awards of one bounty are settled one by one, and
+ * a retry moves nothing twice. Refused when the escrow was returned.
+ */
+export async function passOnBacked(
+  tx: Queryable,
+  part: Pick<BackedPart, "escrow" | "sats">,
+  to: AccountSpec,
+  key: string,
+  ref: Record<string, string>,
+): Promise<void> {
+  const escrow = accountFromKey(part.escrow);
+  if (!escrow || escrow.kind !== "escrow") throw new LedgerRefusal(`${part.escrow} is not an escrow account`);
+  const [slot] = await escrowSlots(tx, escrow.key);
+  if (!slot) throw new LedgerRefusal(`escrow ${escrow.key} holds nothing`);
+  if (slot.legs.some((l) => l.state === "voided")) throw new LedgerRefusal(`escrow ${escrow.key} was returned to its backer`);
+  for (const leg of slot.legs) {
+    if (leg.state !== "pending") continue;
+    const r = await postPending(tx, leg.key, { key: `${leg.key}:post`, ref: { ...ref, escrow: escrow.key } });
+    if (!r.ok) throw new LedgerRefusal(r.reason);
+  }
+  await mustTransfer(tx, { key, debit: escrow, credit: to, sats: part.sats, kind: "escrow_release", ref: { ...ref, escrow: escrow.key } });
+}
+
+/** Awards cancelled while their pledges stay awarded to others: their parts of backed pledges go back to the backers' funds. */
+async function returnAwardsBacked(tx: Queryable, awards: readonly Award[]): Promise<void> {
+  for (const a of awards) {
+    for (const b of a.backed ?? []) {
+      await passOnBacked(tx, b, fundsOf(b.backerId), `award:${a.id}:backed:${b.pledgeId}:return`, { award: a.id.toString(), returned: "award cancelled" });
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -726,11 +820,13 @@ export async function cancelHeldAwards(tx: Queryable, bounty: Bounty, reason: st
     cause,
   });
   if (held.length === live.length) {
-    const cancelled = await tx.query<{ funder_key: string }>(
+    const cancelled = await tx.query<{ funder_key: string } & BackedRow>(
       `UPDATE pledges SET status = 'cancelled', updated_at = now()
-       WHERE bounty_id = $1 AND status = 'awarded' RETURNING funder_key`,
+       WHERE bounty_id = $1 AND status = 'awarded' RETURNING id, funder_key, backed_sats, backed_version`,
       [bounty.id],
     );
+    // No award was credited, so no escrow was touched: each goes back whole.
+    await returnBacked(tx, cancelled, { cancelled: reason });
     if (cancelled.length > 0) {
       await appendEvent(tx, {
         bountyId: bounty.id,
@@ -740,6 +836,9 @@ export async function cancelHeldAwards(tx: Queryable, bounty: Bounty, reason: st
       });
     }
     await setStatus(tx, bounty, "cancelled", reason, cause);
+  } else {
+    // Others were credited: the pledges stay awarded to them, and what the cancelled ones would have had of backed pledges goes back.
+    await returnAwardsBacked(tx, held);
   }
   await touch(tx, bounty.id);
   return held;

@@ -1,6 +1,8 @@
 import { checkBudget, countedValue, valueIn, windowStart, type Budget, type BudgetOver, type Rates } from "../core/budget.js";
 import type { Amount, Currency } from "../core/money.js";
+import { escrowOf, type AccountSpec } from "../ledger/rules.js";
 import { fromJson, type Db, type Queryable } from "./db.js";
+import { openEscrow, returnSlots } from "./escrow.js";
 
 export type BountyStatus = "open" | "awarded" | "paid" | "confirmed" | "cancelled";
 export type PledgeStatus = "open" | "withdrawn" | "cancelled" | "awarded";
@@ -57,7 +59,15 @@ export interface Pledge {
   status: PledgeStatus;
   createdAt: Date;
   updatedAt: Date;
+  /** A backed pledge (by someone who may not fund): the sats held for it from the backer's balance; null for the treasury's. */
+  backed?: { sats: bigint; rate: string | null; escrow: string } | null;
 }
+
+/**
+ * A backed pledge's escrow: one per version of the pledge (a second `/bounty` replaces the
+ * pledge row but not its ledger history, whose keys are forever).
+ */
+export const pledgeEscrow = (pledgeId: bigint, version: number): AccountSpec => escrowOf("pledge", `${pledgeId}.${version}`);
 
 /** Where a change came from, for the audit log. */
 export interface Cause {
@@ -183,6 +193,9 @@ export async function listPledges(db: Queryable, bountyId: bigint): Promise<Pled
     status: PledgeStatus;
     created_at: Date;
     updated_at: Date;
+    backed_sats: bigint | null;
+    backed_rate: string | null;
+    backed_version: number;
   }>("SELECT * FROM pledges WHERE bounty_id = $1 ORDER BY created_at, id", [bountyId]);
   return rows.map((r) => ({
     id: BigInt(r.id),
@@ -193,6 +206,10 @@ export async function listPledges(db: Queryable, bountyId: bigint): Promise<Pled
     status: r.status,
     createdAt: new Date(r.created_at),
     updatedAt: new Date(r.updated_at),
+    backed:
+      r.backed_sats === null
+        ? null
+        : { sats: BigInt(r.backed_sats), rate: r.backed_rate, escrow: pledgeEscrow(BigInt(r.id), Number(r.backed_version)).key },
   }));
 }
 
@@ -280,7 +297,7 @@ export async function spentInWindow(
   const rows = await tx.query<CountedRow>(
     `SELECT currency, amount_minor, counted FROM pledges
      WHERE account = $1 AND ($2::bigint IS NULL OR charged_user_id = $2) AND status IN ('open', 'awarded')
-       AND pledged_at >= $3 AND NOT (bounty_id IS NOT DISTINCT FROM $4 AND funder_key IS NOT DISTINCT FROM $5)
+       AND backed_sats IS NULL AND pledged_at >= $3 AND NOT (bounty_id IS NOT DISTINCT FROM $4 AND funder_key IS NOT DISTINCT FROM $5)
      UNION ALL
      SELECT currency, amount_minor, counted FROM budget_charges
      WHERE account = $1 AND ($2::bigint IS NULL OR charged_user_id = $2) AND released_at IS NULL
@@ -311,7 +328,7 @@ export async function uncountedCurrencies(
   const rows = await db.query<{ currency: Currency }>(
     `SELECT currency FROM pledges
      WHERE account = $1 AND ($2::bigint IS NULL OR charged_user_id = $2) AND status IN ('open', 'awarded')
-       AND pledged_at >= $3 AND currency <> $4 AND NOT (counted ? $4)
+       AND backed_sats IS NULL AND pledged_at >= $3 AND currency <> $4 AND NOT (counted ? $4)
      UNION
      SELECT currency FROM budget_charges
      WHERE account = $1 AND ($2::bigint IS NULL OR charged_user_id = $2) AND released_at IS NULL
@@ -340,8 +357,9 @@ export async function pledge(
   const account = accountOf(bounty);
   const budgets = budgetsOf(terms);
   await lockBudgets(tx, account, terms);
-  const before = await tx.query<CountedRow & { status: PledgeStatus }>(
-    "SELECT currency, amount_minor, status, counted FROM pledges WHERE bounty_id = $1 AND funder_key = $2 FOR UPDATE",
+  const before = await tx.query<CountedRow & BackedRow & { status: PledgeStatus }>(
+    `SELECT id, currency, amount_minor, status, counted, backed_sats, backed_version FROM pledges
+     WHERE bounty_id = $1 AND funder_key = $2 FOR UPDATE`,
     [bounty.id, funder.key],
   );
   const prev = before[0];
@@ -372,6 +390,8 @@ export async function pledge(
   }
   const usedRates = Object.fromEntries(Object.entries(terms.rates).filter(([c]) => c === amount.currency || c in counted));
   const sats = valueIn(amount, "BTC", terms.rates);
+  // The same person, a funder now, pledged from their own balance before: that goes back to them.
+  if (prev && prev.status === "open") await returnBacked(tx, [prev], { replaced: "treasury" });
   await tx.query(
     `INSERT INTO pledges (bounty_id, funder_key, funder_id, funder_login, currency, amount_minor,
                           account, charged_user_id, pledged_at, counted, rates, value_sats)
@@ -380,7 +400,8 @@ export async function pledge(
        SET funder_login = EXCLUDED.funder_login, currency = EXCLUDED.currency,
            amount_minor = EXCLUDED.amount_minor, status = 'open', updated_at = now(),
            account = EXCLUDED.account, charged_user_id = EXCLUDED.charged_user_id, pledged_at = EXCLUDED.pledged_at,
-           counted = EXCLUDED.counted, rates = EXCLUDED.rates, value_sats = EXCLUDED.value_sats`,
+           counted = EXCLUDED.counted, rates = EXCLUDED.rates, value_sats = EXCLUDED.value_sats,
+           backed_sats = NULL, backed_rate = NULL`,
     [
       bounty.id,
       funder.key,
@@ -418,14 +439,115 @@ export async function pledge(
   return { replaced, over: null };
 }
 
+/** The columns that say whether a pledge is backed, and by which escrow. */
+export type BackedRow = { id: bigint; backed_sats: bigint | null; backed_version: number };
+
+/**
+ * Returns the escrows of backed pledges that are given up (withdrawn, cancelled, replaced) to
+ * their backers, in the caller's transaction. Treasury pledges among them hold nothing.
+ */
+export async function returnBacked(tx: Queryable, pledges: readonly BackedRow[], ref: Record<string, string>): Promise<bigint> {
+  let returned = 0n;
+  for (const p of pledges) {
+    if (p.backed_sats === null) continue;
+    returned += await returnSlots(tx, pledgeEscrow(BigInt(p.id), Number(p.backed_version)), { ref: { ...ref, pledge: String(p.id) } });
+  }
+  return returned;
+}
+
+/** What backing a pledge fixed: its sats, and the price they were counted at (null for a pledge in sats). */
+export interface Backing {
+  sats: bigint;
+  rate: string | null;
+}
+
+export type BackResult =
+  | { ok: true; replaced: Amount | null; escrow: string }
+  | { ok: false; available: bigint; missing: bigint };
+
+/**
+ * Records a pledge backed by the funder's own balance (someone who may not commit the treasury):
+ * its sats are escrowed from their funds, then earnings, as escrow:pledge:<id>.<version>. A
+ * second pledge replaces the first: the old escrow goes back to them first (so it counts towards
+ * the new one), and the new one is opened under the next version. It counts against no treasury
+ * budget. Without enough nothing is recorded (a savepoint, and the bounty row lockBounty made
+ * only for this pledge is dropped again) and the answer says what is missing.
+ */
+export async function backPledge(tx: Queryable, bounty: Bounty, funder: Funder & { id: number }, amount: Amount, backing: Backing, cause: Cause): Promise<BackResult> {
+  await tx.query("SAVEPOINT backed_pledge");
+  const before = await tx.query<BackedRow & { status: PledgeStatus; currency: Currency; amount_minor: bigint }>(
+    `SELECT id, status, currency, amount_minor, backed_sats, backed_version FROM pledges
+     WHERE bounty_id = $1 AND funder_key = $2 FOR UPDATE`,
+    [bounty.id, funder.key],
+  );
+  const prev = before[0];
+  if (prev && prev.status === "awarded") throw new Error("an awarded pledge cannot be changed");
+  if (prev && prev.status === "open") await returnBacked(tx, [prev], { replaced: "backed" });
+  const version = (prev ? Number(prev.backed_version) : 0) + 1;
+  const rates = backing.rate === null ? null : JSON.stringify({ [amount.currency]: backing.rate });
+  const [row] = await tx.query<{ id: bigint }>(
+    `INSERT INTO pledges (bounty_id, funder_key, funder_id, funder_login, currency, amount_minor,
+                          account, charged_user_id, pledged_at, counted, rates, value_sats, backed_sats, backed_rate, backed_version)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, now(), '{}'::jsonb, $8, $9, $9, $10, $11)
+     ON CONFLICT (bounty_id, funder_key) DO UPDATE
+       SET funder_login = EXCLUDED.funder_login, currency = EXCLUDED.currency,
+           amount_minor = EXCLUDED.amount_minor, status = 'open', updated_at = now(),
+           account = EXCLUDED.account, charged_user_id = NULL, pledged_at = EXCLUDED.pledged_at,
+           counted = EXCLUDED.counted, rates = EXCLUDED.rates, value_sats = EXCLUDED.value_sats,
+           backed_sats = EXCLUDED.backed_sats, backed_rate = EXCLUDED.backed_rate, backed_version = EXCLUDED.backed_version
+     RETURNING id`,
+    [bounty.id, funder.key, funder.id, funder.login, amount.currency, amount.minor, accountOf(bounty), rates, backing.sats, backing.rate, version],
+  );
+  const escrow = pledgeEscrow(BigInt(row!.id), version);
+  const opened = await openEscrow(tx, {
+    escrow,
+    payer: { kind: "person", userId: funder.id },
+    slots: [backing.sats],
+    // No timeout: a backed pledge ends awarded (posted to the winners) or given up (returned), never by the clock.
+    timeoutAt: null,
+    ref: { pledge: String(row!.id), bounty: bounty.id.toString() },
+  });
+  if (!opened.ok) {
+    await tx.query("ROLLBACK TO SAVEPOINT backed_pledge");
+    await tx.query(
+      `DELETE FROM bounties b WHERE b.id = $1 AND NOT EXISTS (SELECT 1 FROM pledges WHERE bounty_id = b.id)
+         AND NOT EXISTS (SELECT 1 FROM events WHERE bounty_id = b.id)`,
+      [bounty.id],
+    );
+    return { ok: false, available: opened.available, missing: opened.missing };
+  }
+  await tx.query("RELEASE SAVEPOINT backed_pledge");
+  const replaced = prev && prev.status === "open" ? { currency: prev.currency, minor: BigInt(prev.amount_minor) } : null;
+  await appendEvent(tx, {
+    bountyId: bounty.id,
+    kind: "pledged",
+    data: {
+      funder: funder.key,
+      funder_id: funder.id,
+      funder_login: funder.login,
+      amount: amountJson(amount),
+      replaced: replaced ? amountJson(replaced) : null,
+      charged_user_id: null,
+      counted: {},
+      rates: backing.rate === null ? {} : { [amount.currency]: backing.rate },
+      backed: { sats: backing.sats.toString(), escrow: escrow.key },
+    },
+    cause,
+  });
+  await settleStatus(tx, bounty, null, cause);
+  await touch(tx, bounty.id);
+  return { ok: true, replaced, escrow: escrow.key };
+}
+
 /** Withdraws a funder's open pledge. Returns what was withdrawn, or null when there was none. */
 export async function withdraw(tx: Queryable, bounty: Bounty, funderKey: string, cause: Cause): Promise<Amount | null> {
-  const rows = await tx.query<{ currency: Currency; amount_minor: bigint }>(
+  const rows = await tx.query<{ currency: Currency; amount_minor: bigint } & BackedRow>(
     `UPDATE pledges SET status = 'withdrawn', updated_at = now()
-     WHERE bounty_id = $1 AND funder_key = $2 AND status = 'open' RETURNING currency, amount_minor`,
+     WHERE bounty_id = $1 AND funder_key = $2 AND status = 'open' RETURNING id, currency, amount_minor, backed_sats, backed_version`,
     [bounty.id, funderKey],
   );
   if (!rows[0]) return null;
+  await returnBacked(tx, rows, { withdrawn: funderKey });
   const amount = { currency: rows[0].currency, minor: BigInt(rows[0].amount_minor) };
   await appendEvent(tx, {
     bountyId: bounty.id,
@@ -440,12 +562,13 @@ export async function withdraw(tx: Queryable, bounty: Bounty, funderKey: string,
 
 /** Cancels every open pledge (e.g. the issue was closed as not planned). Returns how many. */
 export async function cancelOpenPledges(tx: Queryable, bounty: Bounty, reason: string, cause: Cause): Promise<number> {
-  const rows = await tx.query<{ funder_key: string }>(
+  const rows = await tx.query<{ funder_key: string } & BackedRow>(
     `UPDATE pledges SET status = 'cancelled', updated_at = now()
-     WHERE bounty_id = $1 AND status = 'open' RETURNING funder_key`,
+     WHERE bounty_id = $1 AND status = 'open' RETURNING id, funder_key, backed_sats, backed_version`,
     [bounty.id],
   );
   if (rows.length === 0) return 0;
+  await returnBacked(tx, rows, { cancelled: reason });
   await appendEvent(tx, {
     bountyId: bounty.id,
     kind: "cancelled",

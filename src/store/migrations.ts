@@ -788,6 +788,46 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
       CREATE INDEX payouts_by_user ON payouts (user_id, created_at) WHERE payee_kind = 'user';
     `,
   },
+  {
+    version: 14,
+    name: "withdrawals: payouts of a person's own funds (/withdraw), which pay their output's share of the fee",
+    sql: `
+      -- source 'funds': a /withdraw, paid from funds:<user> (payout:<id> reserves requested_sats). At
+      -- signing its output pays requested_sats - fee_share_sats (the output's vbytes at the batch's
+      -- rate) and sats becomes that output; queued again after a replaced transaction, sats goes back
+      -- to requested_sats. ask: where they asked (the issue the payout comment goes to).
+      ALTER TABLE payouts ADD COLUMN source text NOT NULL DEFAULT 'earnings' CHECK (source IN ('earnings', 'funds'));
+      ALTER TABLE payouts ADD COLUMN requested_sats bigint CHECK (requested_sats > 0);
+      ALTER TABLE payouts ADD COLUMN fee_share_sats bigint CHECK (fee_share_sats >= 0);
+      ALTER TABLE payouts ADD COLUMN request_key text UNIQUE;
+      ALTER TABLE payouts ADD COLUMN ask jsonb;
+      ALTER TABLE payouts ADD CONSTRAINT payouts_withdrawal_shape CHECK (
+        (source = 'funds') = (requested_sats IS NOT NULL AND request_key IS NOT NULL AND ask IS NOT NULL AND user_id IS NOT NULL)
+        AND (source = 'funds' OR fee_share_sats IS NULL)
+        AND (fee_share_sats IS NULL OR sats + fee_share_sats = requested_sats));
+      -- One withdrawal not yet signed per person.
+      CREATE UNIQUE INDEX payouts_open_withdrawal ON payouts (user_id) WHERE source = 'funds' AND state IN ('awaiting_approval', 'queued');
+      -- A withdrawal's fee shares (fee:<txid>:withdrawal:<payout id>), found by transaction when its fee is undone.
+      CREATE INDEX ledger_transfers_fee_share ON ledger_transfers ((ref->>'txid')) WHERE kind = 'fee' AND ref->>'share' = 'withdrawal';
+    `,
+  },
+  {
+    version: 15,
+    name: "backed pledges: a non-funder's pledge escrowed from their own balance",
+    sql: `
+      -- A backed pledge (by someone who may not fund) holds backed_sats, fixed when it was made (at
+      -- backed_rate, fiat per BTC, for a pledge in fiat), in escrow:pledge:<id>.<backed_version>: the
+      -- version grows with each /bounty that replaces it, since ledger keys are forever. The backer
+      -- is the funder (funder_id). It counts against no treasury budget.
+      ALTER TABLE pledges ADD COLUMN backed_sats bigint CHECK (backed_sats > 0);
+      ALTER TABLE pledges ADD COLUMN backed_rate text;
+      ALTER TABLE pledges ADD COLUMN backed_version integer NOT NULL DEFAULT 0;
+      -- Each award's part of every backed pledge it was awarded ([{"pledge", "escrow", "backer", "sats"}]),
+      -- fixed when it is made; its amounts hold those sats too (in BTC), so its sats at credit are the
+      -- treasury's part priced plus these, and the credit passes these on from the escrows.
+      ALTER TABLE awards ADD COLUMN backed jsonb NOT NULL DEFAULT '[]'::jsonb;
+    `,
+  },
 ];
 
 /** Applies pending migrations; an advisory lock keeps two starting processes from racing. */

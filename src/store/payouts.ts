@@ -1,9 +1,10 @@
 import type { Amount } from "../core/money.js";
-import { charityOf, earningsOf, FEES, TREASURY, WALLET, type AccountSpec } from "../ledger/rules.js";
+import { availableBalance, charityOf, earningsOf, FEES, fundsOf, postedBalance, TREASURY, WALLET, type AccountSpec } from "../ledger/rules.js";
+import { withdrawalFeeShare } from "../payouts/plan.js";
 import { fromJson, type Db, type Queryable } from "./db.js";
-import { amountsFromJson, refreshBounties, refreshUnpaidCards } from "./awards.js";
+import { amountsFromJson, backedFromJson, passOnBacked, refreshBounties, refreshUnpaidCards } from "./awards.js";
 import { appendEvent, type Cause } from "./bounties.js";
-import { findTransfer, LedgerRefusal, lockAccounts, mustTransfer, postPending, voidPending, type Transfer, type TransferResult } from "./ledger.js";
+import { accountBalance, findTransfer, LedgerRefusal, lockAccounts, mustTransfer, postPending, voidPending, type Transfer, type TransferResult } from "./ledger.js";
 
 /**
  * Awards on their way to becoming money, payouts and the transactions that carry them.
@@ -24,6 +25,13 @@ import { findTransfer, LedgerRefusal, lockAccounts, mustTransfer, postPending, v
  *   dissolved          <pending key>:void; donation:…:undo (charity → earnings)
  *   requeued           payout:<payout id>:<txid>:undo (wallet → payer, the post undone) and a new
  *                      pending payout:<payout id>:<txid>:retry
+ * A withdrawal (/withdraw, source 'funds', createWithdrawal) reserves payout:<id> funds:<user> →
+ * wallet for the amount asked. Signed and stored, its output pays that less its fee share (the
+ * output's vbytes at the batch's rate, withdrawalFeeShare): <pending key>:post posts only the output
+ * (the rest returns to funds), fee:<txid>:withdrawal:<payout id> moves the share funds:<user> → fees,
+ * and fee:<txid> charges the treasury only the rest of the fee (fee_paid:<txid> still pays all of it).
+ * Queued again, the share is undone (…:undo, fees → funds) before the post, and the new reservation is
+ * for the amount asked. A fee bump's extra fee is the treasury's.
  * Fees of a replacement chain (a transaction and its fee bumps): see settleChainFees. Approval
  * (awaiting_approval ⇄ queued), broadcast, adopting and confirming move no payout money: the
  * reservation stands, or was posted at signing. store/awards.ts changes only held awards, never a
@@ -79,7 +87,13 @@ export interface Payee {
 
 export interface PayoutRecord extends Payee {
   id: bigint;
+  /** What its output pays (for a withdrawal not yet signed: the amount asked, its fee share still in it). */
   sats: bigint;
+  /** 'funds': a withdrawal of the person's own funds (/withdraw), which pays its output's share of the fee. */
+  source: "earnings" | "funds";
+  /** A withdrawal's amount asked, and the fee share fixed when it was signed (null before). */
+  requestedSats: bigint | null;
+  feeShareSats: bigint | null;
   state: PayoutState;
   txId: bigint | null;
   txid: string | null;
@@ -137,33 +151,48 @@ export async function awardsDueForPricing(db: Queryable, now: Date): Promise<Due
   }));
 }
 
-/** Prices a held award: it moves to the recipient's balance. False if it is no longer held (e.g. a revert won the race). */
+/**
+ * Prices a held award: it moves to the recipient's balance. False if it is no longer held (e.g. a
+ * revert won the race). `sats` is its amounts' worth: the treasury's part priced now plus its parts
+ * of backed pledges (in BTC, fixed when they were pledged). The treasury's part is credited from
+ * the treasury; each backed part is passed on from its pledge's escrow, here, at the credit (after
+ * the hold, so a revert during the hold leaves the escrow held for the reopened pledge).
+ */
 export async function creditAward(tx: Queryable, award: DueAward, sats: bigint, rates: AwardRates): Promise<boolean> {
-  const rows = await tx.query<{ id: bigint; recipient_id: bigint }>(
+  const rows = await tx.query<{ id: bigint; recipient_id: bigint; backed: unknown }>(
     // The same conditions as awardsDueForPricing, again at the credit: the issue may have been
     // reopened while the run fetched prices.
     `UPDATE awards a SET state = 'credited', sats = $2, rates = $3, priced_at = now(), updated_at = now()
      FROM bounties b
      WHERE a.id = $1 AND a.state = 'held' AND b.id = a.bounty_id
        AND b.issue_state = 'completed' AND a.approval IS DISTINCT FROM 'needed'
-     RETURNING a.id, a.recipient_id`,
+     RETURNING a.id, a.recipient_id, a.backed`,
     [award.id, sats, JSON.stringify(rates)],
   );
   if (rows.length === 0) return false;
+  const earnings = earningsOf(Number(rows[0]!.recipient_id));
+  const backed = backedFromJson(rows[0]!.backed);
+  const backedSats = backed.reduce((s, b) => s + b.sats, 0n);
+  if (sats < backedSats) throw new LedgerRefusal(`award ${award.id} is credited ${sats} sats, less than the ${backedSats} sats of its backed pledges`);
   // The treasury commits what funders pledged; it may owe more than it holds.
-  await mustTransfer(tx, {
-    key: `award:${award.id}`,
-    debit: TREASURY,
-    credit: earningsOf(Number(rows[0]!.recipient_id)),
-    sats,
-    kind: "award",
-    ref: { award: award.id.toString() },
-  });
+  if (sats > backedSats) {
+    await mustTransfer(tx, {
+      key: `award:${award.id}`,
+      debit: TREASURY,
+      credit: earnings,
+      sats: sats - backedSats,
+      kind: "award",
+      ref: { award: award.id.toString() },
+    });
+  }
+  for (const b of backed) {
+    await passOnBacked(tx, b, earnings, `award:${award.id}:backed:${b.pledgeId}`, { award: award.id.toString(), pledge: b.pledgeId.toString() });
+  }
   await appendEvent(tx, {
     bountyId: award.bountyId,
     userId: award.recipientId,
     kind: "award_credited",
-    data: { award_id: award.id.toString(), sats: sats.toString(), rates },
+    data: { award_id: award.id.toString(), sats: sats.toString(), rates, backed_sats: backedSats.toString() },
     cause: SYSTEM_CAUSE,
   });
   // The recipient's balance grew: every card that states it is shown again, this one included.
@@ -282,8 +311,151 @@ export async function createPayout(
   return id;
 }
 
-/** The account a payout is paid from: the person's earnings, or the charity's account. */
-function payerOf(p: { payeeKind: "user" | "charity"; userId: number | null; charityId: string | null }, payoutId: bigint): AccountSpec {
+/** Where a /withdraw was asked: the issue its payout comment goes to. */
+export interface WithdrawalAsk {
+  installationId: number;
+  owner: string;
+  repo: string;
+  issueNumber: number;
+}
+
+export interface WithdrawalRequest {
+  /** Idempotency: the command that asked (withdraw:<comment id>), so a redelivery records nothing twice. */
+  key: string;
+  /** The person (userId, login) and where it goes: their address, or the charity they chose. */
+  payee: Payee & { userId: number; login: string };
+  sats: bigint;
+  state: "awaiting_approval" | "queued";
+  ask: WithdrawalAsk;
+}
+
+export type WithdrawalResult =
+  | { ok: true; id: bigint; sats: bigint; replayed: boolean }
+  | { ok: false; reason: "open"; id: bigint; sats: bigint }
+  | { ok: false; reason: "overdrawn"; posted: bigint }
+  | { ok: false; reason: "short"; available: bigint };
+
+/** A person's funds now: posted (credits − debits) and available (less what is reserved). */
+export async function fundsBalance(db: Queryable, userId: number): Promise<{ posted: bigint; available: bigint }> {
+  const b = await accountBalance(db, fundsOf(userId));
+  return { posted: postedBalance(b), available: availableBalance(b) };
+}
+
+/**
+ * Queues a withdrawal of a person's own funds: a payout (source 'funds') and its reservation
+ * payout:<id> funds:<user> → wallet for the whole amount, so it is no longer available. One not yet
+ * signed per person; none from an overdrawn account or beyond what is available.
+ */
+export async function createWithdrawal(tx: Queryable, w: WithdrawalRequest): Promise<WithdrawalResult> {
+  const funds = fundsOf(w.payee.userId);
+  await lockAccounts(tx, [funds, WALLET]);
+  const [again] = await tx.query<{ id: bigint; requested_sats: bigint }>("SELECT id, requested_sats FROM payouts WHERE request_key = $1", [w.key]);
+  if (again) return { ok: true, id: BigInt(again.id), sats: BigInt(again.requested_sats), replayed: true };
+  const [open] = await tx.query<{ id: bigint; requested_sats: bigint }>(
+    "SELECT id, requested_sats FROM payouts WHERE user_id = $1 AND source = 'funds' AND state IN ('awaiting_approval', 'queued')",
+    [w.payee.userId],
+  );
+  if (open) return { ok: false, reason: "open", id: BigInt(open.id), sats: BigInt(open.requested_sats) };
+  const b = await fundsBalance(tx, w.payee.userId);
+  if (b.posted < 0n) return { ok: false, reason: "overdrawn", posted: b.posted };
+  if (b.available < w.sats) return { ok: false, reason: "short", available: b.available };
+  const p = w.payee;
+  const [row] = await tx.query<{ id: bigint }>(
+    `INSERT INTO payouts (payee_kind, user_id, login, charity_id, charity_name, address, address_type, network, sats, state,
+                          source, requested_sats, request_key, ask)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'funds', $9, $11, $12) RETURNING id`,
+    [p.kind, p.userId, p.login, p.charityId, p.charityName, p.address, p.addressType, p.network, w.sats, w.state, w.key, JSON.stringify(w.ask)],
+  );
+  const id = BigInt(row!.id);
+  await mustTransfer(tx, {
+    key: `payout:${id}`,
+    debit: funds,
+    credit: WALLET,
+    sats: w.sats,
+    kind: "payout",
+    pending: { timeoutAt: null },
+    ref: { payout: id.toString() },
+  });
+  await appendEvent(tx, {
+    userId: p.userId,
+    kind: "withdrawal_queued",
+    data: {
+      payout_id: id.toString(),
+      state: w.state,
+      sats: w.sats.toString(),
+      payee: p.kind === "charity" ? `charity:${p.charityId}` : `user:${p.userId}`,
+      address: p.address,
+    },
+    cause: { actor: { id: p.userId, login: p.login }, deliveryId: null },
+  });
+  return { ok: true, id, sats: w.sats, replayed: false };
+}
+
+/** What the payout comment says of a withdrawal a transaction pays. */
+export interface PaidWithdrawal {
+  payoutId: bigint;
+  login: string;
+  kind: "user" | "charity";
+  charityName: string | null;
+  address: string;
+  vout: number;
+  requestedSats: bigint;
+  sats: bigint;
+  feeShareSats: bigint;
+  ask: WithdrawalAsk;
+}
+
+export async function paidWithdrawals(db: Queryable, txId: bigint): Promise<PaidWithdrawal[]> {
+  const rows = await db.query<{
+    id: bigint;
+    login: string;
+    payee_kind: "user" | "charity";
+    charity_name: string | null;
+    address: string;
+    vout: number;
+    requested_sats: bigint;
+    sats: bigint;
+    fee_share_sats: bigint | null;
+    ask: unknown;
+  }>(
+    `SELECT id, login, payee_kind, charity_name, address, vout, requested_sats, sats, fee_share_sats, ask FROM payouts
+     WHERE tx_id = $1 AND source = 'funds' ORDER BY id`,
+    [txId],
+  );
+  return rows.map((r) => ({
+    payoutId: BigInt(r.id),
+    login: r.login,
+    kind: r.payee_kind,
+    charityName: r.charity_name,
+    address: r.address,
+    vout: Number(r.vout),
+    requestedSats: BigInt(r.requested_sats),
+    sats: BigInt(r.sats),
+    feeShareSats: BigInt(r.fee_share_sats ?? 0n),
+    ask: fromJson<WithdrawalAsk>(r.ask),
+  }));
+}
+
+/** Queued withdrawals (of `ids`) whose funds account is overdrawn: nothing is spent from it until it is covered. */
+export async function overdrawnWithdrawals(db: Queryable, ids: readonly bigint[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await db.query<{ id: bigint }>(
+    `SELECT p.id FROM payouts p JOIN ledger_accounts a ON a.key = 'funds:' || p.user_id
+     WHERE p.id = ANY($1::bigint[]) AND p.source = 'funds' AND a.credits_posted - a.debits_posted - a.debits_pending < 0`,
+    [ids.map(String)],
+  );
+  return new Set(rows.map((r) => String(r.id)));
+}
+
+/** The account a payout is paid from: the person's funds (a withdrawal), their earnings, or the charity's account. */
+function payerOf(
+  p: { source?: "earnings" | "funds"; payeeKind: "user" | "charity"; userId: number | null; charityId: string | null },
+  payoutId: bigint,
+): AccountSpec {
+  if (p.source === "funds") {
+    if (p.userId === null) throw new LedgerRefusal(`withdrawal ${payoutId} names no person`);
+    return fundsOf(p.userId);
+  }
   if (p.payeeKind === "charity") {
     if (!p.charityId) throw new LedgerRefusal(`charity payout ${payoutId} names no charity`);
     return charityOf(p.charityId);
@@ -293,8 +465,14 @@ function payerOf(p: { payeeKind: "user" | "charity"; userId: number | null; char
 }
 
 /** payerOf for a payouts row. */
-const payerOfRow = (p: { id: bigint; payee_kind: "user" | "charity"; user_id: bigint | null; charity_id: string | null }): AccountSpec =>
-  payerOf({ payeeKind: p.payee_kind, userId: p.user_id === null ? null : Number(p.user_id), charityId: p.charity_id }, BigInt(p.id));
+const payerOfRow = (p: {
+  id: bigint;
+  source?: "earnings" | "funds";
+  payee_kind: "user" | "charity";
+  user_id: bigint | null;
+  charity_id: string | null;
+}): AccountSpec =>
+  payerOf({ source: p.source, payeeKind: p.payee_kind, userId: p.user_id === null ? null : Number(p.user_id), charityId: p.charity_id }, BigInt(p.id));
 
 const must = (r: TransferResult): Transfer => {
   if (!r.ok) throw new LedgerRefusal(r.reason);
@@ -358,12 +536,40 @@ async function mustOpenPayoutPending(tx: Queryable, payoutId: bigint): Promise<s
   return key;
 }
 
-/** A stored transaction's fee (or a bump's extra fee), charged to the treasury and paid to the network. */
-async function recordFee(tx: Queryable, txid: string, sats: bigint): Promise<void> {
-  if (sats <= 0n) return;
+/**
+ * A stored transaction's fee (or a bump's extra fee) paid to the network (`paid`), of which the
+ * treasury is charged `sats`: all of it, less the shares its withdrawals paid (recorded before).
+ */
+async function recordFee(tx: Queryable, txid: string, sats: bigint, paid: bigint = sats): Promise<void> {
+  if (sats < 0n || sats > paid) throw new LedgerRefusal(`transaction ${txid}: the treasury's part ${sats} of its fee ${paid} is out of range`);
   const ref = { txid };
-  await mustTransfer(tx, { key: `fee:${txid}`, debit: TREASURY, credit: FEES, sats, kind: "fee", ref });
-  await mustTransfer(tx, { key: `fee_paid:${txid}`, debit: FEES, credit: WALLET, sats, kind: "fee_paid", ref });
+  if (sats > 0n) await mustTransfer(tx, { key: `fee:${txid}`, debit: TREASURY, credit: FEES, sats, kind: "fee", ref });
+  if (paid > 0n) await mustTransfer(tx, { key: `fee_paid:${txid}`, debit: FEES, credit: WALLET, sats: paid, kind: "fee_paid", ref });
+}
+
+/** Withdrawals' fee shares recorded for a transaction (`fee:<txid>:withdrawal:<payout id>`), or for one payout, not undone. */
+async function feeShares(tx: Queryable, by: { txid: string } | { payoutId: bigint }): Promise<Array<{ key: string; sats: bigint; userId: number; txid: string }>> {
+  const [field, value] = "txid" in by ? ["txid", by.txid] : ["payout", by.payoutId.toString()];
+  const rows = await tx.query<{ key: string; sats: bigint; user_id: string; txid: string }>(
+    `SELECT t.key, t.sats, t.ref->>'user' AS user_id, t.ref->>'txid' AS txid FROM ledger_transfers t
+     WHERE t.kind = 'fee' AND t.ref->>'share' = 'withdrawal' AND t.ref->>'${field}' = $1
+       AND NOT EXISTS (SELECT 1 FROM ledger_transfers u WHERE u.key = t.key || ':undo')
+     ORDER BY t.id`,
+    [value],
+  );
+  return rows.map((r) => ({ key: r.key, sats: BigInt(r.sats), userId: Number(r.user_id), txid: r.txid }));
+}
+
+/** A withdrawal's fee share back to its funds (its transaction can never confirm). Idempotent by key. */
+async function undoFeeShare(tx: Queryable, s: { key: string; sats: bigint; userId: number; txid: string }): Promise<void> {
+  await mustTransfer(tx, {
+    key: `${s.key}:undo`,
+    debit: FEES,
+    credit: fundsOf(s.userId),
+    sats: s.sats,
+    kind: "correction",
+    ref: { txid: s.txid, undoes: s.key, user: String(s.userId) },
+  });
 }
 
 /**
@@ -398,13 +604,20 @@ async function settleChainFees(tx: Queryable, txId: bigint): Promise<void> {
      ORDER BY x.id`,
     [txId],
   );
-  if (dead.length) await lockAccounts(tx, [FEES, TREASURY, WALLET]);
+  if (dead.length === 0) return;
+  const shares = (await Promise.all(dead.map(({ txid }) => feeShares(tx, { txid })))).flat();
+  await lockAccounts(tx, [FEES, TREASURY, WALLET, ...shares.map((s) => fundsOf(s.userId))]);
   for (const { txid } of dead) {
+    // A withdrawal's share goes back to its funds; the treasury gets back only what it paid.
+    for (const s of shares.filter((x) => x.txid === txid)) await undoFeeShare(tx, s);
     const fee = await findTransfer(tx, `fee:${txid}`);
-    if (!fee || (await findTransfer(tx, `fee:${txid}:undo`))) continue;
-    const ref = { txid, undoes: fee.key };
-    await mustTransfer(tx, { key: `fee:${txid}:undo`, debit: FEES, credit: TREASURY, sats: fee.sats, kind: "correction", ref });
-    await mustTransfer(tx, { key: `fee_paid:${txid}:undo`, debit: WALLET, credit: FEES, sats: fee.sats, kind: "correction", ref });
+    if (fee && !(await findTransfer(tx, `fee:${txid}:undo`))) {
+      await mustTransfer(tx, { key: `fee:${txid}:undo`, debit: FEES, credit: TREASURY, sats: fee.sats, kind: "correction", ref: { txid, undoes: fee.key } });
+    }
+    const paid = await findTransfer(tx, `fee_paid:${txid}`);
+    if (paid && !(await findTransfer(tx, `fee_paid:${txid}:undo`))) {
+      await mustTransfer(tx, { key: `fee_paid:${txid}:undo`, debit: WALLET, credit: FEES, sats: paid.sats, kind: "correction", ref: { txid, undoes: paid.key } });
+    }
   }
 }
 
@@ -426,6 +639,9 @@ type PayoutRow = {
   wait_reason: string | null;
   approved_by: string | null;
   over_tx_cap: "requested" | "approved" | null;
+  source: "earnings" | "funds";
+  requested_sats: bigint | null;
+  fee_share_sats: bigint | null;
   created_at: Date;
 };
 
@@ -447,6 +663,9 @@ const toPayout = (r: PayoutRow): PayoutRecord => ({
   waitReason: r.wait_reason,
   approvedBy: r.approved_by,
   overTxCap: r.over_tx_cap ?? null,
+  source: r.source ?? "earnings",
+  requestedSats: r.requested_sats === null || r.requested_sats === undefined ? null : BigInt(r.requested_sats),
+  feeShareSats: r.fee_share_sats === null || r.fee_share_sats === undefined ? null : BigInt(r.fee_share_sats),
   createdAt: new Date(r.created_at),
 });
 
@@ -746,11 +965,15 @@ export async function storeSignedTx(tx: Queryable, t: SignedTxRecord): Promise<b
     id: bigint;
     sats: bigint;
     address: string;
+    address_type: string;
     user_id: bigint | null;
     payee_kind: "user" | "charity";
     charity_id: string | null;
+    source: "earnings" | "funds";
+    requested_sats: bigint | null;
   }>(
-    "SELECT id, sats, address, user_id, payee_kind, charity_id FROM payouts WHERE id = ANY($1::bigint[]) AND state = 'queued' FOR UPDATE",
+    `SELECT id, sats, address, address_type, user_id, payee_kind, charity_id, source, requested_sats FROM payouts
+     WHERE id = ANY($1::bigint[]) AND state = 'queued' FOR UPDATE`,
     [ids.map(String)],
   );
   if (payouts.length !== t.outputs.size) throw new Error(`payouts of ${t.txid} are no longer all queued; not storing it`);
@@ -760,13 +983,25 @@ export async function storeSignedTx(tx: Queryable, t: SignedTxRecord): Promise<b
   );
   const stale = await staleDestinations(tx, ids);
   if (stale.length) throw new DestinationChangedError(stale);
+  // A withdrawal's output pays the amount asked less its share of the fee, fixed now at the batch's rate.
+  const shares = new Map<string, bigint>();
+  for (const p of payouts) {
+    if (p.source !== "funds") continue;
+    const share = withdrawalFeeShare(p.address_type, t.feeRateSatKvb);
+    if (p.requested_sats === null || BigInt(p.requested_sats) - share <= 0n) throw new Error(`withdrawal ${p.id} cannot pay its fee share of ${share} sats`);
+    shares.set(String(p.id), share);
+  }
   const outputs: PayoutTxOutput[] = payouts.map((p) => ({
     payoutId: String(p.id),
     vout: t.outputs.get(BigInt(p.id))!,
-    sats: String(p.sats),
+    sats: String(shares.has(String(p.id)) ? BigInt(p.requested_sats!) - shares.get(String(p.id))! : BigInt(p.sats)),
     address: p.address,
   }));
   outputs.sort((a, b) => a.vout - b.vout);
+  const listed = outputs.reduce((sum, o) => sum + BigInt(o.sats), 0n);
+  // A withdrawal's output was sized by the run at the same rate: signed otherwise, its share would be wrong.
+  if (shares.size && listed !== t.payoutSats) throw new Error(`${t.txid} pays ${t.payoutSats} sats but its payouts come to ${listed}; not storing it`);
+  const sharesSats = [...shares.values()].reduce((a, b) => a + b, 0n);
   const txId = await insertTx(tx, t, outputs);
   // Every account this step moves, locked at once in key order (no deadlock with other transfers).
   const payers = payouts.map(payerOfRow);
@@ -778,9 +1013,27 @@ export async function storeSignedTx(tx: Queryable, t: SignedTxRecord): Promise<b
     );
     // Signed and stored, the payout's money is spent: its reservation is posted.
     const pending = await mustOpenPayoutPending(tx, BigInt(o.payoutId));
-    must(await postPending(tx, pending, { key: `${pending}:post`, ref: { payout: o.payoutId, txid: t.txid } }));
+    const share = shares.get(o.payoutId);
+    if (share === undefined) {
+      must(await postPending(tx, pending, { key: `${pending}:post`, ref: { payout: o.payoutId, txid: t.txid } }));
+      continue;
+    }
+    // A withdrawal: only its output is posted (the share returns to its funds), then the share pays the fee.
+    const p = payouts.find((x) => String(x.id) === o.payoutId)!;
+    await tx.query("UPDATE payouts SET sats = $2, fee_share_sats = $3 WHERE id = $1", [o.payoutId, o.sats, share]);
+    must(await postPending(tx, pending, { key: `${pending}:post`, sats: BigInt(o.sats), ref: { payout: o.payoutId, txid: t.txid } }));
+    if (share > 0n) {
+      await mustTransfer(tx, {
+        key: `fee:${t.txid}:withdrawal:${o.payoutId}`,
+        debit: fundsOf(Number(p.user_id)),
+        credit: FEES,
+        sats: share,
+        kind: "fee",
+        ref: { txid: t.txid, payout: o.payoutId, user: String(p.user_id), share: "withdrawal" },
+      });
+    }
   }
-  await recordFee(tx, t.txid, t.feeSats);
+  await recordFee(tx, t.txid, t.feeSats - sharesSats, t.feeSats);
   await payoutEvents(tx, txId, "payout_signed", { txid: t.txid, fee_sats: t.feeSats.toString(), vsize: t.vsize });
   return txId;
 }
@@ -920,9 +1173,20 @@ export async function markReplaced(tx: Queryable, txId: bigint, reason: string):
   if (rows.length === 0) return false;
   await payoutEvents(tx, txId, "payout_requeued", { txid: rows[0]!.txid, reason });
   const payoutIds = await payoutsOf(tx, txId);
-  const requeued = await tx.query<{ id: bigint; payee_kind: "user" | "charity"; user_id: bigint | null; charity_id: string | null; sats: bigint }>(
-    `UPDATE payouts SET state = 'queued', tx_id = NULL, vout = NULL, wait_reason = $2, updated_at = now()
-     WHERE tx_id = $1 RETURNING id, payee_kind, user_id, charity_id, sats`,
+  // A withdrawal is for the amount asked again (its fee share is fixed when it is signed again).
+  const requeued = await tx.query<{
+    id: bigint;
+    payee_kind: "user" | "charity";
+    user_id: bigint | null;
+    charity_id: string | null;
+    sats: bigint;
+    posted_sats: bigint;
+    source: "earnings" | "funds";
+  }>(
+    `UPDATE payouts p SET state = 'queued', tx_id = NULL, vout = NULL, wait_reason = $2, updated_at = now(),
+       sats = coalesce(p.requested_sats, p.sats), fee_share_sats = NULL
+     FROM (SELECT id, sats FROM payouts WHERE tx_id = $1 FOR UPDATE) o
+     WHERE p.id = o.id RETURNING p.id, p.payee_kind, p.user_id, p.charity_id, p.sats, o.sats AS posted_sats, p.source`,
     [txId, `transaction ${rows[0]!.txid} was replaced: ${reason}`],
   );
   const payers = requeued.map(payerOfRow);
@@ -940,14 +1204,24 @@ export async function markReplaced(tx: Queryable, txId: bigint, reason: string):
  */
 async function unspendPayout(
   tx: Queryable,
-  p: { id: bigint; payee_kind: "user" | "charity"; user_id: bigint | null; charity_id: string | null; sats: bigint },
+  p: {
+    id: bigint;
+    payee_kind: "user" | "charity";
+    user_id: bigint | null;
+    charity_id: string | null;
+    sats: bigint;
+    posted_sats: bigint;
+    source: "earnings" | "funds";
+  },
   txid: string,
 ): Promise<void> {
   const id = BigInt(p.id);
   const sats = BigInt(p.sats);
   const payer = payerOfRow(p);
   const ref = { payout: id.toString(), txid };
-  await mustTransfer(tx, { key: `payout:${id}:${txid}:undo`, debit: WALLET, credit: payer, sats, kind: "correction", ref });
+  // A withdrawal's fee share comes back first, so its funds cover the new reservation for the amount asked.
+  if (p.source === "funds") for (const s of await feeShares(tx, { payoutId: id })) await undoFeeShare(tx, s);
+  await mustTransfer(tx, { key: `payout:${id}:${txid}:undo`, debit: WALLET, credit: payer, sats: BigInt(p.posted_sats), kind: "correction", ref });
   await mustTransfer(tx, { key: `payout:${id}:${txid}:retry`, debit: payer, credit: WALLET, sats, kind: "payout", pending: { timeoutAt: null }, ref });
 }
 

@@ -108,7 +108,7 @@ describe.each(ENGINES)("/bounty on %s", (engine) => {
     expect(await findBounty(h.db, REPO.id, n)).toBeNull();
   });
 
-  test("someone without write access is told who may fund, and nothing is recorded", async () => {
+  test("someone without write access is told who may fund, that theirs would be backed by their balance, and nothing is recorded", async () => {
     const n = issueNo();
     mockToken();
     mockNoConfig();
@@ -116,7 +116,7 @@ describe.each(ENGINES)("/bounty on %s", (engine) => {
     const replies = captureReplies(n);
     await comment(n, "/bounty 100usd", mallory);
     await h.bot.settled();
-    expect(replies[0]).toContain("only people with write access to kubernetes/website may put a bounty");
+    expect(replies[0]).toContain("only people with write access to kubernetes/website commit the treasury here");
     expect(await findBounty(h.db, REPO.id, n)).toBeNull();
   });
 
