@@ -45,29 +45,7 @@ export function destinationOf(
   opts: { now: Date; unclaimedDays: number; network: string },
 ): Destination {
   const w = award.wallet;
-  if (w) {
-    if (w.network !== opts.network) {
-      return {
-        kind: "wait",
-        reason: `@${award.recipientLogin}'s wallet is a ${w.network} address but payouts are made on ${opts.network}`,
-        askWallet: false,
-        unclaimedAt: null,
-      };
-    }
-    return {
-      kind: "pay",
-      payee: {
-        kind: w.kind === "charity" ? "charity" : "user",
-        userId: award.recipientId,
-        login: award.recipientLogin,
-        charityId: w.charityId,
-        charityName: w.charityName,
-        address: w.address,
-        addressType: w.addressType,
-        network: w.network,
-      },
-    };
-  }
+  if (w) return walletDestination({ userId: award.recipientId, login: award.recipientLogin, wallet: w }, opts.network);
   const since = award.walletAskedAt;
   const charity = award.unclaimedCharity;
   const unclaimedAt = since && charity ? new Date(since.getTime() + opts.unclaimedDays * DAY_MS) : null;
@@ -98,10 +76,66 @@ export function destinationOf(
   return { kind: "wait", reason: `@${award.recipientLogin} has not linked a wallet`, askWallet: since === null, unclaimedAt };
 }
 
+/** Where a person's payouts go when they linked a wallet: their address, or the charity they chose. */
+export function walletDestination(
+  who: { userId: number; login: string; wallet: NonNullable<CreditedAward["wallet"]> },
+  network: string,
+): Destination {
+  const w = who.wallet;
+  if (w.network !== network) {
+    return {
+      kind: "wait",
+      reason: `@${who.login}'s wallet is a ${w.network} address but payouts are made on ${network}`,
+      askWallet: false,
+      unclaimedAt: null,
+    };
+  }
+  return {
+    kind: "pay",
+    payee: {
+      kind: w.kind === "charity" ? "charity" : "user",
+      userId: who.userId,
+      login: who.login,
+      charityId: w.charityId,
+      charityName: w.charityName,
+      address: w.address,
+      addressType: w.addressType,
+      network: w.network,
+    },
+  };
+}
+
 export interface DueBalance {
   payee: Payee;
   awards: CreditedAward[];
+  /**
+   * Earnings beyond the awards, by person: what tips, answers, survey responses and rewards credited
+   * (positive), or award sats the person has since spent, e.g. on a backed pledge (negative).
+   */
+  extras: Map<number, bigint>;
   sats: bigint;
+}
+
+/**
+ * What each person's earnings hold beyond their unpaid credited awards: the ledger is the truth of
+ * what is owed to them; awards only say which bounty it came from.
+ */
+export function earningsBeyondAwards(
+  available: ReadonlyArray<{ userId: number; sats: bigint }>,
+  awards: ReadonlyArray<Pick<CreditedAward, "recipientId" | "sats">>,
+): Map<number, bigint> {
+  const byUser = new Map<number, bigint>();
+  for (const a of awards) byUser.set(a.recipientId, (byUser.get(a.recipientId) ?? 0n) + a.sats);
+  const extras = new Map<number, bigint>();
+  const seen = new Set<number>();
+  for (const e of available) {
+    seen.add(e.userId);
+    const extra = e.sats - (byUser.get(e.userId) ?? 0n);
+    if (extra !== 0n) extras.set(e.userId, extra);
+  }
+  // Credited awards whose recipient has nothing available: spent (escrowed) since.
+  for (const [userId, sats] of byUser) if (!seen.has(userId)) extras.set(userId, -sats);
+  return extras;
 }
 
 /** The smallest balance worth paying to this payee: PAYOUT_MIN_SATS, and never below dust. */
@@ -149,30 +183,43 @@ export function withdrawalOutput(
   };
 }
 
-/** Groups payable awards by payee address; a group is due once it reaches payableMinimum. */
+/**
+ * Groups what is payable by payee address: awards, and earnings beyond them (`extra`, by person); a
+ * group is due once it reaches payableMinimum. A group worth nothing (its awards spent) is neither.
+ */
 export function dueBalances(
-  payable: ReadonlyArray<{ award: CreditedAward; payee: Payee }>,
+  payable: ReadonlyArray<{ award: CreditedAward; payee: Payee } | { extra: { userId: number; sats: bigint }; payee: Payee }>,
   minSats: bigint,
 ): { due: DueBalance[]; pending: DueBalance[] } {
   const groups = new Map<string, DueBalance>();
-  for (const { award, payee } of payable) {
+  for (const line of payable) {
+    const payee = line.payee;
+    const userId = "award" in line ? line.award.recipientId : line.extra.userId;
     // One output per payee: a person's own address, or a charity (whoever it is on behalf of).
     const key = payee.kind === "charity" ? `charity ${payee.address}` : `user ${payee.userId} ${payee.address}`;
     let g = groups.get(key);
     if (!g) {
-      g = { payee: payee.kind === "charity" ? { ...payee } : payee, awards: [], sats: 0n };
+      g = { payee: payee.kind === "charity" ? { ...payee } : payee, awards: [], extras: new Map(), sats: 0n };
       groups.set(key, g);
     }
-    if (g.payee.kind === "charity" && g.payee.userId !== award.recipientId) {
+    if (g.payee.kind === "charity" && g.payee.userId !== userId) {
       // Several people's money to one charity: the payout is the charity's, not one person's.
       g.payee = { ...g.payee, userId: null, login: null };
     }
-    g.awards.push(award);
-    g.sats += award.sats;
+    if ("award" in line) {
+      g.awards.push(line.award);
+      g.sats += line.award.sats;
+    } else {
+      g.extras.set(userId, (g.extras.get(userId) ?? 0n) + line.extra.sats);
+      g.sats += line.extra.sats;
+    }
   }
   const due: DueBalance[] = [];
   const pending: DueBalance[] = [];
-  for (const g of groups.values()) (g.sats >= payableMinimum(g.payee.addressType, minSats) ? due : pending).push(g);
+  for (const g of groups.values()) {
+    if (g.sats <= 0n) continue;
+    (g.sats >= payableMinimum(g.payee.addressType, minSats) ? due : pending).push(g);
+  }
   return { due, pending };
 }
 

@@ -38,13 +38,16 @@ import {
   storeBumpTx,
   storeSignedTx,
   unpaidCredits,
+  earningsAvailable,
   type AwardRates,
+  type Payee,
   type PayoutRecord,
   type PayoutTx,
   type SignedTxRecord,
 } from "../store/payouts.js";
+import { LedgerRefusal } from "../store/ledger.js";
 import { askWalletComment, bumpedComment, paidComment, replacedComment, withdrawalPaidComment } from "./comments.js";
-import { awardSats, destinationOf, dueBalances, firstFit, treasuryFit, waitFor, withdrawalOutput, type Fit, type Unfit } from "./plan.js";
+import { awardSats, destinationOf, dueBalances, earningsBeyondAwards, firstFit, treasuryFit, waitFor, walletDestination, withdrawalOutput, type Fit, type Unfit } from "./plan.js";
 
 /** What a payout run needs from the wallet (src/bitcoin/wallet.ts PayoutWallet provides it). */
 export type { TxInspection };
@@ -469,11 +472,20 @@ async function priceAwards(o: PayoutRunOptions, report: RunReport, now: Date): P
 
 async function formPayouts(o: PayoutRunOptions, report: RunReport, now: Date): Promise<void> {
   const credits = await unpaidCredits(o.db);
-  const payable = [];
+  // The ledger is what is owed: earnings beyond the credited awards (tips, answers, survey
+  // responses, API rewards) are paid with them; award sats a person has spent since are not.
+  const earnings = await earningsAvailable(o.db);
+  const extras = earningsBeyondAwards(earnings, credits);
+  const payable: Parameters<typeof dueBalances>[0][number][] = [];
+  const payeeOf = new Map<number, Payee>();
+  const spentFrom = new Map<number, Payee>();
   for (const award of credits) {
     const d = destinationOf(award, { now, unclaimedDays: o.settings.unclaimedDays, network: o.wallet.network });
     if (d.kind === "pay") {
       payable.push({ award, payee: d.payee });
+      // Award sats spent since come off whatever payout the awards go in; other earnings only go where the person's own wallet says.
+      if (!spentFrom.has(award.recipientId)) spentFrom.set(award.recipientId, d.payee);
+      if (award.wallet && !payeeOf.has(award.recipientId)) payeeOf.set(award.recipientId, d.payee);
       continue;
     }
     if (d.askWallet) {
@@ -496,11 +508,27 @@ async function formPayouts(o: PayoutRunOptions, report: RunReport, now: Date): P
       o.onQueued?.();
     }
   }
+  for (const e of earnings) {
+    const extra = extras.get(e.userId);
+    if (extra === undefined || extra <= 0n || payeeOf.has(e.userId) || !e.wallet) continue;
+    const d = walletDestination({ userId: e.userId, login: e.login ?? `user ${e.userId}`, wallet: e.wallet }, o.wallet.network);
+    if (d.kind === "pay") payeeOf.set(e.userId, d.payee);
+  }
+  for (const [userId, sats] of extras) {
+    const payee = sats < 0n ? spentFrom.get(userId) : payeeOf.get(userId);
+    if (payee) payable.push({ extra: { userId, sats }, payee });
+  }
   const { due } = dueBalances(payable, o.settings.minSats);
   const state = o.settings.mode === "approve" ? "awaiting_approval" : "queued";
   for (const b of due) {
-    await o.db.transaction((tx) => createPayout(tx, b.payee, b.awards, state));
-    report.queued++;
+    try {
+      await o.db.transaction((tx) => createPayout(tx, b.payee, b.awards, state, b.extras));
+      report.queued++;
+    } catch (err) {
+      // One payee's money moved meanwhile (an escrow took it): the others are still formed; it is tried again next run.
+      if (!(err instanceof LedgerRefusal)) throw err;
+      o.log.warn({ err, payee: b.payee.kind === "charity" ? `charity:${b.payee.charityId}` : `user:${b.payee.userId}` }, "a payout could not be formed; retried at the next run");
+    }
   }
 }
 

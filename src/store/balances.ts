@@ -65,6 +65,13 @@ export async function personBalance(db: Queryable, userId: number): Promise<Pers
     "SELECT id, sats, amounts FROM awards WHERE recipient_id = $1 AND state = 'held' ORDER BY id",
     [userId],
   );
+  // Escrow held for them by someone else (a tip in its hold names its recipient: ref.to).
+  const [forThem] = await db.query<{ sats: bigint | null }>(
+    `SELECT sum(t.sats) AS sats FROM ledger_transfers t
+      WHERE t.phase = 'pending' AND t.kind = 'escrow' AND t.ref->>'to' = $1
+        AND NOT EXISTS (SELECT 1 FROM ledger_transfers r WHERE r.pending_id = t.id)`,
+    [String(userId)],
+  );
   const funds = toBalance(accounts.find((a) => a.kind === "funds"));
   const earnings = toBalance(accounts.find((a) => a.kind === "earnings"));
   return {
@@ -73,7 +80,7 @@ export async function personBalance(db: Queryable, userId: number): Promise<Pers
     earnings,
     inEscrow: BigInt(reserved?.escrow ?? 0n),
     inPayouts: BigInt(reserved?.payouts ?? 0n),
-    pendingCredits: funds.creditsPending + earnings.creditsPending,
+    pendingCredits: funds.creditsPending + earnings.creditsPending + BigInt(forThem?.sats ?? 0n),
     heldAwards: held.map((h) => ({ id: BigInt(h.id), sats: h.sats === null ? null : BigInt(h.sats), amounts: amountsFromJson(h.amounts) })),
     wallet: await getWallet(db, userId),
   };
@@ -122,6 +129,9 @@ export async function loginIds(db: Queryable): Promise<Map<string, number>> {
         UNION ALL SELECT lower(funder_login), funder_id, updated_at FROM pledges WHERE funder_id IS NOT NULL
         UNION ALL SELECT lower(actor_login), actor_id, at FROM events WHERE actor_id IS NOT NULL
         UNION ALL SELECT lower(login), user_id, issued_at FROM deposit_addresses
+        UNION ALL SELECT lower(responder_login), responder_id, answered_at FROM question_answers
+        UNION ALL SELECT lower(recipient_login), recipient_id, created_at FROM tips
+        UNION ALL SELECT lower(recipient_login), recipient_id, created_at FROM api_rewards
       ) seen ORDER BY login, at DESC`,
   );
   return new Map(rows.map((r) => [r.login, Number(r.user_id)]));

@@ -4,7 +4,7 @@ import { withdrawalFeeShare } from "../payouts/plan.js";
 import { fromJson, type Db, type Queryable } from "./db.js";
 import { amountsFromJson, backedFromJson, passOnBacked, refreshBounties, refreshUnpaidCards } from "./awards.js";
 import { appendEvent, type Cause } from "./bounties.js";
-import { accountBalance, findTransfer, LedgerRefusal, lockAccounts, mustTransfer, postPending, voidPending, type Transfer, type TransferResult } from "./ledger.js";
+import { accountBalance, findTransfer, LedgerRefusal, listTransfers, lockAccounts, mustTransfer, postPending, voidPending, type Transfer, type TransferResult } from "./ledger.js";
 
 /**
  * Awards on their way to becoming money, payouts and the transactions that carry them.
@@ -200,6 +200,44 @@ export async function creditAward(tx: Queryable, award: DueAward, sats: bigint, 
   return true;
 }
 
+/** A person's earnings available now (not reserved by a payout or an escrow), with where they want the money. */
+export interface EarningsAvailable {
+  userId: number;
+  login: string | null;
+  sats: bigint;
+  wallet: CreditedAward["wallet"];
+}
+
+/** Every person whose earnings hold something available: what the payout run pays from. */
+export async function earningsAvailable(db: Queryable): Promise<EarningsAvailable[]> {
+  const rows = await db.query<{
+    user_id: bigint;
+    sats: bigint;
+    w_login: string | null;
+    w_kind: "address" | "charity" | null;
+    w_address: string | null;
+    w_address_type: string | null;
+    w_network: string | null;
+    w_charity_id: string | null;
+    w_charity_name: string | null;
+  }>(
+    `SELECT a.user_id, a.credits_posted - a.debits_posted - a.debits_pending AS sats,
+            w.login AS w_login, w.kind AS w_kind, w.address AS w_address, w.address_type AS w_address_type, w.network AS w_network,
+            w.charity_id AS w_charity_id, w.charity_name AS w_charity_name
+     FROM ledger_accounts a LEFT JOIN wallets w ON w.user_id = a.user_id
+     WHERE a.kind = 'earnings' AND a.credits_posted - a.debits_posted - a.debits_pending > 0
+     ORDER BY a.user_id`,
+  );
+  return rows.map((r) => ({
+    userId: Number(r.user_id),
+    login: r.w_login,
+    sats: BigInt(r.sats),
+    wallet: r.w_kind
+      ? { kind: r.w_kind, address: r.w_address!, addressType: r.w_address_type!, network: r.w_network!, charityId: r.w_charity_id, charityName: r.w_charity_name }
+      : null,
+  }));
+}
+
 /** Credited awards not yet in a payout, with where the recipient wants the money. */
 export async function unpaidCredits(db: Queryable): Promise<CreditedAward[]> {
   const rows = await db.query<{
@@ -274,8 +312,12 @@ export async function createPayout(
   payee: Payee,
   awards: Array<{ id: bigint; bountyId: bigint; sats: bigint }>,
   state: "awaiting_approval" | "queued",
+  /** Earnings beyond the awards, by person (tips, answers, rewards; negative: award sats spent since). */
+  extras: ReadonlyMap<number, bigint> = new Map(),
 ): Promise<bigint> {
-  const sats = awards.reduce((s, a) => s + a.sats, 0n);
+  const extraSats = [...extras.values()].reduce((s, x) => s + x, 0n);
+  const sats = awards.reduce((s, a) => s + a.sats, 0n) + extraSats;
+  if (sats <= 0n) throw new LedgerRefusal(`a payout of ${sats} sats cannot be formed`);
   const [row] = await tx.query<{ id: bigint }>(
     `INSERT INTO payouts (payee_kind, user_id, login, charity_id, charity_name, address, address_type, network, sats, state)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
@@ -289,8 +331,10 @@ export async function createPayout(
     [id, ids],
   );
   if (taken.length !== awards.length) throw new Error(`awards ${ids.join(", ")} changed while payout ${id} was formed`);
-  if (taken.reduce((s, a) => s + BigInt(a.sats), 0n) !== sats) throw new Error(`awards ${ids.join(", ")} are not worth the ${sats} sats of payout ${id}`);
-  await reservePayout(tx, { id, payeeKind: payee.kind, userId: payee.userId, charityId: payee.charityId, sats }, taken);
+  if (taken.reduce((s, a) => s + BigInt(a.sats), 0n) + extraSats !== sats) throw new Error(`awards ${ids.join(", ")} are not worth the ${sats} sats of payout ${id}`);
+  // What each person gives: their awards and their other earnings (the ledger refuses more than they have).
+  const given = [...taken.map((a) => ({ recipient_id: BigInt(a.recipient_id), sats: BigInt(a.sats) })), ...[...extras].map(([u, s]) => ({ recipient_id: BigInt(u), sats: s }))];
+  await reservePayout(tx, { id, payeeKind: payee.kind, userId: payee.userId, charityId: payee.charityId, sats }, given);
   for (const bountyId of new Set(awards.map((a) => a.bountyId))) {
     await appendEvent(tx, {
       bountyId,
@@ -491,6 +535,7 @@ async function reservePayout(
   const payer = payerOf(p, p.id);
   const byDonor = new Map<number, bigint>();
   for (const a of awards) byDonor.set(Number(a.recipient_id), (byDonor.get(Number(a.recipient_id)) ?? 0n) + BigInt(a.sats));
+  for (const [userId, sats] of byDonor) if (sats <= 0n) byDonor.delete(userId);
   await lockAccounts(tx, [payer, WALLET, ...[...byDonor.keys()].map(earningsOf)]);
   if (p.payeeKind === "charity") {
     for (const [userId, sats] of [...byDonor].sort(([a], [b]) => a - b)) {
@@ -765,7 +810,7 @@ export async function dissolveStalePayouts(db: Db): Promise<number> {
 async function releasePayout(
   tx: Queryable,
   p: { id: bigint; payeeKind: "user" | "charity"; charityId: string | null },
-  awards: ReadonlyArray<{ recipient_id: bigint; sats: bigint }>,
+  _awards: ReadonlyArray<{ recipient_id: bigint; sats: bigint }>,
 ): Promise<void> {
   const pending = await mustOpenPayoutPending(tx, p.id);
   if (p.payeeKind !== "charity") {
@@ -773,8 +818,12 @@ async function releasePayout(
     return;
   }
   const charity = payerOf({ payeeKind: "charity", userId: null, charityId: p.charityId }, p.id);
+  // The donations as recorded (awards, and any other earnings the payout took), undone exactly.
   const byDonor = new Map<number, bigint>();
-  for (const a of awards) byDonor.set(Number(a.recipient_id), (byDonor.get(Number(a.recipient_id)) ?? 0n) + BigInt(a.sats));
+  for (const t of await listTransfers(tx, { kinds: ["donation"], refKey: "payout", refValue: p.id.toString() })) {
+    if (t.key !== `donation:${p.id}:${t.ref.user}`) continue;
+    byDonor.set(Number(t.ref.user), (byDonor.get(Number(t.ref.user)) ?? 0n) + t.sats);
+  }
   await lockAccounts(tx, [WALLET, charity, ...[...byDonor.keys()].map(earningsOf)]);
   must(await voidPending(tx, pending, { key: `${pending}:void`, ref: { payout: p.id.toString(), reason: "dissolved" } }));
   for (const [userId, sats] of [...byDonor].sort(([a], [b]) => a - b)) {

@@ -73,6 +73,19 @@ describe.each(ENGINES)("people's balances on %s", (engine) => {
     expect([posted.inEscrow, postedBalance(posted.funds)]).toEqual([0n, 6_000n]);
   });
 
+  test("a tip still in its hold is pending for its recipient, not yet theirs", async () => {
+    const tipper = 9101;
+    const recipient = 9102;
+    await transferNow(t.db, { key: "dep-tipper", debit: WALLET, credit: fundsOf(tipper), sats: 900n, kind: "deposit" });
+    const leg = { key: "escrow:tip:77.0:0:funds", debit: fundsOf(tipper), credit: escrowOf("tip", "77.0"), sats: 600n, kind: "escrow" as const };
+    await transferNow(t.db, { ...leg, pending: { timeoutAt: null }, ref: { escrow: "escrow:tip:77.0", slot: "0", to: String(recipient) } });
+    const r = await personBalance(t.db, recipient);
+    expect(r.pendingCredits).toBe(600n);
+    expect(availableBalance(r.earnings)).toBe(0n);
+    // The tipper has it in escrow, not available.
+    expect((await personBalance(t.db, tipper)).inEscrow).toBe(600n);
+  });
+
   test("someone the ledger has never seen has zeros and no wallet", async () => {
     const b = await personBalance(t.db, 5199);
     expect([postedBalance(b.funds), postedBalance(b.earnings), b.inEscrow, b.inPayouts, b.pendingCredits, b.heldAwards, b.wallet]).toEqual([0n, 0n, 0n, 0n, 0n, [], null]);
