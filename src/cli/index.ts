@@ -7,11 +7,12 @@ import { auditExport } from "./audit.js";
 import { ledgerBalances, ledgerCheck, ledgerExport, ledgerTransfers } from "./ledger.js";
 import { payoutsApprove, payoutsList, payoutsRun } from "./payouts.js";
 import { UsageError, type CliCommand, type Env } from "./types.js";
+import { surveysExport } from "./surveys.js";
 import { walletAddress, walletBalance, walletCreate } from "./wallet.js";
 import { tokensCreate, tokensList, tokensRevoke } from "./tokens.js";
 
 /** Every operator command; the help is built from these. */
-export const CLI_COMMANDS: CliCommand[] = [walletCreate, walletAddress, walletBalance, payoutsList, payoutsRun, payoutsApprove, awardsList, awardsApprove, deliveriesList, deliveriesRetry, ledgerBalances, ledgerCheck, ledgerTransfers, ledgerExport, auditExport, tokensCreate, tokensList, tokensRevoke];
+export const CLI_COMMANDS: CliCommand[] = [walletCreate, walletAddress, walletBalance, payoutsList, payoutsRun, payoutsApprove, awardsList, awardsApprove, deliveriesList, deliveriesRetry, ledgerBalances, ledgerCheck, ledgerTransfers, ledgerExport, auditExport, tokensCreate, tokensList, tokensRevoke, surveysExport];
 
 export interface CliOptions extends CliResources {
   env: Env;

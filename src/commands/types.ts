@@ -36,7 +36,8 @@ export interface WithdrawalTerms {
 /** What a command sees of the comment that carried it; everything here is already read. */
 export interface CommandContext {
   deliveryId: string;
-  issue: IssueRef & { isPullRequest: boolean; state: string };
+  /** body: the issue's description, as the delivery carried it (a survey's questions). */
+  issue: IssueRef & { isPullRequest: boolean; state: string; body?: string };
   commentId: number;
   author: { id: number; login: string };
   config: RepoConfig;

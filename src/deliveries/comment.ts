@@ -13,7 +13,7 @@ interface CommentPayload {
   action: string;
   installation?: { id: number };
   repository: { id: number; name: string; owner: { login: string } };
-  issue: { number: number; title: string; state: string; pull_request?: unknown };
+  issue: { number: number; title: string; state: string; body?: string | null; pull_request?: unknown };
   comment: { id: number; body: string | null; user: { id: number; login: string; type: string } };
 }
 
@@ -60,6 +60,7 @@ export async function onIssueComment(deliveryId: string, payload: unknown, deps:
       title: p.issue.title ?? "",
       isPullRequest: Boolean(p.issue.pull_request),
       state: p.issue.state,
+      body: p.issue.body ?? "",
     },
     commentId: p.comment.id,
     author,

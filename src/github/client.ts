@@ -85,6 +85,10 @@ export interface RepoGitHub {
    * GitHub answers with GraphQL errors, throws Octokit's GraphqlResponseError as closingIssues does.
    */
   issueCloser(issueNumber: number): Promise<IssueCloser | null>;
+  /** Whether the user is a member of the organisation (GET /orgs/{org}/members/{username}: 204 yes, 404 no). */
+  isOrgMember(org: string, login: string): Promise<boolean>;
+  /** When the account with this id was created (the users API's created_at), or null when there is none. */
+  accountCreatedAt(id: number): Promise<Date | null>;
 }
 
 const CLOSING_ISSUES_QUERY = `query ($owner: String!, $repo: String!, $number: Int!) {
@@ -384,6 +388,25 @@ export function octokitRepo(octokit: Octokit, owner: string, repo: string): Repo
       return closer?.__typename === "PullRequest" && closer.number !== undefined && closer.repository
         ? { pull: { repoId: closer.repository.databaseId, number: closer.number } }
         : { pull: null };
+    },
+    async isOrgMember(org, login) {
+      try {
+        const res = await octokit.request("GET /orgs/{org}/members/{username}", { org, username: login });
+        return (res.status as number) === 204;
+      } catch (err) {
+        if (status(err) === 404) return false;
+        throw err;
+      }
+    },
+    async accountCreatedAt(id) {
+      try {
+        const data = (await octokit.request("GET /user/{account_id}", { account_id: id })).data as { created_at?: string };
+        const at = data.created_at ? new Date(data.created_at) : null;
+        return at && !Number.isNaN(at.getTime()) ? at : null;
+      } catch (err) {
+        if (status(err) === 404) return null;
+        throw err;
+      }
     },
     async pullCommits(prNumber) {
       const all = await octokit.paginate(octokit.rest.pulls.listCommits, { owner, repo, pull_number: prNumber, per_page: 100 });

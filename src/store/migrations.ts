@@ -828,6 +828,59 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
       ALTER TABLE awards ADD COLUMN backed jsonb NOT NULL DEFAULT '[]'::jsonb;
     `,
   },
+  {
+    version: 19,
+    name: "paid surveys: one row per /survey, escrowed in slots, and the responses paid",
+    sql: `
+      -- A survey (/survey <amount> first N): escrow:survey:<id> on the ledger with one slot per
+      -- response paid (survey:<id>:<slot> in budget_charges when the treasury pays). audience:
+      -- members of the repository's organisation, or anyone with an account old enough.
+      CREATE TABLE surveys (
+        id                  bigserial PRIMARY KEY,
+        open_key            text NOT NULL UNIQUE,
+        installation_id     bigint NOT NULL,
+        repo_id             bigint NOT NULL,
+        repo_owner          text NOT NULL,
+        repo_name           text NOT NULL,
+        issue_number        integer NOT NULL,
+        survey_comment_id   bigint NOT NULL,
+        author_id           bigint NOT NULL,
+        author_login        text NOT NULL,
+        audience            text NOT NULL CHECK (audience IN ('members', 'anyone')),
+        currency            text NOT NULL CHECK (currency IN ('USD', 'EUR', 'GBP', 'BTC')),
+        amount_minor        bigint NOT NULL CHECK (amount_minor > 0),
+        sats                bigint NOT NULL CHECK (sats > 0),
+        rate                text CHECK ((currency = 'BTC') = (rate IS NULL)),
+        slots               integer NOT NULL CHECK (slots > 0),
+        payer               text NOT NULL CHECK (payer IN ('treasury', 'person')),
+        min_reply_chars     integer NOT NULL,
+        min_account_age_ms  bigint NOT NULL,
+        state               text NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'full', 'closed')),
+        returned_sats       bigint NOT NULL DEFAULT 0,
+        created_at          timestamptz NOT NULL,
+        closed_at           timestamptz,
+        CHECK ((state = 'open') = (closed_at IS NULL))
+      );
+      CREATE INDEX surveys_open_issue ON surveys (repo_id, issue_number) WHERE state = 'open';
+      CREATE INDEX surveys_by_issue ON surveys (lower(repo_owner), lower(repo_name), issue_number);
+
+      -- Each paid response, with its text for the export: a comment counts once, a person once.
+      CREATE TABLE survey_responses (
+        id              bigserial PRIMARY KEY,
+        survey_id       bigint NOT NULL REFERENCES surveys (id),
+        slot            integer NOT NULL,
+        responder_id    bigint NOT NULL,
+        responder_login text NOT NULL,
+        comment_id      bigint NOT NULL,
+        body            text NOT NULL,
+        sats            bigint NOT NULL CHECK (sats > 0),
+        responded_at    timestamptz NOT NULL,
+        UNIQUE (survey_id, slot),
+        UNIQUE (survey_id, responder_id),
+        UNIQUE (survey_id, comment_id)
+      );
+    `,
+  },
 ];
 
 /** Applies pending migrations; an advisory lock keeps two starting processes from racing. */

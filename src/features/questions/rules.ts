@@ -2,7 +2,7 @@
  * The rules of paid questions, without I/O: how `/ask` reads, who may be asked and for how much,
  * who may answer, and what counts as an answer.
  */
-import { extractCommands } from "../../core/commands.js";
+import { longEnough } from "../../core/answers.js";
 import { isLogin } from "../../core/webhooks.js";
 import { formatAmount, formatAmountInput, parseAmount, type Amount, type Currency } from "../../core/money.js";
 import { fiatToSats } from "../../price/convert.js";
@@ -121,23 +121,8 @@ export function satsAt(amount: Amount, rate: string | null): bigint | null {
   return fiatToSats(amount.minor, amount.currency, rate);
 }
 
-/** A comment's text besides its command lines, whitespace collapsed. */
-export function answerText(body: string | null | undefined): string {
-  if (!body) return "";
-  const commands = new Set(extractCommands(body).map((c) => c.line));
-  return body
-    .split(/\r\n|\r|\n/)
-    .filter((l) => !commands.has(l.trim()))
-    .join(" ")
-    .replace(/<!--[\s\S]*?-->/g, " ")
-    .replace(/\s+/g, " ")
-    .trim();
-}
-
-/** Whether a comment is long enough to answer: at least `min` characters besides commands. */
-export function longEnough(body: string | null | undefined, min: number): boolean {
-  return Array.from(answerText(body)).length >= min;
-}
+// The answer rule is shared with survey responses (core/answers.ts).
+export { answerText, longEnough } from "../../core/answers.js";
 
 export interface Commenter {
   id: number;
