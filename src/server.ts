@@ -22,7 +22,8 @@ import { openDatabase, type Db } from "./store/db.js";
 import { healthRoute, metricsRoute, readyRoute, type ReadinessCheck } from "./http/health.js";
 import { createRouter, HttpError, type Route } from "./http/router.js";
 import { webhookRoute } from "./http/webhooks.js";
-import { solvencyRoutes, type WalletCoins } from "./http/solvency.js";
+import { SolvencyReports, solvencyRoutes, type WalletCoins } from "./http/solvency.js";
+import { boardRoutes } from "./http/board.js";
 import { apiRoutes } from "./api/index.js";
 import { createLogger } from "./logger.js";
 import { Metrics } from "./metrics.js";
@@ -172,6 +173,7 @@ export async function startBountyBot(settings: Settings, opts: StartOptions = {}
     webhookRoute({ path: settings.webhookPath, secret: settings.webhookSecret!, log, receive, accepting: () => !closing }),
     ...solvencyRoutes({ db, network: settings.network, wallet: coins?.sync ? (coins as WalletCoins) : undefined, log: log.child({ name: "solvency" }) }),
     ...apiRoutes({ db, probot, log: log.child({ name: "api" }), prices: opts.prices ?? opts.payouts?.prices, defaultCurrency: settings.defaultCurrency, accounts: () => allowed, notReady: () => startup.waiting, onQueued: () => outbox.kick() }),
+    ...boardRoutes({ db, enabled: settings.board.enabled, privateRepos: settings.board.privateRepos, explorerUrl: settings.payout.explorerUrl, solvency: new SolvencyReports({ db, network: settings.network, wallet: coins?.sync ? (coins as WalletCoins) : undefined, log: log.child({ name: "board" }) }), log: log.child({ name: "board" }) }),
     ...(opts.routes ?? []),
   ];
   const router = createRouter(routes, {

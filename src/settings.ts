@@ -25,6 +25,8 @@ export interface Settings {
   webhookPath: string;
   /** PUBLIC_URL: where GitHub reaches this server; the setup flow registers PUBLIC_URL + WEBHOOK_PATH. */
   publicUrl?: string;
+  /** BOARD and BOARD_PRIVATE_REPOS: the public board, and whether it shows repositories that are not public. */
+  board: { enabled: boolean; privateRepos: boolean };
   /**
    * WEBHOOK_PROXY_URL: a smee.io-style channel. The setup flow registers it as the webhook URL, and
    * the running app relays every delivery posted there to its own webhook route.
@@ -147,6 +149,7 @@ export function loadSettings(env: Record<string, string | undefined>, options: {
     webhookSecret: v.WEBHOOK_SECRET,
     webhookPath: v.WEBHOOK_PATH,
     publicUrl: v.PUBLIC_URL,
+    board: { enabled: v.BOARD === "on", privateRepos: v.BOARD_PRIVATE_REPOS === "on" },
     webhookProxyUrl: v.WEBHOOK_PROXY_URL,
     ghOrg: v.GH_ORG,
     host: v.HOST,

@@ -30,11 +30,11 @@ export function botWrites(gh: GitHubStandIn, repo: string, issues: number[], fro
     const failed = w.status >= 400 ? ` → failed with HTTP ${w.status}` : "";
     let m: RegExpExecArray | null;
     if ((m = /\/issues\/(\d+)\/comments$/.exec(w.path)) && w.method === "POST") {
-      const card = body.body?.includes("bounty-bot:card");
-      lines.push(`    bot ${card ? "posted the bounty card" : "commented"} on #${m[1]}${failed}:`, ...quoted(body.body ?? ""));
+      const card = cardName(body.body);
+      lines.push(`    bot ${card ? `posted ${card}` : "commented"} on #${m[1]}${failed}:`, ...quoted(body.body ?? ""));
     } else if ((m = /\/issues\/comments\/(\d+)$/.exec(w.path)) && w.method === "PATCH") {
-      const card = body.body?.includes("bounty-bot:card");
-      lines.push(`    bot edited ${card ? "the bounty card" : "its comment"} on #${issueOfComment(Number(m[1])) ?? "?"}${failed}:`, ...quoted(body.body ?? ""));
+      const card = cardName(body.body);
+      lines.push(`    bot edited ${card ?? "its comment"} on #${issueOfComment(Number(m[1])) ?? "?"}${failed}:`, ...quoted(body.body ?? ""));
     } else if ((m = /\/issues\/comments\/(\d+)\/reactions$/.exec(w.path))) {
       const c = issues.flatMap(commentsOf).find((x) => x.id === Number(m![1]));
       lines.push(`    bot reacted ${EMOJI[body.content ?? ""] ?? body.content} to @${c?.user.login ?? "?"}'s comment${failed}`);
@@ -47,6 +47,12 @@ export function botWrites(gh: GitHubStandIn, repo: string, issues: number[], fro
     }
   }
   return lines.length ? lines : ["    (the bot wrote nothing to GitHub)"];
+}
+
+/** "the bounty card", "the question card"… by the card's hidden marker (github/card.ts, github/keyedCards.ts); null for a reply. */
+function cardName(body: string | undefined): string | null {
+  const m = /<!-- bounty-bot:card(?::([a-z]+):[^ ]+)? -->/.exec(body ?? "");
+  return m ? `the ${m[1] ?? "bounty"} card` : null;
 }
 
 function isWrite(q: RecordedRequest): boolean {

@@ -2,24 +2,19 @@ import { generateMnemonic } from "@scure/bip39";
 import { wordlist } from "@scure/bip39/wordlists/english.js";
 import { RECEIVE, WalletKeys } from "../../src/bitcoin/keys.js";
 import { satsText } from "../../src/cli/format.js";
-import { reportLines } from "../../src/cli/payouts.js";
-import type { RunReport } from "../../src/payouts/run.js";
-import { commentInputFrom, issueCommentCreated, issueInputFrom, issuesClosed, pullRequestClosed } from "../sandbox/payloads.js";
-import { deliver } from "../sandbox/webhooks.js";
+import { pullRequestClosed } from "../sandbox/payloads.js";
 import { listPayouts } from "../../src/store/payouts.js";
-import { botWrites, quoted } from "./github.js";
+import { quoted } from "./github.js";
+import { DEPOSIT_SATS, playQuestion, type QuestionResult } from "./question.js";
+import { DemoFailure, INSTALLATION, REPO, Stage, within } from "./stage.js";
 import { fetchTx } from "./transaction.js";
 import { startWorld, type DemoWorld } from "./world.js";
 
-export const REPO = "example/widgets";
-const INSTALLATION = 1;
+export { DemoFailure, REPO };
 const ISSUE = 1;
 const PR = 2;
 const PR_TITLE = "Make TestPodReady wait for the probe";
 const FUNDING_SATS = 1_000_000n;
-
-/** A step that did not happen: the demo stops and says which and why. */
-export class DemoFailure extends Error {}
 
 export interface DemoOptions {
   write(text: string): void;
@@ -33,12 +28,15 @@ export interface DemoResult {
   txid?: string;
   contributorAddress?: string;
   contributorSats?: bigint;
+  /** The second story's: the deposit, the answer's earnings, the payout to the expert. */
+  question?: QuestionResult;
 }
 
 /**
  * The whole story, offline: a maintainer offers $10 on issue #1, a contributor links a regtest
  * address, their PR that says "Fixes #1" is merged and the issue closed, a payout run pays, a block
- * confirms it. Prints a transcript; the result's code is 0 only if every step happened.
+ * confirms it. Then a paid question (question.ts): a deposit, `/ask`, the answer, the payout.
+ * Prints a transcript; the result's code is 0 only if every step happened.
  */
 export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const say = (...lines: string[]) => opts.write(lines.map((l) => `${l}\n`).join(""));
@@ -52,11 +50,12 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     const w = world;
     const { github: gh, chain } = w;
     const stage = new Stage(w, say, timeout);
+    stage.issues.push(ISSUE, PR);
 
     gh.addRepo(REPO, { installationId: INSTALLATION });
     const maria = gh.addUser("maria");
     const carol = gh.addUser("carol");
-    gh.addUser("rob");
+    const rob = gh.addUser("rob");
     gh.setPermission(REPO, maria.login, "write");
     gh.addIssue(REPO, { number: ISSUE, title: "TestPodReady is flaky", author: "rob", body: "It fails about one run in ten." });
 
@@ -83,13 +82,13 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
 
     // ---------------------------------------------------------------- 1. the bounty
     say("== 1. A maintainer offers a bounty");
-    await stage.comment(maria, "/bounty 10usd");
+    await stage.comment(maria, ISSUE, "/bounty 10usd");
     const card = () => gh.comments(REPO, ISSUE).find((c) => c.body.includes("bounty-bot:card"))?.body ?? "";
     if (!/Bounty: \$10(\.00)?\b/.test(card())) throw new DemoFailure("the bot did not post a $10 bounty card on issue #1");
 
     // ---------------------------------------------------------------- 2. the wallet
     say("== 2. The contributor links where to be paid");
-    await stage.comment(carol, `/wallet ${carolAddress}`);
+    await stage.comment(carol, ISSUE, `/wallet ${carolAddress}`);
     const [linked] = await w.db.query<{ address: string }>("SELECT address FROM wallets WHERE user_id = $1", [carol.id]);
     if (linked?.address !== carolAddress) throw new DemoFailure("the bot did not link @carol's address");
 
@@ -108,7 +107,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       }),
       "pull_request.closed (merged)",
     );
-    await stage.closeIssue(maria.login);
+    await stage.closeIssue(maria.login, ISSUE);
     await stage.settled("the app handling the merge and the close");
     stage.showBotWrites();
     if (!card().includes("@carol")) throw new DemoFailure("the card on issue #1 shows no award to @carol after the merge and the close");
@@ -146,16 +145,23 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     stage.showBotWrites();
     if (!card().includes("✅ Confirmed")) throw new DemoFailure("the card on issue #1 did not turn to confirmed");
 
+    // ---------------------------------------------------------------- 6–10. a paid question
+    const q = await playQuestion(stage, 6, rob);
+    result.question = q;
+
     const balance = await w.wallet.sync();
+    const held = balance.confirmedSats + balance.unconfirmedSats;
+    const expected = FUNDING_SATS + DEPOSIT_SATS - toCarol.sats - tx.feeSats - q.expertSats - q.feeSats;
     say(
       "== Done",
-      `  @carol was paid ${satsText(toCarol.sats)} to ${carolAddress}`,
+      `  @carol was paid ${satsText(toCarol.sats)} for the bounty to ${carolAddress}`,
       `  in ${txid}, confirmed in block ${height}.`,
-      `  The app's wallet now holds ${satsText(balance.confirmedSats + balance.unconfirmedSats)}: ${FUNDING_SATS} funded − ${toCarol.sats} paid − ${tx.feeSats} fee.`,
+      `  @dana was paid ${satsText(q.expertSats)} for her answer to ${q.expertAddress}`,
+      `  in ${q.txid}, confirmed in block ${q.confirmedInBlock}; @rob has ${q.askerFundsSats} sats of his deposit left to ask with.`,
+      `  The app's wallet now holds ${satsText(held)}:`,
+      `  ${FUNDING_SATS} funded + ${DEPOSIT_SATS} deposited − ${toCarol.sats} and ${q.expertSats} paid − ${tx.feeSats} and ${q.feeSats} in fees.`,
     );
-    if (balance.confirmedSats + balance.unconfirmedSats !== FUNDING_SATS - toCarol.sats - tx.feeSats) {
-      throw new DemoFailure("the wallet's balance does not add up to funding − payout − fee");
-    }
+    if (held !== expected) throw new DemoFailure("the wallet's balance does not add up to funding + deposit − payouts − fees");
     result.code = 0;
   } catch (err) {
     say("", `DEMO FAILED: ${err instanceof Error ? err.message : String(err)}`);
@@ -167,81 +173,4 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     await (world ?? (await starting.catch(() => undefined)))?.close();
   }
   return result;
-}
-
-/** The story's moves: people act on the stand-in, GitHub delivers webhooks, the transcript shows what the app did. */
-class Stage {
-  /** How much of the stand-in's request log the transcript has shown. */
-  #mark = 0;
-  constructor(
-    readonly w: DemoWorld,
-    readonly say: (...lines: string[]) => void,
-    readonly timeout: number,
-  ) {}
-
-  /** Prints what the bot wrote to GitHub since the last call. */
-  showBotWrites(): void {
-    this.say("  GitHub received from bounty-bot:", ...botWrites(this.w.github, REPO, [ISSUE, PR], this.#mark), "");
-    this.#mark = this.w.github.requests.length;
-  }
-
-  /** A person comments on issue #1; GitHub delivers the webhook; the app answers. */
-  async comment(who: { id: number; login: string }, body: string): Promise<void> {
-    const c = this.w.github.addComment(REPO, ISSUE, { author: who.login, body });
-    this.say(`  @${who.login} comments on issue #${ISSUE}:`, ...quoted(body, "    > "));
-    await this.hook(
-      "issue_comment",
-      issueCommentCreated({ repo: REPO, installationId: INSTALLATION, issue: issueInputFrom(this.w.github.issue(REPO, ISSUE)), comment: commentInputFrom(c) }),
-      "issue_comment.created",
-    );
-    await this.settled(`the app handling "${body}"`);
-    this.showBotWrites();
-  }
-
-  /** A person closes issue #1 as completed on the stand-in, through its REST API; GitHub tells the app. */
-  async closeIssue(login: string): Promise<void> {
-    this.say(`  @${login} closes issue #${ISSUE} as completed.`);
-    const res = await fetch(`${this.w.github.apiUrl}/repos/${REPO}/issues/${ISSUE}`, {
-      method: "PATCH",
-      headers: { authorization: `token ${this.w.github.userToken(login)}`, "content-type": "application/json" },
-      body: JSON.stringify({ state: "closed", state_reason: "completed" }),
-      signal: AbortSignal.timeout(this.timeout),
-    });
-    if (!res.ok) throw new DemoFailure(`the stand-in refused to close issue #${ISSUE}: ${res.status}`);
-    const issue = issueInputFrom(this.w.github.issue(REPO, ISSUE));
-    await this.hook("issues", issuesClosed({ repo: REPO, installationId: INSTALLATION, issue, state_reason: "completed", sender: login }), "issues.closed (completed)");
-  }
-
-  /** Delivers a webhook signed as GitHub signs it; the app must accept it. */
-  async hook(event: string, payload: object, label: string): Promise<void> {
-    const res = await within(this.timeout, `delivering ${label}`, deliver(this.w.hookUrl, this.w.secret, event, payload));
-    if (res.status !== 200) throw new DemoFailure(`the app answered ${res.status} to the ${label} webhook: ${res.body}`);
-    this.say(`  webhook ${label} → the app answered ${res.status}`);
-  }
-
-  settled(what: string): Promise<void> {
-    return within(this.timeout, what, this.w.bot.settled());
-  }
-
-  /** One payout run, as the scheduler would start it, and its report. */
-  async payoutRun(): Promise<RunReport> {
-    const report = await within(this.timeout, "the payout run", this.w.bot.payouts!.runNow());
-    this.say("  bot.payouts.runNow():", ...reportLines(report).map((l) => `    ${l}`), "");
-    return report;
-  }
-}
-
-/** Rejects with a DemoFailure naming the step if it takes longer than `ms`. */
-async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new DemoFailure(`${what} did not finish within ${ms / 1000} s`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

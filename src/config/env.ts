@@ -238,6 +238,22 @@ export const ENV_SCHEMA = {
     fallback: "https",
     parse: oneOf(["http", "https"]),
   },
+  BOARD: {
+    group: "GitHub App",
+    example: "on",
+    meaning:
+      "`off` turns off the public board: `/board`, `/board/experts`, `/board/leaderboard`, `/board/payouts`, `/u/<login>` and their JSON twins under `/api/v1/` (the rewards API and `/api/v1/solvency` stay).",
+    comment: ["The public board (/board, /u/<login> and their /api/v1/ twins): on or off."],
+    fallback: "on",
+    parse: oneOf(["on", "off"]),
+  },
+  BOARD_PRIVATE_REPOS: {
+    group: "GitHub App",
+    example: "off",
+    meaning: "`on` shows bounties, payouts and answers of repositories that are not public on the board; `off` leaves them out (as is every repository no delivery has yet said is public).",
+    fallback: "off",
+    parse: oneOf(["on", "off"]),
+  },
   // --- Storage ---
   DATABASE_URL: {
     group: "Storage",

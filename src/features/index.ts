@@ -1,10 +1,11 @@
+import { board } from "./board.js";
 import { questions } from "./questions/index.js";
 import { surveys } from "./surveys/index.js";
 import { tips } from "./tips/index.js";
 import type { Feature, FeatureEvent, Sweep } from "./types.js";
 
 /** Every feature beyond bounties; the app collects their commands, events and sweeps from here. */
-export const FEATURES: Feature[] = [tips, questions, surveys];
+export const FEATURES: Feature[] = [tips, questions, surveys, board];
 
 export const featureCommands = () => FEATURES.flatMap((f) => f.commands);
 

@@ -881,6 +881,119 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
       );
     `,
   },
+  {
+    version: 22,
+    name: "the public board: issues' labels and assignees, repositories' visibility, people who left the board",
+    sql: `
+      -- What the board shows of an issue beyond its bounty, from the latest issues/issue_comment
+      -- delivery about it (GitHub's assignees, set by Prow's /assign; its labels).
+      CREATE TABLE board_issues (
+        repo_id      bigint NOT NULL,
+        issue_number integer NOT NULL,
+        labels       text[] NOT NULL DEFAULT '{}',
+        assignees    jsonb NOT NULL DEFAULT '[]'::jsonb,
+        html_url     text,
+        updated_at   timestamptz NOT NULL,
+        PRIMARY KEY (repo_id, issue_number)
+      );
+      CREATE INDEX board_issues_labels ON board_issues USING gin (labels);
+      -- repository.private as the deliveries last said: a private repository is left off the board
+      -- (BOARD_PRIVATE_REPOS=on shows it); one never seen is treated as private.
+      CREATE TABLE board_repos (
+        repo_id    bigint PRIMARY KEY,
+        full_name  text NOT NULL,
+        private    boolean NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+      -- /board hide: the person's page is gone and they are "anonymous" on the board; /board show undoes it.
+      CREATE TABLE board_hidden (
+        user_id   bigint PRIMARY KEY,
+        login     text NOT NULL,
+        hidden_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX board_hidden_login ON board_hidden (lower(login));
+      -- The board's queries: open bounties by age, their open pledges, payouts newest first, earnings by time.
+      CREATE INDEX bounties_board_open ON bounties (created_at DESC, id) WHERE status = 'open';
+      CREATE INDEX pledges_board_open ON pledges (bounty_id) WHERE status = 'open';
+      CREATE INDEX payouts_board_recent ON payouts (created_at DESC, id) WHERE tx_id IS NOT NULL;
+      CREATE INDEX awards_board_credited ON awards (priced_at, recipient_id) WHERE state = 'credited';
+      CREATE INDEX awards_board_recipient ON awards (lower(recipient_login));
+      CREATE INDEX awards_board_payout ON awards (payout_id) WHERE payout_id IS NOT NULL;
+      CREATE INDEX pledges_board_funder ON pledges (funder_id);
+      CREATE INDEX question_answers_board ON question_answers (answered_at, responder_id);
+      CREATE INDEX tips_board_released ON tips (settled_at, recipient_id) WHERE state = 'released';
+
+      -- Open bounties with their open pledges' total, kept by triggers on bounties and pledges, so
+      -- /board is one indexed scan however many bounties are open. Only the board reads it; it is
+      -- an upsert (concurrent writers to one bounty wait, never fail).
+      CREATE TABLE board_open (
+        bounty_id    bigint PRIMARY KEY,
+        repo_id      bigint NOT NULL,
+        repo         text NOT NULL,
+        issue_number integer NOT NULL,
+        created_at   timestamptz NOT NULL,
+        sats         bigint NOT NULL,
+        currencies   text[] NOT NULL
+      );
+      CREATE INDEX board_open_by_sats ON board_open (sats DESC, created_at DESC, bounty_id DESC);
+      CREATE INDEX board_open_by_age ON board_open (created_at, bounty_id);
+      CREATE INDEX board_open_by_repo ON board_open (repo, sats DESC);
+      CREATE FUNCTION board_open_refresh(bid bigint) RETURNS void LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NOT EXISTS (SELECT 1 FROM bounties WHERE id = bid AND status = 'open') THEN
+            DELETE FROM board_open WHERE bounty_id = bid;
+            RETURN;
+          END IF;
+          INSERT INTO board_open (bounty_id, repo_id, repo, issue_number, created_at, sats, currencies)
+          SELECT b.id, b.repo_id, lower(b.repo_owner || '/' || b.repo_name), b.issue_number, b.created_at,
+                 COALESCE((SELECT sum(COALESCE(p.backed_sats, p.value_sats)) FROM pledges p WHERE p.bounty_id = b.id AND p.status = 'open'), 0),
+                 COALESCE((SELECT array_agg(DISTINCT p.currency) FROM pledges p WHERE p.bounty_id = b.id AND p.status = 'open'), '{}')
+            FROM bounties b WHERE b.id = bid
+          ON CONFLICT (bounty_id) DO UPDATE SET repo_id = excluded.repo_id, repo = excluded.repo, issue_number = excluded.issue_number,
+            created_at = excluded.created_at, sats = excluded.sats, currencies = excluded.currencies;
+        END $$;
+      CREATE FUNCTION board_open_pledge() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF TG_OP <> 'INSERT' THEN PERFORM board_open_refresh(OLD.bounty_id); END IF;
+          IF TG_OP = 'INSERT' OR NEW.bounty_id <> OLD.bounty_id THEN PERFORM board_open_refresh(NEW.bounty_id); END IF;
+          RETURN NULL;
+        END $$;
+      CREATE TRIGGER board_open_pledges AFTER INSERT OR UPDATE OR DELETE ON pledges FOR EACH ROW EXECUTE FUNCTION board_open_pledge();
+      CREATE FUNCTION board_open_bounty() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          PERFORM board_open_refresh(NEW.id);
+          RETURN NULL;
+        END $$;
+      CREATE TRIGGER board_open_bounties AFTER INSERT OR UPDATE OF status, repo_owner, repo_name, created_at ON bounties
+        FOR EACH ROW EXECUTE FUNCTION board_open_bounty();
+      INSERT INTO board_open (bounty_id, repo_id, repo, issue_number, created_at, sats, currencies)
+      SELECT b.id, b.repo_id, lower(b.repo_owner || '/' || b.repo_name), b.issue_number, b.created_at,
+             COALESCE(sum(COALESCE(p.backed_sats, p.value_sats)), 0), COALESCE(array_agg(DISTINCT p.currency) FILTER (WHERE p.id IS NOT NULL), '{}')
+        FROM bounties b LEFT JOIN pledges p ON p.bounty_id = b.id AND p.status = 'open'
+       WHERE b.status = 'open' GROUP BY b.id;
+
+      -- Filled from the deliveries already stored (the newest about each issue / repository wins);
+      -- every later delivery keeps them current.
+      INSERT INTO board_repos (repo_id, full_name, private, updated_at)
+      SELECT DISTINCT ON ((payload->'repository'->>'id')::bigint)
+             (payload->'repository'->>'id')::bigint, payload->'repository'->>'full_name',
+             (payload->'repository'->>'private')::boolean, received_at
+        FROM webhook_inbox
+       WHERE payload IS NOT NULL AND jsonb_typeof(payload->'repository'->'id') = 'number'
+         AND jsonb_typeof(payload->'repository'->'private') = 'boolean' AND payload->'repository'->>'full_name' IS NOT NULL
+       ORDER BY (payload->'repository'->>'id')::bigint, received_at DESC;
+      INSERT INTO board_issues (repo_id, issue_number, labels, assignees, html_url, updated_at)
+      SELECT DISTINCT ON ((payload->'repository'->>'id')::bigint, (payload->'issue'->>'number')::integer)
+             (payload->'repository'->>'id')::bigint, (payload->'issue'->>'number')::integer,
+             COALESCE(ARRAY(SELECT l->>'name' FROM jsonb_array_elements(CASE WHEN jsonb_typeof(payload->'issue'->'labels') = 'array' THEN payload->'issue'->'labels' ELSE '[]'::jsonb END) l WHERE l->>'name' IS NOT NULL), '{}'),
+             COALESCE((SELECT jsonb_agg(jsonb_build_object('id', a->'id', 'login', a->'login')) FROM jsonb_array_elements(CASE WHEN jsonb_typeof(payload->'issue'->'assignees') = 'array' THEN payload->'issue'->'assignees' ELSE '[]'::jsonb END) a), '[]'::jsonb),
+             payload->'issue'->>'html_url', received_at
+        FROM webhook_inbox
+       WHERE payload IS NOT NULL AND event IN ('issues', 'issue_comment')
+         AND jsonb_typeof(payload->'repository'->'id') = 'number' AND jsonb_typeof(payload->'issue'->'number') = 'number'
+       ORDER BY (payload->'repository'->>'id')::bigint, (payload->'issue'->>'number')::integer, received_at DESC;
+    `,
+  },
 ];
 
 /** Applies pending migrations; an advisory lock keeps two starting processes from racing. */

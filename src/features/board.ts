@@ -1,0 +1,60 @@
+/**
+ * The public board (issue 13) as a feature: the /board command, and what the board shows of an
+ * issue beyond its bounty, recorded from every issue delivery the app receives: its labels, its
+ * GitHub assignees (Prow's /assign sets them; issues.assigned/unassigned are taken in for that) and
+ * whether its repository is private.
+ */
+import { board as boardCommand } from "../commands/board.js";
+import { recordIssueFacts, type IssueFacts } from "../store/board.js";
+import type { Feature, FeatureHandler } from "./types.js";
+
+type Payload = Record<string, any>;
+
+/** What a delivery's payload says about its issue and repository; null when it lacks the repository. */
+export function issueFacts(payload: unknown): IssueFacts | null {
+  const p = (payload ?? {}) as Payload;
+  const repo = p.repository;
+  if (typeof repo?.id !== "number" || typeof repo.full_name !== "string" || typeof repo.private !== "boolean") return null;
+  const issue = p.issue;
+  const at = new Date(typeof issue?.updated_at === "string" ? issue.updated_at : Date.now());
+  const labels: string[] = Array.isArray(issue?.labels) ? issue.labels.map((l: any) => (typeof l === "string" ? l : l?.name)).filter((n: unknown) => typeof n === "string") : [];
+  const assignees = Array.isArray(issue?.assignees)
+    ? issue.assignees.filter((a: any) => typeof a?.id === "number" && typeof a?.login === "string").map((a: any) => ({ id: a.id, login: a.login }))
+    : [];
+  return {
+    repoId: repo.id,
+    fullName: repo.full_name,
+    private: repo.private,
+    issueNumber: typeof issue?.number === "number" ? issue.number : null,
+    labels,
+    assignees,
+    htmlUrl: typeof issue?.html_url === "string" && issue.html_url.startsWith("https://") ? issue.html_url : null,
+    at: Number.isNaN(at.getTime()) ? new Date() : at,
+  };
+}
+
+const record: FeatureHandler = async (d) => {
+  const facts = issueFacts(d.payload);
+  if (!facts) return null;
+  return async (tx) => {
+    await recordIssueFacts(tx, facts);
+    return { bountyIds: [] };
+  };
+};
+
+/** An assignment changes the issue's updated_at; the assignee tells two changes of one moment apart. */
+const assignmentKey = (action: string) => (payload: unknown): string | null => {
+  const p = (payload ?? {}) as Payload;
+  const parts = [p.repository?.id, p.issue?.number, p.assignee?.id, p.issue?.updated_at];
+  return parts.every((x) => typeof x === "number" || (typeof x === "string" && x !== "")) ? JSON.stringify([`issue-${action}`, ...parts.map(String)]) : null;
+};
+
+export const board: Feature = {
+  name: "board",
+  commands: [boardCommand],
+  events: [
+    { on: "issues.assigned", handle: record, objectKey: assignmentKey("assigned") },
+    { on: "issues.unassigned", handle: record, objectKey: assignmentKey("unassigned") },
+    ...["issues.labeled", "issues.unlabeled", "issues.closed", "issues.reopened", "issue_comment.created"].map((on) => ({ on, handle: record })),
+  ],
+};
