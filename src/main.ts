@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 import { loadSettings, readEnvironment } from "./settings.js";
-import { EsploraBackend } from "./bitcoin/esplora.js";
 import { createLogger } from "./logger.js";
-import { openPayoutWallet, openPriceOracle, walletConfigured } from "./payouts/setup.js";
+import { openPayoutWallet, openPriceOracle, readinessBackend, walletConfigured } from "./payouts/setup.js";
 import { startBountyBot, startRefusal } from "./server.js";
 import { startSetup } from "./setup/server.js";
 import { openDatabase } from "./store/db.js";
@@ -46,7 +45,7 @@ if (!settings.appId) {
   const opened = walletConfigured(env) ? await openPayoutWallet(env, db, log) : undefined;
   const payouts = opened ? { wallet: opened.wallet, prices: openPriceOracle(env) } : undefined;
   // /readyz asks the chain backend for its tip: one quick try, no retries.
-  const chain = opened ? new EsploraBackend({ url: opened.config.esploraUrl, retries: 0, timeoutMs: 2000 }) : undefined;
+  const chain = opened ? readinessBackend(opened.config) : undefined;
   // Budgets in another currency than a pledge need prices even when nothing is paid from here.
   const bot = await startBountyBot(settings, { db, log, payouts, chain, prices: payouts?.prices ?? openPriceOracle(env) }).catch(async (err: Error) => {
     await db.close().catch(() => undefined);

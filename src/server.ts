@@ -215,7 +215,7 @@ export async function startBountyBot(settings: Settings, opts: StartOptions = {}
 
   const cards = new CardSyncer({ db, github, log, bot: { login: app.login, appId: settings.appId }, debounceMs: opts.cardDebounceMs ?? 100, unclaimedDays: settings.payout.unclaimedDays,
     // The card names PAYOUT_INTERVAL only when this process runs payouts on it.
-    payouts: { minSats: settings.payout.minSats, intervalMs: opts.payouts && opts.payouts.schedule !== false ? settings.payout.intervalMs : undefined } });
+    payouts: { minSats: settings.payout.minSats, intervalMs: opts.payouts && opts.payouts.schedule !== false ? settings.payout.intervalMs : undefined, maxDelayMs: settings.payout.maxDelayMs } });
   // The features' cards (a question's…), one comment each, by the same cycle as the bounty card.
   const keyedCards = new KeyedCardSyncer({ db, github, log, bot: { login: app.login, appId: settings.appId }, kinds: FEATURES.flatMap((f) => f.cards ?? []), debounceMs: opts.cardDebounceMs ?? 100 });
   const sweepKeyedCards = () => keyedCards.sweep().catch((err) => log.error({ err }, "card sweep failed"));

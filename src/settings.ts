@@ -91,6 +91,8 @@ export interface PayoutSettings {
    * (RBF) when the fee estimate has risen above its rate; null ("off") never bumps.
    */
   bumpAfterMs: number | null;
+  /** PAYOUT_MAX_DELAY: how long a due payout may wait for low fees; 0 (or absent) pays at the next run. */
+  maxDelayMs?: number;
 }
 
 export { DEFAULT_EXPLORER_URL };
@@ -177,6 +179,7 @@ export function loadSettings(env: Record<string, string | undefined>, options: {
       mode: v.PAYOUT_MODE,
       explorerUrl: v.EXPLORER_URL ?? null,
       bumpAfterMs: v.PAYOUT_BUMP_AFTER,
+      maxDelayMs: v.PAYOUT_MAX_DELAY,
     },
   };
 }

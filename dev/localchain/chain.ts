@@ -222,6 +222,19 @@ export class LocalChain {
 
   /** Validates and accepts a raw transaction into the mempool; throws TxValidationError with a node-style reason. */
   submit(rawHex: string): string {
+    const v = this.#validate(rawHex);
+    for (const id of v.evicted) this.#forget(id);
+    this.#accept(v.tx, v.fee, v.prevouts);
+    return v.txid;
+  }
+
+  /** What submit would do, without doing it (testmempoolaccept): the txid, fee and vsize, or TxValidationError. */
+  testAccept(rawHex: string): { txid: string; fee: bigint; vsize: number } {
+    const v = this.#validate(rawHex);
+    return { txid: v.txid, fee: v.fee, vsize: Number(v.vsize) };
+  }
+
+  #validate(rawHex: string) {
     let tx: bitcoin.Transaction;
     try {
       if (!/^([0-9a-fA-F]{2})+$/.test(rawHex.trim())) throw new Error("not hex");
@@ -291,9 +304,7 @@ export class LocalChain {
     if (fee < minFee) throw new TxValidationError(`min relay fee not met, ${fee} < ${minFee}`);
 
     const evicted = conflicts.size > 0 ? this.#replacementChecks(tx, fee, vsize, conflicts) : [];
-    for (const id of evicted) this.#forget(id);
-    this.#accept(tx, fee, prevouts);
-    return txid;
+    return { tx, txid, fee, vsize, evicted, prevouts };
   }
 
   /**

@@ -22,6 +22,8 @@ if (!/^\d+$/.test(portText) || port > 65535) {
 }
 const node = await startLocalChain({ network: "regtest", port });
 process.stdout.write(`Local regtest chain (Esplora API) listening on ${node.url}\n`);
+// Its Bitcoin Core JSON-RPC face: CHAIN_BACKEND=core BITCOIN_RPC_URL=<url> and these credentials.
+process.stdout.write(`Bitcoin Core JSON-RPC on ${node.url}: BITCOIN_RPC_USER=${node.rpcAuth.user} BITCOIN_RPC_PASSWORD=${node.rpcAuth.password}\n`);
 const stop = () => void node.close().then(() => process.exit(0));
 process.on("SIGINT", stop);
 process.on("SIGTERM", stop);

@@ -3,7 +3,9 @@ import * as bitcoin from "bitcoinjs-lib";
 import type { AddressInfo } from "node:net";
 import { parseAddress } from "../../src/bitcoin/address.js";
 import { type NetworkName, networkFor } from "../../src/bitcoin/network.js";
+import { randomBytes, timingSafeEqual } from "node:crypto";
 import { LocalChain, TxValidationError, type Outpoint } from "./chain.js";
+import { CoreRpc } from "./rpc.js";
 
 /**
  * Serves a LocalChain over loopback HTTP with the Esplora endpoints the
@@ -19,11 +21,21 @@ import { LocalChain, TxValidationError, type Outpoint } from "./chain.js";
  *
  * A refused POST /tx answers 400 with the node's error the way Esplora
  * passes it on: sendrawtransaction RPC error: {"code":-26,"message":"…"}.
+ *
+ * It is also a Bitcoin Core node over JSON-RPC (rpc.ts): POST / and POST /wallet/<name> with
+ * HTTP basic auth (`rpcAuth`, by default a cookie `__cookie__:<random hex>`); 401 without it.
  */
 
 export interface LocalChainServer {
   url: string;
   chain: LocalChain;
+  /** The JSON-RPC face (Bitcoin Core's calls) and the credentials it takes now. */
+  rpc: CoreRpc;
+  readonly rpcAuth: { user: string; password: string };
+  /** New credentials, as a Core restart writes a new cookie. */
+  setRpcAuth(auth: { user: string; password: string }): void;
+  /** How many Esplora API requests it answered (not the dev /regtest/ ones): lets a test show it used JSON-RPC only. */
+  readonly esploraRequests: number;
   fund(address: string, sats: bigint): Outpoint;
   mine(blocks?: number): number;
   close(): Promise<void>;
@@ -36,14 +48,23 @@ export interface LocalChainOptions {
   host?: string;
   /** Serve an existing chain (e.g. to bring a stopped server back with the same state). */
   chain?: LocalChain;
+  /** Its JSON-RPC state (wallets), with an existing chain. */
+  rpc?: CoreRpc;
+  /** JSON-RPC credentials; a fresh cookie (__cookie__:<hex>) by default. */
+  rpcAuth?: { user: string; password: string };
 }
 
 const MAX_BODY = 2_000_000;
 
 export async function startLocalChain(opts: LocalChainOptions = {}): Promise<LocalChainServer> {
   const chain = opts.chain ?? new LocalChain(opts.network ?? "regtest");
+  const rpc = opts.rpc ?? new CoreRpc(chain);
+  let auth = opts.rpcAuth ?? { user: "__cookie__", password: randomBytes(32).toString("hex") };
+  let esploraRequests = 0;
   const server = http.createServer((req, res) => {
-    handle(chain, req, res).catch((e: unknown) => {
+    const path = (req.url ?? "/").split("?")[0]!;
+    if (path !== "/" && !path.startsWith("/wallet/") && !path.startsWith("/regtest/")) esploraRequests++;
+    handle(chain, { rpc, auth: () => auth }, req, res).catch((e: unknown) => {
       send(res, 500, "text/plain", e instanceof Error ? e.message : "internal error");
     });
   });
@@ -58,6 +79,16 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
   return {
     url: `http://${host}:${port}`,
     chain,
+    rpc,
+    get rpcAuth() {
+      return auth;
+    },
+    get esploraRequests() {
+      return esploraRequests;
+    },
+    setRpcAuth: (a) => {
+      auth = a;
+    },
     fund: (address, sats) => chain.fund(address, sats),
     mine: (blocks) => chain.mine(blocks),
     close: () =>
@@ -68,11 +99,32 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
   };
 }
 
-async function handle(chain: LocalChain, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+interface RpcFace {
+  rpc: CoreRpc;
+  auth(): { user: string; password: string };
+}
+
+async function handle(chain: LocalChain, face: RpcFace, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const url = new URL(req.url ?? "/", "http://localhost");
   const path = url.pathname.replace(/\/+$/, "") || "/";
   const method = req.method ?? "GET";
   let m: RegExpMatchArray | null;
+
+  if (method === "POST" && (path === "/" || /^\/wallet\/[^/]*$/.test(path))) {
+    const { user, password } = face.auth();
+    const want = Buffer.from(`Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`);
+    const got = Buffer.from(req.headers.authorization ?? "");
+    const body = await readBody(req);
+    if (got.length !== want.length || !timingSafeEqual(got, want)) {
+      // Core answers 401 with an empty body and a challenge.
+      res.writeHead(401, { "www-authenticate": 'Basic realm="jsonrpc"', "content-length": 0 });
+      res.end();
+      return;
+    }
+    const wallet = path === "/" ? undefined : decodeURIComponent(path.slice("/wallet/".length));
+    const answer = face.rpc.handle(body, wallet);
+    return send(res, answer.status, "application/json", answer.text);
+  }
 
   if (method === "GET") {
     if (path === "/blocks/tip/height") return send(res, 200, "text/plain", String(chain.tipHeight));

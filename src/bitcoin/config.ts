@@ -16,6 +16,8 @@ export interface WalletConfig {
   /** BIP39 passphrase ("25th word"); empty by default like most wallets. */
   passphrase: Secret;
   esploraUrl: string;
+  /** Set when CHAIN_BACKEND=core: the node's JSON-RPC and how to authenticate (one way only). */
+  core?: CoreRpcConfig;
   feeTargetBlocks: number;
   minFeeRate: FeeRate;
   maxFeeRate: FeeRate;
@@ -24,6 +26,14 @@ export interface WalletConfig {
   dailyCapSats: bigint;
   maxOutputs: number;
   gapLimit: number;
+}
+
+/** Bitcoin Core's JSON-RPC, as BITCOIN_RPC_* give it. */
+export interface CoreRpcConfig {
+  url: string;
+  /** The watch-only descriptor wallet's name in Core. */
+  wallet: string;
+  auth: { cookieFile: string } | { user: string; password: Secret };
 }
 
 /** The payout wallet's variables: the "Payout wallet" group of the environment schema. */
@@ -111,6 +121,8 @@ export function loadWalletConfig(
   if (network === "bitcoin" && TESTNET_ESPLORA.test(esplora.server))
     problems.push("ESPLORA_URL points at a test network server but BITCOIN_NETWORK is bitcoin.");
 
+  const core = v.CHAIN_BACKEND === "core" ? coreRpcConfig(env, v, problems) : undefined;
+
   if (problems.length > 0) throw new WalletConfigError(problems);
   return {
     network,
@@ -119,6 +131,7 @@ export function loadWalletConfig(
     mnemonic: new Secret(mnemonic),
     passphrase: new Secret(v.WALLET_PASSPHRASE),
     esploraUrl: esplora.url,
+    ...(core ? { core } : {}),
     feeTargetBlocks: v.FEE_TARGET_BLOCKS,
     minFeeRate: 1000n,
     maxFeeRate: feeRateFromSatPerVb(v.FEE_MAX_SAT_VB),
@@ -127,5 +140,31 @@ export function loadWalletConfig(
     dailyCapSats: v.PAYOUT_DAILY_CAP_SATS,
     maxOutputs: v.PAYOUT_MAX_OUTPUTS,
     gapLimit: v.WALLET_GAP_LIMIT,
+  };
+}
+
+/** CHAIN_BACKEND=core: a URL without credentials in it, and exactly one of the cookie file and user + password. */
+function coreRpcConfig(env: Env, v: EnvRead["values"], problems: string[]): CoreRpcConfig | undefined {
+  const url = v.BITCOIN_RPC_URL;
+  const cookieFile = v.BITCOIN_RPC_COOKIE_FILE;
+  const user = v.BITCOIN_RPC_USER;
+  const password = env.BITCOIN_RPC_PASSWORD?.trim() ? v.BITCOIN_RPC_PASSWORD : undefined;
+  const before = problems.length;
+  if (!url) problems.push("CHAIN_BACKEND=core needs BITCOIN_RPC_URL (e.g. http://127.0.0.1:8332).");
+  else if (new URL(url.url).username || new URL(url.url).password)
+    problems.push("BITCOIN_RPC_URL must not hold credentials: use BITCOIN_RPC_COOKIE_FILE or BITCOIN_RPC_USER and BITCOIN_RPC_PASSWORD.");
+  if (cookieFile && (user || password))
+    problems.push("Set either BITCOIN_RPC_COOKIE_FILE or BITCOIN_RPC_USER and BITCOIN_RPC_PASSWORD, not both.");
+  else if (!cookieFile && !user && !password)
+    problems.push("CHAIN_BACKEND=core needs BITCOIN_RPC_COOKIE_FILE, or BITCOIN_RPC_USER and BITCOIN_RPC_PASSWORD.");
+  else if (!cookieFile && !user) problems.push("BITCOIN_RPC_PASSWORD is set without BITCOIN_RPC_USER.");
+  else if (!cookieFile && !password) problems.push("BITCOIN_RPC_USER is set without BITCOIN_RPC_PASSWORD.");
+  const wallet = v.BITCOIN_RPC_WALLET;
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(wallet)) problems.push(`BITCOIN_RPC_WALLET must be a plain name (letters, digits, . _ -), not ${shown(wallet)}.`);
+  if (problems.length > before || !url) return undefined;
+  return {
+    url: url.url,
+    wallet,
+    auth: cookieFile ? { cookieFile } : { user: user!, password: new Secret(password!) },
   };
 }

@@ -359,6 +359,46 @@ export const ENV_SCHEMA = {
     shownDefault: "mempool.space / Blockstream per network",
     parse: credentialUrl,
   },
+  CHAIN_BACKEND: {
+    group: "Payout wallet",
+    example: "esplora",
+    meaning: "Where the wallet reads the chain and sends transactions: `esplora` (`ESPLORA_URL`) or `core` (your own Bitcoin Core node over JSON-RPC, `BITCOIN_RPC_URL`; the wallet is watched there watch-only, keys never leave the app).",
+    comment: ["esplora (ESPLORA_URL) or core (your own Bitcoin Core node over JSON-RPC; watch-only there, keys stay here)."],
+    fallback: "esplora",
+    parse: oneOf(["esplora", "core"]),
+  },
+  BITCOIN_RPC_URL: {
+    group: "Payout wallet",
+    example: "",
+    meaning: "Bitcoin Core's JSON-RPC address when `CHAIN_BACKEND=core`, e.g. `http://127.0.0.1:8332` (regtest 18443). Never shown with credentials.",
+    comment: ["Bitcoin Core JSON-RPC (CHAIN_BACKEND=core): its URL, and the cookie file or rpcuser/rpcpassword (one of the two)."],
+    parse: credentialUrl,
+  },
+  BITCOIN_RPC_COOKIE_FILE: {
+    group: "Payout wallet",
+    example: "",
+    meaning: "Bitcoin Core's `.cookie` file (e.g. `~/.bitcoin/.cookie`), read at start and again when Core answers 401 (it changes at every restart). Set this or `BITCOIN_RPC_USER`/`BITCOIN_RPC_PASSWORD`.",
+    parse: text,
+  },
+  BITCOIN_RPC_USER: {
+    group: "Payout wallet",
+    example: "",
+    meaning: "Bitcoin Core `rpcuser` (or an `rpcauth` user), with `BITCOIN_RPC_PASSWORD`.",
+    parse: text,
+  },
+  BITCOIN_RPC_PASSWORD: {
+    group: "Payout wallet",
+    example: "",
+    meaning: "Bitcoin Core RPC password for `BITCOIN_RPC_USER`. Never logged.",
+    parse: text,
+  },
+  BITCOIN_RPC_WALLET: {
+    group: "Payout wallet",
+    example: "bounty-bot",
+    meaning: "The watch-only descriptor wallet the app creates (or loads) in Bitcoin Core for its addresses.",
+    fallback: "bounty-bot",
+    parse: text,
+  },
   FEE_TARGET_BLOCKS: {
     group: "Payout wallet",
     example: "6",
@@ -462,6 +502,15 @@ export const ENV_SCHEMA = {
     comment: ["Time between payout runs: 30s, 10m, 1h, 2h."],
     fallback: "1h",
     parse: duration({ min: [1000, "1s"] }),
+  },
+  PAYOUT_MAX_DELAY: {
+    group: "Paying on merge",
+    example: "0",
+    meaning:
+      "How long a due payout may wait for low fees (`24h` recommended on mainnet): each run records the fee estimate, and sends the batch when the estimate is low against those of the last day (or PAYOUT_MAX_DELAY if longer), or at once at the current rate when the oldest deadline is near; a batch still unconfirmed near its deadline is fee-bumped (RBF; not with PAYOUT_BUMP_AFTER=off). `0` pays at the next run at the current estimate.",
+    comment: ["How long a due payout may wait for low fees (24h recommended on mainnet); 0 pays at the next run."],
+    fallback: "0",
+    parse: (t, name, ctx) => (t.trim() === "0" ? ok(0) : duration()(t, name, ctx)),
   },
   PAYOUT_CONFIRMATIONS: {
     group: "Paying on merge",

@@ -1,6 +1,7 @@
 import { formatDuration } from "../core/duration.js";
 import { formatAmount, sameCurrencyTotals } from "../core/money.js";
 import { payableMinimum } from "../payouts/plan.js";
+import { humanWithin } from "../payouts/timing.js";
 import type { AwardView } from "../store/awards.js";
 import type { Bounty, IssueState, Pledge } from "../store/bounties.js";
 
@@ -44,12 +45,19 @@ export interface CardPayouts {
   minSats: bigint;
   /** Undefined when this process runs no payouts on a schedule. */
   intervalMs?: number;
+  /** PAYOUT_MAX_DELAY when fee timing is on (> 0): a due payout goes out within it, when fees are low. */
+  maxDelayMs?: number;
 }
 
 const sats = (n: bigint) => formatAmount({ currency: "BTC", minor: n });
 
 function nextRun(p: CardPayouts | undefined): string {
   return p?.intervalMs === undefined ? "in the next payout run" : `in the next payout run (within ${formatDuration(p.intervalMs)})`;
+}
+
+/** When a due payout goes out: with fee timing on, within PAYOUT_MAX_DELAY when fees are low; else in the next run. */
+function paidWhen(p: CardPayouts | undefined): string {
+  return p?.maxDelayMs ? `within ${humanWithin(p.maxDelayMs)}, when fees are low` : nextRun(p);
 }
 
 /** A credited award not in a payout yet: what its payment waits for. */
@@ -61,7 +69,7 @@ function creditedWait(a: AwardView, p: CardPayouts | undefined): string {
   const balance = a.balanceSats ?? a.sats ?? 0n;
   // The whole balance is not shown: it may hold earnings from private repositories.
   if (balance < minimum) return `; paid once your balance reaches ${sats(minimum)}`;
-  return `; paid ${nextRun(p)}`;
+  return `; paid ${paidWhen(p)}`;
 }
 
 /** Where an award stands, in the recipient's words. */
@@ -74,7 +82,7 @@ function awardState(a: AwardView, now: Date, issueState: IssueState, p: CardPayo
   if (a.state === "credited" && a.sats !== null) {
     const credited = `${sats(a.sats)} credited to @${a.recipientLogin}'s balance`;
     if (a.payout?.state === "awaiting_approval") return `${credited}; the payout waits for an operator's approval`;
-    if (a.payout?.state === "queued") return `${credited}; queued, paid${to} ${nextRun(p)}`;
+    if (a.payout?.state === "queued") return `${credited}; queued, paid${to} ${paidWhen(p)}`;
     return credited + creditedWait(a, p);
   }
   // Still held: every reason it waits, the operator's first (a label name may hold a `|`).

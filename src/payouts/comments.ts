@@ -1,6 +1,7 @@
 import { formatAmount, groupThousands, type Amount } from "../core/money.js";
 import { formatFeeRate } from "../bitcoin/sizes.js";
 import type { AwardRates, PaidAward, PaidWithdrawal } from "../store/payouts.js";
+import { humanWithin } from "./timing.js";
 
 /** The text of the bot's payout comments. Pure. */
 
@@ -82,6 +83,8 @@ export function askWalletComment(opts: {
   balanceSats: bigint;
   /** PAYOUT_MIN_SATS. */
   minSats: bigint;
+  /** PAYOUT_MAX_DELAY when fee timing is on (> 0): said, so nobody wonders why a linked wallet is not paid at once. */
+  maxDelayMs?: number;
 }): string {
   const lines = [
     `@${opts.login}, ${satsText(opts.sats)} from this bounty are waiting for you. Tell me where to send them with a comment:`,
@@ -96,6 +99,8 @@ export function askWalletComment(opts: {
     // Said now, so nobody links a wallet and then waits for a payment that is not due yet. The
     // balance itself is not shown on a public issue: it may hold earnings from private repositories.
     lines.push("", `Your balance is below the payout minimum: it is paid once your balance reaches ${satsText(opts.minSats)}.`);
+  } else if (opts.maxDelayMs) {
+    lines.push("", `Once you do, it is paid within ${humanWithin(opts.maxDelayMs)}, when fees are low.`);
   }
   if (opts.charityName) {
     lines.push(

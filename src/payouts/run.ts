@@ -47,6 +47,8 @@ import {
 } from "../store/payouts.js";
 import { LedgerRefusal } from "../store/ledger.js";
 import { askWalletComment, bumpedComment, paidComment, replacedComment, withdrawalPaidComment } from "./comments.js";
+import { feeRatesSince, recordFeeRate } from "../store/feeHistory.js";
+import { bumpForDeadline, decideTiming, type TimingDecision, type TimingOptions } from "./timing.js";
 import { awardSats, destinationOf, dueBalances, earningsBeyondAwards, firstFit, treasuryFit, waitFor, walletDestination, withdrawalOutput, type Fit, type Unfit } from "./plan.js";
 
 /** What a payout run needs from the wallet (src/bitcoin/wallet.ts PayoutWallet provides it). */
@@ -166,6 +168,7 @@ export async function runPayouts(o: PayoutRunOptions): Promise<RunReport> {
     await checkSolvency(o, report, now);
     await settleSent(o, report);
     await priceAwards(o, report, now);
+    await observeFeeRate(o, now);
     for (let round = 1; ; round++) {
       const dissolved = await dissolveStalePayouts(o.db);
       if (dissolved) o.log.info({ dissolved }, "Unsigned payouts whose recipient changed wallets were taken apart; they are formed again");
@@ -347,7 +350,9 @@ async function announce(o: PayoutRunOptions, t: PayoutTx, report: RunReport): Pr
 async function maybeBump(o: PayoutRunOptions, t: PayoutTx, report: RunReport): Promise<void> {
   const after = o.settings.bumpAfterMs;
   const now = o.now?.() ?? new Date();
-  if (after === null || !t.broadcastAt || now.getTime() - t.broadcastAt.getTime() < after) return;
+  // With PAYOUT_MAX_DELAY a batch sent low is bumped only when its deadline comes near, not after PAYOUT_BUMP_AFTER.
+  const timed = timingOn(o);
+  if (after === null || (!timed && (!t.broadcastAt || now.getTime() - t.broadcastAt.getTime() < after))) return;
   if ((await boundPayouts(o.db, t.id)) === 0) return;
   if (!report.solvency?.ok) {
     // Rebroadcasts and confirmations go on; a bump is a new signature, and waits for the check.
@@ -361,8 +366,15 @@ async function maybeBump(o: PayoutRunOptions, t: PayoutTx, report: RunReport): P
     await noteTxError(o, t, `could not get a fee estimate to bump it: ${message(err)}`);
     return;
   }
-  // Worth it only for a real rise: BIP125 needs at least +1 sat/vB anyway, and small bumps waste fees.
-  if (rate < t.feeRateSatKvb + INCREMENTAL_RELAY_FEE_RATE || rate * 4n < t.feeRateSatKvb * 5n) return;
+  if (timed) {
+    const paying = await listPayouts(o.db, { ids: t.outputs.map((x) => BigInt(x.payoutId)) });
+    if (paying.length === 0) return;
+    const d = bumpForDeadline({ now: now.getTime(), deadline: Math.min(...paying.map((p) => deadlineOf(o, p))), txRate: t.feeRateSatKvb, estimates: new Map([[1, rate]]), options: timingOptions(o) });
+    if (!d.bump) return;
+    rate = d.rate;
+  }
+  // Worth it only for a real rise: BIP125 needs at least +1 sat/vB anyway, and small bumps waste fees (a deadline takes any rise).
+  if (rate < t.feeRateSatKvb + INCREMENTAL_RELAY_FEE_RATE || (!timed && rate * 4n < t.feeRateSatKvb * 5n)) return;
   if (t.inputRefs.length !== t.inputs.length) {
     await noteTxError(o, t, "it cannot be fee-bumped: its input keys were not recorded");
     return;
@@ -397,6 +409,49 @@ async function maybeBump(o: PayoutRunOptions, t: PayoutTx, report: RunReport): P
   // Read back only once the store committed: an error here must not abandon a stored transaction.
   const stored = await findPayoutTx(o.db, bump.txid);
   if (stored) await send(o, stored, report);
+}
+
+function timingOn(o: PayoutRunOptions): boolean {
+  return (o.settings.maxDelayMs ?? 0) > 0;
+}
+
+/** A due payout's deadline: when it was formed (became due) + PAYOUT_MAX_DELAY. */
+function deadlineOf(o: PayoutRunOptions, p: Pick<PayoutRecord, "createdAt">): number {
+  return p.createdAt.getTime() + (o.settings.maxDelayMs ?? 0);
+}
+
+function timingOptions(o: PayoutRunOptions): Partial<TimingOptions> {
+  return { runEveryMs: o.settings.intervalMs };
+}
+
+/** The history "low" is judged against: the last PAYOUT_MAX_DELAY, and at least a day (one daily cycle). */
+function historyWindowMs(o: PayoutRunOptions): number {
+  return Math.max(o.settings.maxDelayMs ?? 0, 24 * 3_600_000);
+}
+
+/**
+ * With PAYOUT_MAX_DELAY, each run records the wallet's fee estimate (FEE_TARGET_BLOCKS, clamped
+ * like every rate it signs at): the history timing judges "low" against. A failed estimate records nothing.
+ */
+async function observeFeeRate(o: PayoutRunOptions, now: Date): Promise<void> {
+  if (!timingOn(o)) return;
+  try {
+    await recordFeeRate(o.db, now, await o.wallet.feeRate(), 7 * 24 * 3_600_000);
+  } catch (err) {
+    o.log.warn({ err }, "Could not record the fee rate for PAYOUT_MAX_DELAY timing");
+  }
+}
+
+/** Send the queued payouts now (at the rate to sign at) or wait for lower fees (src/payouts/timing.ts). */
+async function timing(o: PayoutRunOptions, queued: readonly PayoutRecord[], estimate: bigint, now: Date): Promise<TimingDecision> {
+  const history = await feeRatesSince(o.db, new Date(now.getTime() - historyWindowMs(o)));
+  return decideTiming({
+    now: now.getTime(),
+    deadlines: queued.map((p) => deadlineOf(o, p)),
+    estimates: new Map([[1, estimate]]),
+    history,
+    options: timingOptions(o),
+  });
 }
 
 /** What is stored of a signed transaction. */
@@ -502,6 +557,7 @@ async function formPayouts(o: PayoutRunOptions, report: RunReport, now: Date): P
             charityName: award.unclaimedCharity?.name ?? null,
             balanceSats: credits.filter((c) => c.recipientId === award.recipientId).reduce((sum, c) => sum + c.sats, 0n),
             minSats: o.settings.minSats,
+            maxDelayMs: o.settings.maxDelayMs,
           }),
         );
       });
@@ -554,6 +610,17 @@ async function sendQueued(o: PayoutRunOptions, report: RunReport, now: Date): Pr
   const outputs = new Map<string, bigint>();
   try {
     rate = await o.wallet.feeRate();
+    if (timingOn(o)) {
+      const d = await timing(o, queued, rate, now);
+      if (d.kind === "wait") {
+        report.waiting = d.reason;
+        await setWaitReason(o.db, queued.map((p) => p.id), d.reason);
+        o.log.info({ payouts: queued.length, reason: d.reason }, "Queued payouts wait for lower fees (PAYOUT_MAX_DELAY)");
+        return "done";
+      }
+      o.log.info({ payouts: queued.length, why: d.why, detail: d.detail }, "Sending queued payouts (PAYOUT_MAX_DELAY)");
+      rate = d.rate;
+    }
     const ready = await readyWithdrawals(o, report, queued, rate, outputs);
     const planner = await o.wallet.planner({ exclude, feeRate: rate });
     const chosen = firstFit(ready, (ps) => {

@@ -592,6 +592,46 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
     `,
   },
   {
+    version: 14,
+    name: "withdrawals: payouts of a person's own funds (/withdraw), which pay their output's share of the fee",
+    sql: `
+      -- source 'funds': a /withdraw, paid from funds:<user> (payout:<id> reserves requested_sats). At
+      -- signing its output pays requested_sats - fee_share_sats (the output's vbytes at the batch's
+      -- rate) and sats becomes that output; queued again after a replaced transaction, sats goes back
+      -- to requested_sats. ask: where they asked (the issue the payout comment goes to).
+      ALTER TABLE payouts ADD COLUMN source text NOT NULL DEFAULT 'earnings' CHECK (source IN ('earnings', 'funds'));
+      ALTER TABLE payouts ADD COLUMN requested_sats bigint CHECK (requested_sats > 0);
+      ALTER TABLE payouts ADD COLUMN fee_share_sats bigint CHECK (fee_share_sats >= 0);
+      ALTER TABLE payouts ADD COLUMN request_key text UNIQUE;
+      ALTER TABLE payouts ADD COLUMN ask jsonb;
+      ALTER TABLE payouts ADD CONSTRAINT payouts_withdrawal_shape CHECK (
+        (source = 'funds') = (requested_sats IS NOT NULL AND request_key IS NOT NULL AND ask IS NOT NULL AND user_id IS NOT NULL)
+        AND (source = 'funds' OR fee_share_sats IS NULL)
+        AND (fee_share_sats IS NULL OR sats + fee_share_sats = requested_sats));
+      -- One withdrawal not yet signed per person.
+      CREATE UNIQUE INDEX payouts_open_withdrawal ON payouts (user_id) WHERE source = 'funds' AND state IN ('awaiting_approval', 'queued');
+      -- A withdrawal's fee shares (fee:<txid>:withdrawal:<payout id>), found by transaction when its fee is undone.
+      CREATE INDEX ledger_transfers_fee_share ON ledger_transfers ((ref->>'txid')) WHERE kind = 'fee' AND ref->>'share' = 'withdrawal';
+    `,
+  },
+  {
+    version: 15,
+    name: "backed pledges: a non-funder's pledge escrowed from their own balance",
+    sql: `
+      -- A backed pledge (by someone who may not fund) holds backed_sats, fixed when it was made (at
+      -- backed_rate, fiat per BTC, for a pledge in fiat), in escrow:pledge:<id>.<backed_version>: the
+      -- version grows with each /bounty that replaces it, since ledger keys are forever. The backer
+      -- is the funder (funder_id). It counts against no treasury budget.
+      ALTER TABLE pledges ADD COLUMN backed_sats bigint CHECK (backed_sats > 0);
+      ALTER TABLE pledges ADD COLUMN backed_rate text;
+      ALTER TABLE pledges ADD COLUMN backed_version integer NOT NULL DEFAULT 0;
+      -- Each award's part of every backed pledge it was awarded ([{"pledge", "escrow", "backer", "sats"}]),
+      -- fixed when it is made; its amounts hold those sats too (in BTC), so its sats at credit are the
+      -- treasury's part priced plus these, and the credit passes these on from the escrows.
+      ALTER TABLE awards ADD COLUMN backed jsonb NOT NULL DEFAULT '[]'::jsonb;
+    `,
+  },
+  {
     version: 16,
     name: "budgets: the treasury's spends other than pledges (questions, tips, surveys) counted against budgets",
     sql: `
@@ -611,47 +651,6 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
         released_at     timestamptz
       );
       CREATE INDEX budget_charges_window ON budget_charges (account, charged_user_id, charged_at) WHERE released_at IS NULL;
-    `,
-  },
-  {
-    version: 18,
-    name: "tips: one row per /tip, its escrow held until tips.hold passes, then released or taken back",
-    sql: `
-      -- A tip is keyed by the comment that made it and its place among that comment's /tip lines
-      -- (<comment_id>.<position>: escrow:tip:<key> on the ledger, tip:<key> in budget_charges), so
-      -- a redelivery or a replay records nothing twice. The sats are fixed when it is made (at
-      -- rate, fiat per BTC, for a tip in fiat); payable_at is when the release sweep pays them.
-      CREATE TABLE tips (
-        id              bigserial PRIMARY KEY,
-        comment_id      bigint NOT NULL,
-        position        integer NOT NULL CHECK (position >= 0),
-        tipper_id       bigint NOT NULL,
-        tipper_login    text NOT NULL,
-        recipient_id    bigint NOT NULL CHECK (recipient_id <> tipper_id),
-        recipient_login text NOT NULL,
-        installation_id bigint NOT NULL,
-        repo_id         bigint NOT NULL,
-        repo_owner      text NOT NULL,
-        repo_name       text NOT NULL,
-        issue_number    integer NOT NULL,
-        currency        text NOT NULL CHECK (currency IN ('USD', 'EUR', 'GBP', 'BTC')),
-        amount_minor    bigint NOT NULL CHECK (amount_minor > 0),
-        sats            bigint NOT NULL CHECK (sats > 0),
-        rate            text CHECK ((currency = 'BTC') = (rate IS NULL)),
-        payer           text NOT NULL CHECK (payer IN ('treasury', 'person')),
-        state           text NOT NULL CHECK (state IN ('held', 'released', 'cancelled')),
-        payable_at      timestamptz NOT NULL,
-        reason          text,
-        created_at      timestamptz NOT NULL,
-        settled_at      timestamptz,
-        -- The /tip cancel that took it back (<comment_id>.<position>), so that command runs once.
-        cancel_key      text UNIQUE,
-        UNIQUE (comment_id, position),
-        CHECK ((state = 'held') = (settled_at IS NULL)),
-        CHECK ((state = 'cancelled') = (cancel_key IS NOT NULL))
-      );
-      CREATE INDEX tips_due ON tips (payable_at, id) WHERE state = 'held';
-      CREATE INDEX tips_by_tipper ON tips (repo_id, issue_number, tipper_id, id);
     `,
   },
   {
@@ -737,95 +736,44 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
     `,
   },
   {
-    version: 21,
-    name: "api tokens and rewards",
+    version: 18,
+    name: "tips: one row per /tip, its escrow held until tips.hold passes, then released or taken back",
     sql: `
-      -- A CI system's key to the rewards API: only a hash of its secret is kept. Its budget is the
-      -- ledger account grant:<id>, funded from the treasury once per period (counted from created_at).
-      CREATE TABLE api_tokens (
+      -- A tip is keyed by the comment that made it and its place among that comment's /tip lines
+      -- (<comment_id>.<position>: escrow:tip:<key> on the ledger, tip:<key> in budget_charges), so
+      -- a redelivery or a replay records nothing twice. The sats are fixed when it is made (at
+      -- rate, fiat per BTC, for a tip in fiat); payable_at is when the release sweep pays them.
+      CREATE TABLE tips (
         id              bigserial PRIMARY KEY,
-        name            text NOT NULL UNIQUE,
-        secret_hash     bytea NOT NULL,
-        budget_currency text NOT NULL,
-        budget_minor    bigint NOT NULL CHECK (budget_minor > 0),
-        period_ms       bigint NOT NULL CHECK (period_ms > 0),
-        -- lower-cased "owner/repo" or "owner/*"; null: any repository of the served accounts.
-        repos           text[],
-        cap_currency    text,
-        cap_minor       bigint CHECK (cap_minor > 0),
-        cap_period_ms   bigint CHECK (cap_period_ms > 0),
-        -- The period last funded (0 at creation), the sats it was funded with, and the price (a fiat budget).
-        period          bigint,
-        period_sats     bigint,
-        period_rate     text,
-        created_at      timestamptz NOT NULL DEFAULT now(),
-        last_used_at    timestamptz,
-        revoked_at      timestamptz
-      );
-
-      -- One reward: its row and its ledger transfer (reward:<token>:<key hash>) commit together,
-      -- so a retry with the same Idempotency-Key finds it. Kept for good: keys never expire.
-      CREATE TABLE api_rewards (
-        id              bigserial PRIMARY KEY,
-        token_id        bigint NOT NULL REFERENCES api_tokens (id),
-        key_hash        text NOT NULL,
-        request_hash    text NOT NULL,
-        recipient_id    bigint NOT NULL,
+        comment_id      bigint NOT NULL,
+        position        integer NOT NULL CHECK (position >= 0),
+        tipper_id       bigint NOT NULL,
+        tipper_login    text NOT NULL,
+        recipient_id    bigint NOT NULL CHECK (recipient_id <> tipper_id),
         recipient_login text NOT NULL,
+        installation_id bigint NOT NULL,
+        repo_id         bigint NOT NULL,
+        repo_owner      text NOT NULL,
+        repo_name       text NOT NULL,
+        issue_number    integer NOT NULL,
+        currency        text NOT NULL CHECK (currency IN ('USD', 'EUR', 'GBP', 'BTC')),
+        amount_minor    bigint NOT NULL CHECK (amount_minor > 0),
         sats            bigint NOT NULL CHECK (sats > 0),
-        currency        text NOT NULL,
-        minor           bigint NOT NULL CHECK (minor > 0),
-        rate            text,
-        reason          text NOT NULL,
-        url             text,
-        notify          text,
-        created_at      timestamptz NOT NULL DEFAULT now(),
-        UNIQUE (token_id, key_hash)
+        rate            text CHECK ((currency = 'BTC') = (rate IS NULL)),
+        payer           text NOT NULL CHECK (payer IN ('treasury', 'person')),
+        state           text NOT NULL CHECK (state IN ('held', 'released', 'cancelled')),
+        payable_at      timestamptz NOT NULL,
+        reason          text,
+        created_at      timestamptz NOT NULL,
+        settled_at      timestamptz,
+        -- The /tip cancel that took it back (<comment_id>.<position>), so that command runs once.
+        cancel_key      text UNIQUE,
+        UNIQUE (comment_id, position),
+        CHECK ((state = 'held') = (settled_at IS NULL)),
+        CHECK ((state = 'cancelled') = (cancel_key IS NOT NULL))
       );
-      CREATE INDEX api_rewards_by_token ON api_rewards (token_id, id);
-      CREATE INDEX api_rewards_by_recipient ON api_rewards (token_id, recipient_id, created_at);
-      -- A reward's status is read from the first payout to its recipient after it.
-      CREATE INDEX payouts_by_user ON payouts (user_id, created_at) WHERE payee_kind = 'user';
-    `,
-  },
-  {
-    version: 14,
-    name: "withdrawals: payouts of a person's own funds (/withdraw), which pay their output's share of the fee",
-    sql: `
-      -- source 'funds': a /withdraw, paid from funds:<user> (payout:<id> reserves requested_sats). At
-      -- signing its output pays requested_sats - fee_share_sats (the output's vbytes at the batch's
-      -- rate) and sats becomes that output; queued again after a replaced transaction, sats goes back
-      -- to requested_sats. ask: where they asked (the issue the payout comment goes to).
-      ALTER TABLE payouts ADD COLUMN source text NOT NULL DEFAULT 'earnings' CHECK (source IN ('earnings', 'funds'));
-      ALTER TABLE payouts ADD COLUMN requested_sats bigint CHECK (requested_sats > 0);
-      ALTER TABLE payouts ADD COLUMN fee_share_sats bigint CHECK (fee_share_sats >= 0);
-      ALTER TABLE payouts ADD COLUMN request_key text UNIQUE;
-      ALTER TABLE payouts ADD COLUMN ask jsonb;
-      ALTER TABLE payouts ADD CONSTRAINT payouts_withdrawal_shape CHECK (
-        (source = 'funds') = (requested_sats IS NOT NULL AND request_key IS NOT NULL AND ask IS NOT NULL AND user_id IS NOT NULL)
-        AND (source = 'funds' OR fee_share_sats IS NULL)
-        AND (fee_share_sats IS NULL OR sats + fee_share_sats = requested_sats));
-      -- One withdrawal not yet signed per person.
-      CREATE UNIQUE INDEX payouts_open_withdrawal ON payouts (user_id) WHERE source = 'funds' AND state IN ('awaiting_approval', 'queued');
-      -- A withdrawal's fee shares (fee:<txid>:withdrawal:<payout id>), found by transaction when its fee is undone.
-      CREATE INDEX ledger_transfers_fee_share ON ledger_transfers ((ref->>'txid')) WHERE kind = 'fee' AND ref->>'share' = 'withdrawal';
-    `,
-  },
-  {
-    version: 15,
-    name: "backed pledges: a non-funder's pledge escrowed from their own balance",
-    sql: `
-      -- A backed pledge (by someone who may not fund) holds backed_sats, fixed when it was made (at
-      -- backed_rate, fiat per BTC, for a pledge in fiat), in escrow:pledge:<id>.<backed_version>: the
-      -- version grows with each /bounty that replaces it, since ledger keys are forever. The backer
-      -- is the funder (funder_id). It counts against no treasury budget.
-      ALTER TABLE pledges ADD COLUMN backed_sats bigint CHECK (backed_sats > 0);
-      ALTER TABLE pledges ADD COLUMN backed_rate text;
-      ALTER TABLE pledges ADD COLUMN backed_version integer NOT NULL DEFAULT 0;
-      -- Each award's part of every backed pledge it was awarded ([{"pledge", "escrow", "backer", "sats"}]),
-      -- fixed when it is made; its amounts hold those sats too (in BTC), so its sats at credit are the
-      -- treasury's part priced plus these, and the credit passes these on from the escrows.
-      ALTER TABLE awards ADD COLUMN backed jsonb NOT NULL DEFAULT '[]'::jsonb;
+      CREATE INDEX tips_due ON tips (payable_at, id) WHERE state = 'held';
+      CREATE INDEX tips_by_tipper ON tips (repo_id, issue_number, tipper_id, id);
     `,
   },
   {
@@ -879,6 +827,58 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
         UNIQUE (survey_id, responder_id),
         UNIQUE (survey_id, comment_id)
       );
+    `,
+  },
+  {
+    version: 21,
+    name: "api tokens and rewards",
+    sql: `
+      -- A CI system's key to the rewards API: only a hash of its secret is kept. Its budget is the
+      -- ledger account grant:<id>, funded from the treasury once per period (counted from created_at).
+      CREATE TABLE api_tokens (
+        id              bigserial PRIMARY KEY,
+        name            text NOT NULL UNIQUE,
+        secret_hash     bytea NOT NULL,
+        budget_currency text NOT NULL,
+        budget_minor    bigint NOT NULL CHECK (budget_minor > 0),
+        period_ms       bigint NOT NULL CHECK (period_ms > 0),
+        -- lower-cased "owner/repo" or "owner/*"; null: any repository of the served accounts.
+        repos           text[],
+        cap_currency    text,
+        cap_minor       bigint CHECK (cap_minor > 0),
+        cap_period_ms   bigint CHECK (cap_period_ms > 0),
+        -- The period last funded (0 at creation), the sats it was funded with, and the price (a fiat budget).
+        period          bigint,
+        period_sats     bigint,
+        period_rate     text,
+        created_at      timestamptz NOT NULL DEFAULT now(),
+        last_used_at    timestamptz,
+        revoked_at      timestamptz
+      );
+
+      -- One reward: its row and its ledger transfer (reward:<token>:<key hash>) commit together,
+      -- so a retry with the same Idempotency-Key finds it. Kept for good: keys never expire.
+      CREATE TABLE api_rewards (
+        id              bigserial PRIMARY KEY,
+        token_id        bigint NOT NULL REFERENCES api_tokens (id),
+        key_hash        text NOT NULL,
+        request_hash    text NOT NULL,
+        recipient_id    bigint NOT NULL,
+        recipient_login text NOT NULL,
+        sats            bigint NOT NULL CHECK (sats > 0),
+        currency        text NOT NULL,
+        minor           bigint NOT NULL CHECK (minor > 0),
+        rate            text,
+        reason          text NOT NULL,
+        url             text,
+        notify          text,
+        created_at      timestamptz NOT NULL DEFAULT now(),
+        UNIQUE (token_id, key_hash)
+      );
+      CREATE INDEX api_rewards_by_token ON api_rewards (token_id, id);
+      CREATE INDEX api_rewards_by_recipient ON api_rewards (token_id, recipient_id, created_at);
+      -- A reward's status is read from the first payout to its recipient after it.
+      CREATE INDEX payouts_by_user ON payouts (user_id, created_at) WHERE payee_kind = 'user';
     `,
   },
   {
@@ -992,6 +992,18 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
        WHERE payload IS NOT NULL AND event IN ('issues', 'issue_comment')
          AND jsonb_typeof(payload->'repository'->'id') = 'number' AND jsonb_typeof(payload->'issue'->'number') = 'number'
        ORDER BY (payload->'repository'->>'id')::bigint, (payload->'issue'->>'number')::integer, received_at DESC;
+    `,
+  },
+  {
+    version: 23,
+    name: "fee history: the fee rate each payout run observed, for PAYOUT_MAX_DELAY timing",
+    sql: `
+      CREATE TABLE fee_observations (
+        id           bigserial PRIMARY KEY,
+        observed_at  timestamptz NOT NULL,
+        rate_sat_kvb bigint NOT NULL CHECK (rate_sat_kvb > 0)
+      );
+      CREATE INDEX fee_observations_at ON fee_observations (observed_at);
     `,
   },
 ];

@@ -9,7 +9,7 @@ import { alice, bob, bountyFlows } from "../support/flows.js";
 import { ledgerProblems } from "../support/ledger.js";
 import { usePaidTestBot } from "../support/paid.js";
 import { commentCreated, issueClosed, type Who } from "../support/payloads.js";
-import { outputsOf, priceOracle } from "../support/payouts.js";
+import { enginesAndBackends, outputsOf, priceOracle } from "../support/payouts.js";
 
 /**
  * Backed pledges paid: a sponsor (no write access) backs a bounty with deposited sats; the merged
@@ -21,9 +21,9 @@ const carol: Who = { login: "carol", id: 1003 };
 const sponsor: Who = { login: "sponsor", id: 1500 };
 const HOLD_0 = "payout:\n  hold: 0s\n";
 
-describe.each(ENGINES)("backed pledges are paid from their escrow (%s)", (engine) => {
+describe.each(enginesAndBackends(ENGINES))("backed pledges are paid from their escrow (%s, %s)", (engine, backend) => {
   let nextComment = 760000;
-  const h = usePaidTestBot(engine, { PAYOUT_MIN_SATS: "1000", PAYOUT_MODE: "auto" });
+  const h = usePaidTestBot(engine, { PAYOUT_MIN_SATS: "1000", PAYOUT_MODE: "auto" }, backend);
   const flows = bountyFlows({ bot: () => h.bot, db: () => h.db });
 
   async function run() {

@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateMnemonic } from "@scure/bip39";
@@ -10,7 +10,7 @@ import { openDatabase, type Db } from "../../src/store/db.js";
 import { listPayouts, listPayoutTxs } from "../../src/store/payouts.js";
 import { randomAddress } from "../bitcoin/helpers.js";
 import { createServerDatabase, ENGINES } from "../support/databases.js";
-import { linkWallet, seedAward } from "../support/payouts.js";
+import { enginesAndBackends, linkWallet, seedAward } from "../support/payouts.js";
 
 /**
  * Crash safety, for real: the payout worker runs in a child process that kills itself with SIGKILL
@@ -40,13 +40,18 @@ function child(env: Record<string, string>): Promise<{ code: number | null; sign
   });
 }
 
-describe.each(ENGINES)("payout worker killed with SIGKILL (%s)", (engine) => {
+describe.each(enginesAndBackends(ENGINES, "exactly-once"))("payout worker killed with SIGKILL (%s, %s)", (engine, backend) => {
   let chain: LocalChainServer;
+  let cookieDir: string;
   beforeAll(async () => {
     chain = await startLocalChain({ network: "regtest" });
+    // Core's cookie file, as bitcoind writes it: readable by its owner only.
+    cookieDir = mkdtempSync(join(tmpdir(), "bounty-cookie-"));
+    writeFileSync(join(cookieDir, ".cookie"), `${chain.rpcAuth.user}:${chain.rpcAuth.password}`, { mode: 0o600 });
   });
   afterAll(async () => {
     await chain.close();
+    rmSync(cookieDir, { recursive: true, force: true });
   });
 
   test.each(STEPS)("killed after %s: after a restart each payout is paid exactly once", async (step) => {
@@ -65,7 +70,9 @@ describe.each(ENGINES)("payout worker killed with SIGKILL (%s)", (engine) => {
     try {
       const mnemonic = generateMnemonic(wordlist);
       const walletKey = `regtest/crash-${step}`;
-      const env = { ...dbEnv, MNEMONIC: mnemonic, ESPLORA_URL: chain.url, WALLET_KEY: walletKey };
+      const core = { CHAIN_BACKEND: "core", BITCOIN_RPC_URL: chain.url, BITCOIN_RPC_COOKIE_FILE: join(cookieDir, ".cookie"), BITCOIN_RPC_WALLET: `crash-${step}-${engine}` };
+      const env = { ...dbEnv, MNEMONIC: mnemonic, ESPLORA_URL: chain.url, WALLET_KEY: walletKey, ...(backend === "core" ? core : {}) };
+      const esploraBefore = chain.esploraRequests;
 
       // Three contributors with wallets and awards; the wallet funded on the chain.
       const people = [1, 2, 3].map((i) => ({ id: 7000 + i, login: `worker${i}`, address: randomAddress(i === 2 ? "p2tr" : "p2wpkh"), sats: 10_000n * BigInt(i) }));
@@ -113,6 +120,8 @@ describe.each(ENGINES)("payout worker killed with SIGKILL (%s)", (engine) => {
       expect(txs.map((t) => t.state)).toEqual(["confirmed"]);
       const comments = await db.query<{ n: bigint }>("SELECT count(*) AS n FROM outbox WHERE dedupe_key LIKE 'paid:%:issue'");
       expect(Number(comments[0]!.n)).toBe(3);
+      // On Core the workers read the chain over JSON-RPC only.
+      if (backend === "core") expect(chain.esploraRequests).toBe(esploraBefore);
       await db.close();
     } finally {
       await cleanup();

@@ -5,7 +5,7 @@ import { deliver, mockNoConfig } from "../support/bot.js";
 import { bountyFlows } from "../support/flows.js";
 import { usePaidTestBot } from "../support/paid.js";
 import { createTestDb, ENGINES, type TestDb } from "../support/databases.js";
-import { linkWallet, outputsOf, PAYOUT_SETTINGS, priceOracle, seedAward, silent, startPayoutRig, type PayoutRig } from "../support/payouts.js";
+import { enginesAndBackends, linkWallet, outputsOf, PAYOUT_SETTINGS, priceOracle, seedAward, silent, startPayoutRig, type PayoutRig } from "../support/payouts.js";
 import { PayoutScheduler } from "../../src/payouts/scheduler.js";
 import { DepositWatcher, watchDeposits } from "../../src/payouts/deposits.js";
 import { commentCreated, type Who } from "../support/payloads.js";
@@ -18,10 +18,10 @@ import { commentCreated, type Who } from "../support/payloads.js";
 
 const carol: Who = { login: "carol", id: 88_001 };
 
-describe.each(ENGINES)("deposits credited from the chain (%s)", (engine) => {
+describe.each(enginesAndBackends(ENGINES, "exactly-once"))("deposits credited from the chain (%s, %s)", (engine, backend) => {
   let nextComment = 880_000;
   let nextIssue = 880;
-  const h = usePaidTestBot(engine, { DEPOSIT_CONFIRMATIONS: "2" });
+  const h = usePaidTestBot(engine, { DEPOSIT_CONFIRMATIONS: "2" }, backend);
   const flows = bountyFlows({ bot: () => h.bot, db: () => h.db });
 
   /** Every comment the bot posts on one issue (one recorder per issue: nock keeps the first). */
@@ -137,7 +137,7 @@ describe.each(ENGINES)("deposits credited from the chain (%s)", (engine) => {
   });
 });
 
-describe.each(ENGINES)("treasury receipts, watched by the payout scheduler (%s)", (engine) => {
+describe.each(enginesAndBackends(ENGINES, "exactly-once"))("treasury receipts, watched by the payout scheduler (%s, %s)", (engine, backend) => {
   let t: TestDb;
   let rig: PayoutRig;
   beforeAll(async () => {
@@ -145,7 +145,7 @@ describe.each(ENGINES)("treasury receipts, watched by the payout scheduler (%s)"
   });
   afterAll(() => t.close());
   beforeEach(async () => {
-    rig = await startPayoutRig(t.db);
+    rig = await startPayoutRig(t.db, { backend });
   });
   afterEach(() => rig.close());
 

@@ -6,7 +6,7 @@ import { removeWallet, setWallet } from "../../src/store/wallets.js";
 import { randomAddress } from "../bitcoin/helpers.js";
 import { createTestDb, ENGINES, type TestDb } from "../support/databases.js";
 import { ledgerProblems } from "../support/ledger.js";
-import { PAYOUT_SETTINGS, seedAward, startPayoutRig, outputsOf, receivedBy, type PayoutRig } from "../support/payouts.js";
+import { enginesAndBackends, PAYOUT_SETTINGS, seedAward, startPayoutRig, outputsOf, receivedBy, type PayoutRig } from "../support/payouts.js";
 
 /**
  * A wallet change always wins before signing: the destination is read again inside the database
@@ -41,7 +41,7 @@ async function award(db: Db, id: number, login: string, sats: bigint) {
   return seedAward(db, { recipients: [{ id, login, amounts: [{ currency: "BTC", minor: sats }] }] });
 }
 
-describe.each(ENGINES)("a wallet change before signing (%s)", (engine) => {
+describe.each(enginesAndBackends(ENGINES))("a wallet change before signing (%s, %s)", (engine, backend) => {
   let t: TestDb;
   let rig: PayoutRig;
 
@@ -56,7 +56,7 @@ describe.each(ENGINES)("a wallet change before signing (%s)", (engine) => {
       "TRUNCATE outbox, spend_reservations, wallet_indexes, wallets, awards, payouts, payout_txs, claims, pledges, events, bounties, ledger_transfers, ledger_accounts RESTART IDENTITY CASCADE; " +
         "INSERT INTO ledger_accounts (key, kind) VALUES ('wallet', 'wallet'), ('treasury', 'treasury'), ('fees', 'fees')",
     );
-    rig = await startPayoutRig(t.db);
+    rig = await startPayoutRig(t.db, { backend });
     await rig.fund(200_000n);
   });
   afterEach(async () => {

@@ -6,7 +6,7 @@ import { alice, bob, bountyFlows } from "../support/flows.js";
 import { usePaidTestBot } from "../support/paid.js";
 import { commentCreated, type Who } from "../support/payloads.js";
 import { runPayouts } from "../../src/payouts/run.js";
-import { PAYOUT_SETTINGS, priceOracle, silent, startPriceServer, outputsOf } from "../support/payouts.js";
+import { enginesAndBackends, PAYOUT_SETTINGS, priceOracle, silent, startPriceServer, outputsOf } from "../support/payouts.js";
 
 /**
  * The whole story through the app's real seams: signed webhooks in, GitHub answered by nock, the
@@ -16,9 +16,9 @@ import { PAYOUT_SETTINGS, priceOracle, silent, startPriceServer, outputsOf } fro
 const carol: Who = { login: "carol", id: 1003 };
 const HOLD_0 = "payout:\n  hold: 0s\n";
 
-describe.each(ENGINES)("merged work is paid (%s)", (engine) => {
+describe.each(enginesAndBackends(ENGINES, "exactly-once"))("merged work is paid (%s, %s)", (engine, backend) => {
   let nextComment = 990000;
-  const h = usePaidTestBot(engine, { PAYOUT_MIN_SATS: "1000", EXPLORER_URL: "https://mempool.example/tx/" });
+  const h = usePaidTestBot(engine, { PAYOUT_MIN_SATS: "1000", EXPLORER_URL: "https://mempool.example/tx/" }, backend);
 
   const flows = bountyFlows({ bot: () => h.bot, db: () => h.db });
 

@@ -7,7 +7,7 @@ import { randomAddress } from "../bitcoin/helpers.js";
 import { ENGINES } from "../support/databases.js";
 import { bob, bountyFlows } from "../support/flows.js";
 import { usePaidTestBot } from "../support/paid.js";
-import { outputsOf, receivedBy } from "../support/payouts.js";
+import { enginesAndBackends, outputsOf, receivedBy } from "../support/payouts.js";
 
 /**
  * The payout run pays what the ledger says a person is owed, not only awards: tips, answers,
@@ -18,8 +18,8 @@ import { outputsOf, receivedBy } from "../support/payouts.js";
 const HOLD_0 = "payout:\n  hold: 0s\n";
 let n = 0;
 
-describe.each(ENGINES)("payouts from the ledger's earnings (%s)", (engine) => {
-  const h = usePaidTestBot(engine, { PAYOUT_MIN_SATS: "1000", PAYOUT_MODE: "auto" });
+describe.each(enginesAndBackends(ENGINES))("payouts from the ledger's earnings (%s, %s)", (engine, backend) => {
+  const h = usePaidTestBot(engine, { PAYOUT_MIN_SATS: "1000", PAYOUT_MODE: "auto" }, backend);
   const flows = bountyFlows({ bot: () => h.bot, db: () => h.db });
   const run = async () => {
     const r = await h.bot.payouts!.runNow();

@@ -5,7 +5,7 @@ import { ENGINES } from "../support/databases.js";
 import { alice, bob, bountyFlows } from "../support/flows.js";
 import { usePaidTestBot } from "../support/paid.js";
 import { commentCreated, type Who } from "../support/payloads.js";
-import { silent, outputsOf } from "../support/payouts.js";
+import { enginesAndBackends, silent, outputsOf } from "../support/payouts.js";
 
 /**
  * Self-dealing and open issues, through the app's real seams: signed webhooks in, GitHub answered
@@ -17,9 +17,9 @@ import { silent, outputsOf } from "../support/payouts.js";
 const carol: Who = { login: "carol", id: 1003 };
 const HOLD_0 = "payout:\n  hold: 0s\n";
 
-describe.each(ENGINES)("held awards are not paid until they may be (%s)", (engine) => {
+describe.each(enginesAndBackends(ENGINES))("held awards are not paid until they may be (%s, %s)", (engine, backend) => {
   let nextComment = 880000;
-  const h = usePaidTestBot(engine, { PAYOUT_MIN_SATS: "1000", PAYOUT_MODE: "auto", EXPLORER_URL: "https://mempool.example/tx/" });
+  const h = usePaidTestBot(engine, { PAYOUT_MIN_SATS: "1000", PAYOUT_MODE: "auto", EXPLORER_URL: "https://mempool.example/tx/" }, backend);
 
   const flows = bountyFlows({ bot: () => h.bot, db: () => h.db });
 

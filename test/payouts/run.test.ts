@@ -1,5 +1,6 @@
 import { parseAddress } from "../../src/bitcoin/address.js";
-import { EsploraBackend } from "../../src/bitcoin/esplora.js";
+import { Secret } from "../../src/bitcoin/secret.js";
+import { openWalletOn } from "../../src/payouts/setup.js";
 import { MemorySpendLog, MemoryWalletState } from "../../src/bitcoin/state.js";
 import { PayoutWallet } from "../../src/bitcoin/wallet.js";
 import { approvePayouts, listPayouts, listPayoutTxs } from "../../src/store/payouts.js";
@@ -8,7 +9,7 @@ import { randomAddress, testConfig } from "../bitcoin/helpers.js";
 import { openDatabase } from "../../src/store/db.js";
 import { createServerDatabase, createTestDb, ENGINES, type TestDb } from "../support/databases.js";
 import { ledgerProblems } from "../support/ledger.js";
-import { linkWallet, PAYOUT_SETTINGS, priceOracle, seedAward, silent, startPayoutRig, startPriceServer, outputsOf, receivedBy, type PayoutRig } from "../support/payouts.js";
+import { CHAIN_BACKENDS, enginesAndBackends, linkWallet, PAYOUT_SETTINGS, priceOracle, seedAward, silent, startPayoutRig, startPriceServer, outputsOf, receivedBy, type PayoutRig } from "../support/payouts.js";
 
 /** The rig's settings, with txids shown bare (no explorer link) in comments. */
 const NO_LINKS = { ...PAYOUT_SETTINGS, explorerUrl: null };
@@ -23,7 +24,7 @@ async function outbox(db: TestDb["db"]) {
   return db.query<{ dedupe_key: string; issue_number: number; body: string }>("SELECT dedupe_key, issue_number, body FROM outbox ORDER BY id");
 }
 
-describe.each(ENGINES)("payout run (%s)", (engine) => {
+describe.each(enginesAndBackends(ENGINES, "exactly-once"))("payout run (%s, %s)", (engine, backend) => {
   let t: TestDb;
   let rig: PayoutRig;
 
@@ -42,7 +43,7 @@ describe.each(ENGINES)("payout run (%s)", (engine) => {
       // events are append-only by trigger; TRUNCATE does not fire row triggers, but be explicit if an engine refuses.
       throw new Error("could not reset the database");
     });
-    rig = await startPayoutRig(t.db);
+    rig = await startPayoutRig(t.db, { backend });
   });
   afterEach(async () => {
     await rig.close();
@@ -225,7 +226,7 @@ describe.each(ENGINES)("payout run (%s)", (engine) => {
     const { startLocalChain } = await import("../../dev/localchain/server.js");
     const chain = await startLocalChain({ network: "regtest" });
     const { port } = new URL(chain.url);
-    const flaky = await startPayoutRig(t.db, { chain });
+    const flaky = await startPayoutRig(t.db, { chain, backend });
     await flaky.fund(100_000n);
     const ned = randomAddress("p2wpkh");
     await linkWallet(t.db, 910, "ned", ned);
@@ -237,7 +238,7 @@ describe.each(ENGINES)("payout run (%s)", (engine) => {
     expect((await listPayouts(t.db))[0]).toMatchObject({ state: "queued", waitReason: r1.waiting });
 
     // The server comes back with the same chain: the next run pays, once.
-    const back = await startLocalChain({ chain: chain.chain, port: Number(port) });
+    const back = await startLocalChain({ chain: chain.chain, rpc: chain.rpc, rpcAuth: chain.rpcAuth, port: Number(port) });
     try {
       const r2 = await flaky.run();
       expect(r2.signed).toHaveLength(1);
@@ -489,13 +490,14 @@ function id2type(address: string): string {
  * to someone else: a transaction conflicting with it.
  */
 async function spendElsewhere(rig: PayoutRig, inputs: string[]): Promise<string> {
-  const other = await PayoutWallet.open({
-    config: testConfig({ esploraUrl: rig.chain.url, mnemonicText: rig.mnemonic }),
-    backend: new EsploraBackend({ url: rig.chain.url, retries: 1, backoffMs: 5 }),
-    state: new MemoryWalletState(),
-    spendLog: new MemorySpendLog(),
-    logger: silent,
-  });
+  // On the rig's backend (on Core, a watch-only wallet of its own there).
+  const auth = { user: rig.chain.rpcAuth.user, password: new Secret(rig.chain.rpcAuth.password) };
+  const core = rig.backend === "core" ? { core: { url: rig.chain.url, wallet: `elsewhere-${rig.mnemonic.split(" ")[1]}`, auth } } : {};
+  const { wallet: other } = await openWalletOn(
+    testConfig({ esploraUrl: rig.chain.url, mnemonicText: rig.mnemonic, ...core }),
+    { state: new MemoryWalletState(), spendLog: new MemorySpendLog(), logger: silent },
+    { retries: 1, backoffMs: 5 },
+  );
   const { plan, outcomes } = await other.payBatch([{ id: "elsewhere", address: randomAddress("p2wpkh"), sats: 30_000n }]);
   expect(outcomes[0]!.status).toBe("sent");
   const mine = new Set(inputs);
@@ -506,12 +508,12 @@ async function spendElsewhere(rig: PayoutRig, inputs: string[]): Promise<string>
 
 /** Several app processes on one PostgreSQL: each has its own connection pool and wallet object. */
 // Defined only where a PostgreSQL server is given (CI always gives one); PGlite is one process by design.
-if (process.env.DATABASE_URL) describe("two payout workers on one PostgreSQL", () => {
+if (process.env.DATABASE_URL) describe.each(CHAIN_BACKENDS)("two payout workers on one PostgreSQL (%s)", (backend) => {
   test("racing runs never put a payout in two transactions; every award is paid exactly once", async () => {
     const server = await createServerDatabase();
     const dbs = [await openDatabase({ databaseUrl: server.url }), await openDatabase({ databaseUrl: server.url })];
-    const rigA = await startPayoutRig(dbs[0]!);
-    const rigB = await startPayoutRig(dbs[1]!, { chain: rigA.chain, mnemonic: rigA.mnemonic });
+    const rigA = await startPayoutRig(dbs[0]!, { backend });
+    const rigB = await startPayoutRig(dbs[1]!, { chain: rigA.chain, mnemonic: rigA.mnemonic, backend });
     try {
       await rigA.fund(400_000n, 400_000n, 400_000n);
       const people = Array.from({ length: 12 }, (_, i) => ({ id: 5000 + i, login: `racer${i}`, address: randomAddress(i % 3 === 0 ? "p2tr" : "p2wpkh") }));

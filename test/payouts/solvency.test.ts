@@ -4,7 +4,7 @@ import { transferNow } from "../../src/store/ledger.js";
 import { listPayouts, listPayoutTxs } from "../../src/store/payouts.js";
 import { randomAddress } from "../bitcoin/helpers.js";
 import { createTestDb, ENGINES, type TestDb } from "../support/databases.js";
-import { linkWallet, PAYOUT_SETTINGS, receivedBy, seedAward, silent, startPayoutRig, type PayoutRig } from "../support/payouts.js";
+import { enginesAndBackends, linkWallet, PAYOUT_SETTINGS, receivedBy, seedAward, silent, startPayoutRig, type PayoutRig } from "../support/payouts.js";
 
 /** Breaks a balance row the way a bug or a hand edit would: the ledger no longer sums to zero. */
 const corrupt = (t: TestDb, by: number) => t.db.query("UPDATE ledger_accounts SET credits_posted = credits_posted + $1 WHERE key = 'treasury'", [by]);
@@ -16,7 +16,7 @@ async function payoutsList(t: TestDb): Promise<string> {
   return out;
 }
 
-describe.each(ENGINES)("the solvency check before payouts (%s)", (engine) => {
+describe.each(enginesAndBackends(ENGINES))("the solvency check before payouts (%s, %s)", (engine, backend) => {
   let t: TestDb;
   let rig: PayoutRig;
 
@@ -32,7 +32,7 @@ describe.each(ENGINES)("the solvency check before payouts (%s)", (engine) => {
                 ledger_transfers, ledger_accounts, solvency_state RESTART IDENTITY CASCADE;
        INSERT INTO ledger_accounts (key, kind) VALUES ('wallet', 'wallet'), ('treasury', 'treasury'), ('fees', 'fees');`,
     );
-    rig = await startPayoutRig(t.db);
+    rig = await startPayoutRig(t.db, { backend });
   });
   afterEach(async () => {
     await rig.close();

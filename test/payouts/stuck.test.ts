@@ -5,7 +5,7 @@ import { approvePayouts, listPayouts, listPayoutTxs, type PayoutRecord } from ".
 import { randomAddress } from "../bitcoin/helpers.js";
 import { createTestDb, ENGINES, type TestDb } from "../support/databases.js";
 import { ledgerProblems } from "../support/ledger.js";
-import { linkWallet, PAYOUT_SETTINGS, seedAward, silent, startPayoutRig, outputsOf, receivedBy, type PayoutRig } from "../support/payouts.js";
+import { enginesAndBackends, linkWallet, PAYOUT_SETTINGS, seedAward, silent, startPayoutRig, outputsOf, receivedBy, type PayoutRig } from "../support/payouts.js";
 
 /**
  * One payout that cannot be paid never blocks the others: the run pays, oldest first, every queued
@@ -37,7 +37,7 @@ async function queue(db: Db, sats: bigint[], firstId: number): Promise<Array<{ i
 
 const byAddress = (payouts: PayoutRecord[], address: string) => payouts.find((p) => p.address === address)!;
 
-describe.each(ENGINES)("stuck payouts (%s)", (engine) => {
+describe.each(enginesAndBackends(ENGINES))("stuck payouts (%s, %s)", (engine, backend) => {
   let t: TestDb;
   let rig: PayoutRig | undefined;
 
@@ -61,7 +61,7 @@ describe.each(ENGINES)("stuck payouts (%s)", (engine) => {
   });
 
   test("a payout over PAYOUT_MAX_TX_SATS at the head of the queue: the small ones behind it are paid in one batch; it waits for approval, then goes alone", async () => {
-    rig = await startPayoutRig(t.db, { wallet: { maxTxSats: 50_000n, dailyCapSats: 500_000n } });
+    rig = await startPayoutRig(t.db, { backend, wallet: { maxTxSats: 50_000n, dailyCapSats: 500_000n } });
     await rig.fund(300_000n);
     const [big, small1, small2] = await queue(t.db, [80_000n, 10_000n, 12_000n], 1100);
 
@@ -106,7 +106,7 @@ describe.each(ENGINES)("stuck payouts (%s)", (engine) => {
   });
 
   test("an approved payout over PAYOUT_MAX_TX_SATS is still bound by the daily cap", async () => {
-    rig = await startPayoutRig(t.db, { wallet: { maxTxSats: 50_000n, dailyCapSats: 70_000n } });
+    rig = await startPayoutRig(t.db, { backend, wallet: { maxTxSats: 50_000n, dailyCapSats: 70_000n } });
     await rig.fund(300_000n);
     const [big] = await queue(t.db, [80_000n], 1200);
     await rig.run();
@@ -125,7 +125,7 @@ describe.each(ENGINES)("stuck payouts (%s)", (engine) => {
 
   test("the transaction of a payout approved above PAYOUT_MAX_TX_SATS can be fee-bumped, within the daily cap", async () => {
     const HOUR = 3_600_000;
-    rig = await startPayoutRig(t.db, { wallet: { maxTxSats: 50_000n, dailyCapSats: 500_000n } });
+    rig = await startPayoutRig(t.db, { backend, wallet: { maxTxSats: 50_000n, dailyCapSats: 500_000n } });
     rig.chain.chain.feeEstimates = { "1": 2, "6": 2, "144": 1 };
     await rig.fund(300_000n);
     const [big] = await queue(t.db, [80_000n], 1250);
@@ -146,7 +146,7 @@ describe.each(ENGINES)("stuck payouts (%s)", (engine) => {
   });
 
   test("over what is left of the daily cap: the payouts that fit are paid, oldest first; the rest wait with the daily-cap reason", async () => {
-    rig = await startPayoutRig(t.db, { wallet: { dailyCapSats: 40_000n } });
+    rig = await startPayoutRig(t.db, { backend, wallet: { dailyCapSats: 40_000n } });
     await rig.fund(300_000n);
     const people = await queue(t.db, [15_000n, 15_000n, 15_000n, 5_000n], 1300);
 
@@ -161,7 +161,7 @@ describe.each(ENGINES)("stuck payouts (%s)", (engine) => {
   });
 
   test("over the wallet's balance: the payouts it can fund are paid; the one it cannot waits with its reason", async () => {
-    rig = await startPayoutRig(t.db);
+    rig = await startPayoutRig(t.db, { backend });
     await rig.fund(30_000n);
     const people = await queue(t.db, [20_000n, 15_000n, 5_000n], 1400);
 

@@ -6,7 +6,7 @@ import { ENGINES } from "../support/databases.js";
 import { bob, bountyFlows } from "../support/flows.js";
 import { usePaidTestBot } from "../support/paid.js";
 import type { Who } from "../support/payloads.js";
-import { priceOracle, startPriceServer } from "../support/payouts.js";
+import { enginesAndBackends, priceOracle, startPriceServer } from "../support/payouts.js";
 
 /**
  * Why money waits, as the card says it, through the app's real seams: webhooks in, GitHub by nock,
@@ -16,8 +16,8 @@ import { priceOracle, startPriceServer } from "../support/payouts.js";
 
 const HOLD_0 = "payout:\n  hold: 0s\n";
 
-describe.each(ENGINES)("the card says why money waits (%s)", (engine) => {
-  const h = usePaidTestBot(engine);
+describe.each(enginesAndBackends(ENGINES))("the card says why money waits (%s, %s)", (engine, backend) => {
+  const h = usePaidTestBot(engine, {}, backend);
   const flows = bountyFlows({ bot: () => h.bot, db: () => h.db });
 
   const cardEdits = flows.recordCardEdits;

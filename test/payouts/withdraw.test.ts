@@ -18,7 +18,7 @@ import { bountyFlows } from "../support/flows.js";
 import { ledgerProblems } from "../support/ledger.js";
 import { usePaidTestBot } from "../support/paid.js";
 import { commentCreated, type Who } from "../support/payloads.js";
-import { linkWallet, outputsOf, PAYOUT_SETTINGS, receivedBy, seedAward, startPayoutRig, type PayoutRig } from "../support/payouts.js";
+import { enginesAndBackends, linkWallet, outputsOf, PAYOUT_SETTINGS, receivedBy, seedAward, startPayoutRig, type PayoutRig } from "../support/payouts.js";
 
 /**
  * Withdrawals of deposited funds: the output pays the amount less its share of the batch's fee
@@ -31,10 +31,10 @@ const shareAt = (rate: bigint): bigint => (31n * rate + 999n) / 1000n;
 const treasuryBalance = async (db: TestDb["db"]) => postedBalance(await accountBalance(db, TREASURY));
 const fundsPosted = async (db: TestDb["db"], userId: number) => postedBalance(await accountBalance(db, fundsOf(userId)));
 
-describe.each(ENGINES)("/withdraw all, end to end (%s)", (engine) => {
+describe.each(enginesAndBackends(ENGINES))("/withdraw all, end to end (%s, %s)", (engine, backend) => {
   let nextComment = 940_000;
   let nextIssue = 940;
-  const h = usePaidTestBot(engine, { DEPOSIT_CONFIRMATIONS: "1", PAYOUT_MIN_SATS: "1000" });
+  const h = usePaidTestBot(engine, { DEPOSIT_CONFIRMATIONS: "1", PAYOUT_MIN_SATS: "1000" }, backend);
   const flows = bountyFlows({ bot: () => h.bot, db: () => h.db });
   const carol: Who = { login: "carol", id: 94_001 };
 
@@ -102,7 +102,7 @@ describe.each(ENGINES)("/withdraw all, end to end (%s)", (engine) => {
   });
 });
 
-describe.each(ENGINES)("withdrawals in the payout run (%s)", (engine) => {
+describe.each(enginesAndBackends(ENGINES))("withdrawals in the payout run (%s, %s)", (engine, backend) => {
   let t: TestDb;
   let rig: PayoutRig;
   let nextUser = 95_000;
@@ -120,7 +120,7 @@ describe.each(ENGINES)("withdrawals in the payout run (%s)", (engine) => {
                 ledger_transfers, ledger_accounts, solvency_state RESTART IDENTITY CASCADE;
        INSERT INTO ledger_accounts (key, kind) VALUES ('wallet', 'wallet'), ('treasury', 'treasury'), ('fees', 'fees');`,
     );
-    rig = await startPayoutRig(t.db);
+    rig = await startPayoutRig(t.db, { backend });
   });
   afterEach(async () => {
     expect(await ledgerProblems(t.db)).toEqual([]);

@@ -1,6 +1,6 @@
 import type { PriceOracle } from "../../src/price/oracle.js";
 import { useTestBot, type TestBotHandle } from "./harness.js";
-import { priceOracle, startPayoutRig, type PayoutRig } from "./payouts.js";
+import { priceOracle, startPayoutRig, type ChainBackendName, type PayoutRig } from "./payouts.js";
 
 const FIXED_PRICES = "fixed:USD=60000;EUR=50000;GBP=40000";
 
@@ -15,8 +15,9 @@ export interface PaidTestBot extends TestBotHandle {
  * The end-to-end suites that pay: useTestBot on regtest with an empty database, a payout wallet on
  * a fresh local chain per test, fixed prices (a test may swap them), runs only when the test asks.
  * PAYOUT_HOLD is a floor the repositories' `hold: 0s` cannot go below, so the operator allows 0s.
+ * `backend` picks the wallet's chain backend (CHAIN_BACKENDS in support/payouts.ts).
  */
-export function usePaidTestBot(engine: "pglite" | "postgres", env: Record<string, string> = {}): PaidTestBot {
+export function usePaidTestBot(engine: "pglite" | "postgres", env: Record<string, string> = {}, backend: ChainBackendName = "esplora"): PaidTestBot {
   let rig: PayoutRig | undefined;
   let prices = priceOracle(FIXED_PRICES);
   const h = useTestBot(engine, {
@@ -28,7 +29,7 @@ export function usePaidTestBot(engine: "pglite" | "postgres", env: Record<string
       );
     },
     async payouts(db) {
-      rig = await startPayoutRig(db);
+      rig = await startPayoutRig(db, { backend });
       prices = priceOracle(FIXED_PRICES);
       return { wallet: rig.wallet, prices: { price: (c) => prices.price(c) }, schedule: false };
     },

@@ -6,9 +6,10 @@ import { pino } from "pino";
 import type { WalletConfig } from "../../src/bitcoin/config.js";
 import * as bitcoin from "bitcoinjs-lib";
 import { addressFromScript, parseAddress } from "../../src/bitcoin/address.js";
-import { EsploraBackend } from "../../src/bitcoin/esplora.js";
+import { Secret } from "../../src/bitcoin/secret.js";
+import { openWalletOn } from "../../src/payouts/setup.js";
 import { startLocalChain, type LocalChainServer } from "../../dev/localchain/server.js";
-import { PayoutWallet } from "../../src/bitcoin/wallet.js";
+import type { PayoutWallet } from "../../src/bitcoin/wallet.js";
 import { runPayouts, type PayoutRunOptions, type RunReport } from "../../src/payouts/run.js";
 import { PriceOracle } from "../../src/price/oracle.js";
 import { parseMaxSpread, parsePriceSources } from "../../src/price/sources.js";
@@ -73,8 +74,39 @@ export function priceOracle(spec: string, maxSpread = "2%"): PriceOracle {
   return new PriceOracle({ sources: s.sources, maxSpread: m.maxSpread, timeoutMs: 2000 });
 }
 
+export type ChainBackendName = "esplora" | "core";
+
+/**
+ * The chain backends the payout suites run on, both served by the local chain. Unset, the
+ * exactly-once suites (run, crash, e2e, and deposits: what Core watches differently) run on Esplora
+ * and on Bitcoin Core's JSON-RPC, the others on Esplora only, which keeps CI's time in bounds;
+ * CHAIN_BACKENDS=esplora,core runs every payout suite on both, CHAIN_BACKENDS=core all on Core.
+ */
+const GIVEN_BACKENDS: ChainBackendName[] | undefined = process.env.CHAIN_BACKENDS?.trim()
+  ? process.env.CHAIN_BACKENDS.split(",").map((b) => {
+      const name = b.trim();
+      if (name !== "esplora" && name !== "core") throw new Error(`CHAIN_BACKENDS: "${name}" is not esplora or core`);
+      return name;
+    })
+  : undefined;
+
+/** The backends of the exactly-once suites. */
+export const CHAIN_BACKENDS: ChainBackendName[] = GIVEN_BACKENDS ?? ["esplora", "core"];
+
+/**
+ * Every pair of storage engine and chain backend, for describe.each: on CHAIN_BACKENDS for the
+ * exactly-once suites, on Esplora only for the others unless CHAIN_BACKENDS says otherwise.
+ */
+export function enginesAndBackends<E extends string>(engines: readonly E[], suite: "exactly-once" | "other" = "other"): Array<[E, ChainBackendName]> {
+  const backends = suite === "exactly-once" ? CHAIN_BACKENDS : (GIVEN_BACKENDS ?? ["esplora"]);
+  return engines.flatMap((e) => backends.map((b) => [e, b] as [E, ChainBackendName]));
+}
+
+let rigNo = 0;
+
 export interface PayoutRig {
   chain: LocalChainServer;
+  backend: ChainBackendName;
   wallet: PayoutWallet;
   mnemonic: string;
   /** Funds the wallet with confirmed coins. */
@@ -93,21 +125,28 @@ export async function startPayoutRig(
     mnemonic?: string;
     /** Wallet limits (PAYOUT_MAX_TX_SATS, PAYOUT_DAILY_CAP_SATS, …) other than the test defaults. */
     wallet?: Partial<WalletConfig>;
+    /** Esplora (the default) or Bitcoin Core's JSON-RPC, both on the local chain. */
+    backend?: ChainBackendName;
   } = {},
 ): Promise<PayoutRig> {
   const chain = opts.chain ?? (await startLocalChain({ network: "regtest" }));
   const mnemonic = opts.mnemonic ?? generateMnemonic(wordlist);
-  const config = testConfig({ esploraUrl: chain.url, mnemonicText: mnemonic, longTermFeeRate: 1000n, ...opts.wallet });
-  const wallet = await PayoutWallet.open({
+  const backend = opts.backend ?? "esplora";
+  const core =
+    backend === "core"
+      ? { url: chain.url, wallet: `rig-${++rigNo}`, auth: { user: chain.rpcAuth.user, password: new Secret(chain.rpcAuth.password) } }
+      : undefined;
+  const config = testConfig({ esploraUrl: chain.url, mnemonicText: mnemonic, longTermFeeRate: 1000n, ...(core ? { core } : {}), ...opts.wallet });
+  const esploraBefore = chain.esploraRequests;
+  const { wallet } = await openWalletOn(
     config,
-    backend: new EsploraBackend({ url: chain.url, retries: 1, backoffMs: 5 }),
-    state: new DbWalletState(db, `regtest/${mnemonic.split(" ")[0]}`),
-    spendLog: new DbSpendLog(db),
-    logger: silent,
-  });
+    { state: new DbWalletState(db, `regtest/${mnemonic.split(" ")[0]}`), spendLog: new DbSpendLog(db), logger: silent },
+    { retries: 1, backoffMs: 5 },
+  );
   const prices = opts.prices ?? priceOracle("fixed:USD=60000;EUR=50000;GBP=40000");
   return {
     chain,
+    backend,
     wallet,
     mnemonic,
     async fund(...sats) {
@@ -118,6 +157,9 @@ export async function startPayoutRig(
       runPayouts({ db, wallet, prices, settings: { ...PAYOUT_SETTINGS, ...opts.settings }, log: silent, ...overrides }),
     async close() {
       if (!opts.chain) await chain.close();
+      // A Core rig must have read the chain over JSON-RPC only.
+      if (backend === "core" && chain.esploraRequests !== esploraBefore)
+        throw new Error(`the Bitcoin Core rig made ${chain.esploraRequests - esploraBefore} Esplora request(s)`);
     },
   };
 }

@@ -1,0 +1,186 @@
+import { randomAddress } from "../bitcoin/helpers.js";
+import { renderCard } from "../../src/github/card.js";
+import { askWalletComment } from "../../src/payouts/comments.js";
+import { loadSettings } from "../../src/settings.js";
+import type { AwardView } from "../../src/store/awards.js";
+import type { Bounty, Pledge } from "../../src/store/bounties.js";
+import { bumpForDeadline, decideTiming, estimateAt, humanWithin, percentile, type TimingDecision } from "../../src/payouts/timing.js";
+import { feeRatesSince, recordFeeRate } from "../../src/store/feeHistory.js";
+import { listPayouts, listPayoutTxs } from "../../src/store/payouts.js";
+import { createTestDb, ENGINES, type TestDb } from "../support/databases.js";
+import { ledgerProblems } from "../support/ledger.js";
+import { enginesAndBackends, linkWallet, seedAward, startPayoutRig, type PayoutRig } from "../support/payouts.js";
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const NOW = Date.UTC(2026, 11, 1, 12);
+const sats = (satVb: number) => BigInt(satVb * 1000);
+const est = (satVb: number) => new Map([[1, sats(satVb)]]);
+/** A day of hourly observations: 2–25 sat/vB. */
+const DAY_OF_RATES = Array.from({ length: 24 }, (_, i) => sats(2 + i));
+
+describe("decideTiming", () => {
+  const cases: Array<{ name: string; deadlineIn: number; estimate: number; history: bigint[]; want: Partial<TimingDecision> & { kind: string }; reason?: RegExp }> = [
+    { name: "high estimate, a day left: waits", deadlineIn: 24 * HOUR, estimate: 20, history: DAY_OF_RATES, want: { kind: "wait" }, reason: /^within 24 h, when fees are low/ },
+    { name: "estimate at the low: sent at the bid (the history's lowest)", deadlineIn: 24 * HOUR, estimate: 4, history: DAY_OF_RATES, want: { kind: "send", why: "low", rate: sats(2) } },
+    { name: "deadline inside the headroom: sent at the next-block rate even when high", deadlineIn: 20 * MIN, estimate: 20, history: DAY_OF_RATES, want: { kind: "send", why: "deadline", rate: sats(20) } },
+    { name: "deadline past: sent at once", deadlineIn: -HOUR, estimate: 20, history: DAY_OF_RATES, want: { kind: "send", why: "deadline" } },
+    { name: "too little history to know low: sent now at the estimate", deadlineIn: 24 * HOUR, estimate: 20, history: DAY_OF_RATES.slice(0, 3), want: { kind: "send", why: "no-history", rate: sats(20) } },
+    { name: "just outside the headroom: still waits", deadlineIn: 31 * MIN, estimate: 20, history: DAY_OF_RATES, want: { kind: "wait" }, reason: /^within 31 min/ },
+  ];
+  test.each(cases)("$name", ({ deadlineIn, estimate, history, want, reason }) => {
+    const d = decideTiming({ now: NOW, deadlines: [NOW + 2 * deadlineIn, NOW + deadlineIn], estimates: est(estimate), history });
+    expect(d).toMatchObject(want);
+    if (reason) expect(d.kind === "wait" && d.reason).toMatch(reason);
+  });
+
+  test("the run interval counts as headroom: a run an hour away could come too late", () => {
+    const d = decideTiming({ now: NOW, deadlines: [NOW + 80 * MIN], estimates: est(20), history: DAY_OF_RATES, options: { runEveryMs: HOUR } });
+    expect(d).toMatchObject({ kind: "send", why: "deadline" });
+  });
+
+  test("no deadlines or estimates is a caller's error", () => {
+    expect(() => decideTiming({ now: NOW, deadlines: [], estimates: est(1), history: [] })).toThrow(RangeError);
+    expect(() => estimateAt(new Map(), 1)).toThrow(RangeError);
+  });
+
+  test("estimateAt reads the longest known target not above the one asked, percentile is nearest-rank", () => {
+    const m = new Map([[1, 9000n], [6, 5000n], [144, 1000n]]);
+    expect([estimateAt(m, 1), estimateAt(m, 5), estimateAt(m, 6), estimateAt(m, 1000), estimateAt(m, 0)]).toEqual([9000n, 9000n, 5000n, 1000n, 9000n]);
+    expect([percentile(DAY_OF_RATES, 1), percentile(DAY_OF_RATES, 10), percentile(DAY_OF_RATES, 100)]).toEqual([sats(2), sats(4), sats(25)]);
+    expect([humanWithin(23.5 * HOUR), humanWithin(45 * MIN), humanWithin(0)]).toEqual(["24 h", "45 min", "now"]);
+  });
+});
+
+test("PAYOUT_MAX_DELAY: 0 (the default) is off; a duration turns timing on; anything else is refused", () => {
+  expect(loadSettings({}).payout.maxDelayMs).toBe(0);
+  expect(loadSettings({ PAYOUT_MAX_DELAY: "0" }).payout.maxDelayMs).toBe(0);
+  expect(loadSettings({ PAYOUT_MAX_DELAY: "24h" }).payout.maxDelayMs).toBe(24 * HOUR);
+  expect(() => loadSettings({ PAYOUT_MAX_DELAY: "soon" })).toThrow(/PAYOUT_MAX_DELAY/);
+});
+
+describe("bumpForDeadline", () => {
+  test.each([
+    { name: "deadline far: no bump", deadlineIn: 10 * HOUR, txRate: 2, estimate: 20, want: { bump: false } },
+    { name: "deadline near, below the next-block rate: bumped to it", deadlineIn: 20 * MIN, txRate: 2, estimate: 20, want: { bump: true, rate: sats(20) } },
+    { name: "deadline near, already at the rate: no bump", deadlineIn: 20 * MIN, txRate: 20, estimate: 20, want: { bump: false } },
+  ])("$name", ({ deadlineIn, txRate, estimate, want }) => {
+    expect(bumpForDeadline({ now: NOW, deadline: NOW + deadlineIn, txRate: sats(txRate), estimates: est(estimate) })).toEqual(want);
+  });
+});
+
+describe("with PAYOUT_MAX_DELAY the card and the ask say when a payout is expected", () => {
+  const bounty = { id: 1n, installationId: 2, repoId: 3, owner: "kubernetes", repo: "website", issueNumber: 42, issueTitle: "Docs", status: "awarded",
+    statusReason: null, cardCommentId: null, cardVersion: 2n, cardSyncedVersion: 1n, labelName: "bounty", labelApplied: true, issueState: "completed" } as Bounty;
+  const pledge: Pledge = { id: 1n, funderKey: "user:1", funderId: 1, funderLogin: "alice", amount: { currency: "USD", minor: 1000n }, status: "awarded", createdAt: new Date(0), updatedAt: new Date(0) };
+  const award = (over: Partial<AwardView>): AwardView => ({
+    id: 1n, bountyId: 1n, recipientId: 7, recipientLogin: "bob", shareBps: 10000, amounts: [{ currency: "USD", minor: 1000n }], source: "merge", claimId: 1n,
+    pr: { owner: "kubernetes", repo: "website", number: 9 }, holdUntil: new Date(NOW - HOUR), state: "credited", cancelReason: null, sats: 2_500n, pricedAt: new Date(NOW),
+    unclaimedCharity: null, payoutId: null, approval: null, approvalReason: null, approvedBy: null, approvedAt: null, payout: null, priceWait: false,
+    balanceSats: 10_000n, wallet: { kind: "address", addressType: "p2wpkh", charityName: null }, ...over,
+  });
+  const state = (a: AwardView, maxDelayMs?: number) =>
+    renderCard(bounty, [pledge], [a], { now: new Date(NOW), payouts: { minSats: 10_000n, intervalMs: HOUR, ...(maxDelayMs ? { maxDelayMs } : {}) } })
+      .split("\n").find((l) => l.startsWith("| @bob"))!.split(" | ").at(-1)!.replace(/ \|$/, "");
+
+  test.each([
+    ["due, not in a payout yet", award({}), "2,500 sats credited to @bob's balance; paid within 24 h, when fees are low"],
+    ["in a queued payout", award({ payoutId: 5n, payout: { state: "queued", payeeKind: "user", charityName: null, txid: null } }), "2,500 sats credited to @bob's balance; queued, paid within 24 h, when fees are low"],
+  ])("%s", (_name, a, text) => {
+    expect(state(a, 24 * HOUR)).toBe(text);
+    // Off (0), the card says what it always said.
+    expect(state(a)).toContain("in the next payout run (within 1h)");
+  });
+
+  test("the ask for a wallet says it is paid within PAYOUT_MAX_DELAY, when fees are low (only when the balance is due)", () => {
+    const ask = (balanceSats: bigint, maxDelayMs?: number) =>
+      askWalletComment({ login: "c", sats: 2_500n, unclaimedDays: 30, charityName: null, balanceSats, minSats: 10_000n, ...(maxDelayMs ? { maxDelayMs } : {}) });
+    expect(ask(10_000n, 24 * HOUR)).toContain("Once you do, it is paid within 24 h, when fees are low.");
+    expect(ask(10_000n)).not.toContain("when fees are low");
+    expect(ask(4_000n, 24 * HOUR)).not.toContain("when fees are low");
+  });
+});
+
+describe.each(enginesAndBackends(ENGINES))("PAYOUT_MAX_DELAY=24h on the local chain (%s, %s)", (engine, backend) => {
+  let t: TestDb;
+  let rig: PayoutRig;
+
+  beforeAll(async () => {
+    t = await createTestDb(engine);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+  beforeEach(async () => {
+    await t.db.exec(
+      "TRUNCATE fee_observations, outbox, spend_reservations, wallet_indexes, wallets, awards, payouts, payout_txs, claims, pledges, events, bounties, ledger_transfers, ledger_accounts RESTART IDENTITY CASCADE; " +
+        "INSERT INTO ledger_accounts (key, kind) VALUES ('wallet', 'wallet'), ('treasury', 'treasury'), ('fees', 'fees')",
+    );
+    rig = await startPayoutRig(t.db, { backend, settings: { maxDelayMs: 24 * HOUR, bumpAfterMs: 2 * HOUR } });
+    // The last day's runs saw 2–25 sat/vB.
+    for (const [i, r] of DAY_OF_RATES.entries()) await recordFeeRate(t.db, new Date(Date.now() - (i + 1) * HOUR + MIN), r, 7 * 24 * HOUR);
+  });
+  afterEach(async () => {
+    await rig.close();
+    expect(await ledgerProblems(t.db)).toEqual([]);
+  });
+
+  const estimates = (satVb: number) => (rig.chain.chain.feeEstimates = { "1": satVb, "6": satVb, "144": satVb });
+
+  async function duePayout(): Promise<string> {
+    await rig.fund(500_000n);
+    const alice = randomAddress("p2wpkh");
+    await linkWallet(t.db, 501, "alice", alice);
+    await seedAward(t.db, { recipients: [{ id: 501, login: "alice", amounts: [{ currency: "USD", minor: 5000n }] }] });
+    return alice;
+  }
+
+  test("high estimates: the payout waits, saying when it is expected; each run records the rate it saw", async () => {
+    await duePayout();
+    estimates(20);
+    const r = await rig.run();
+    expect(r).toMatchObject({ queued: 1, signed: [] });
+    expect(r.waiting).toMatch(/^within 24 h, when fees are low \(now 20 sat\/vB, low is 4 sat\/vB\)$/);
+    const [p] = await listPayouts(t.db, { state: "queued" });
+    expect(p!.waitReason).toBe(r.waiting);
+    expect(rig.chain.chain.mempoolTxids).toEqual([]);
+    expect(await feeRatesSince(t.db, new Date(Date.now() - 60_000))).toEqual([sats(20)]);
+  });
+
+  test("low estimates: sent at once, at the recent low", async () => {
+    await duePayout();
+    estimates(3);
+    const r = await rig.run();
+    expect(r.signed).toHaveLength(1);
+    const [tx] = await listPayoutTxs(t.db, ["broadcast"]);
+    expect(tx!.feeRateSatKvb).toBe(sats(2));
+    expect(rig.chain.chain.mempoolTxids).toEqual([tx!.txid]);
+  });
+
+  test("deadline near: sent at the next-block rate even when high, then not bumped again", async () => {
+    await duePayout();
+    estimates(20);
+    expect((await rig.run()).signed).toEqual([]);
+    const late = () => new Date(Date.now() + 24 * HOUR - 10 * MIN);
+    const r = await rig.run({ now: late });
+    expect(r.signed).toHaveLength(1);
+    const [tx] = await listPayoutTxs(t.db, ["broadcast"]);
+    expect(tx!.feeRateSatKvb).toBe(sats(20));
+    expect((await rig.run({ now: late })).bumped).toEqual([]);
+  });
+
+  test("a batch sent low is bumped only once its deadline is near, to the next-block rate", async () => {
+    await duePayout();
+    estimates(3);
+    expect((await rig.run()).signed).toHaveLength(1);
+    estimates(30);
+    // Past PAYOUT_BUMP_AFTER with the estimate ten times higher, but 21 h before the deadline: it rides.
+    expect((await rig.run({ now: () => new Date(Date.now() + 3 * HOUR) })).bumped).toEqual([]);
+    const r = await rig.run({ now: () => new Date(Date.now() + 24 * HOUR - 20 * MIN) });
+    expect(r.bumped).toHaveLength(1);
+    const [bump] = (await listPayoutTxs(t.db, ["broadcast"])).filter((x) => x.txid === r.bumped[0]);
+    expect(bump!.feeRateSatKvb).toBe(sats(30));
+    rig.chain.chain.mine(1);
+    expect((await rig.run({ now: () => new Date(Date.now() + 24 * HOUR - 10 * MIN) })).confirmed).toEqual(r.bumped);
+  });
+});
