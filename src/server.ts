@@ -313,7 +313,8 @@ export async function startBountyBot(settings: Settings, opts: StartOptions = {}
               + (SELECT count(*) FROM cards WHERE synced_version < version
                    AND (lease_until IS NULL OR lease_until < now())) AS n`,
       );
-      if (Number(busy!.n) === 0) return;
+      // A card sync or send kicked after its idle() above has a lease the query does not count: ask the workers too.
+      if (Number(busy!.n) === 0 && !inbox.busy && !cards.busy && !keyedCards.busy && !outbox.busy && !payouts?.busy) return;
       sweep();
       await new Promise((r) => setTimeout(r, 10));
     }

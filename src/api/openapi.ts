@@ -275,6 +275,75 @@ export function openApiDocument(): Record<string, unknown> {
           },
         },
       },
+      "/api/v1/bounties": {
+        get: {
+          summary: "The board's open bounties (/board's JSON twin), 50 a page",
+          parameters: [
+            { name: "repo", in: "query", required: false, schema: { type: "string" }, description: "owner/name" },
+            { name: "label", in: "query", required: false, schema: { type: "string" } },
+            { name: "currency", in: "query", required: false, schema: { type: "string" } },
+            { name: "min", in: "query", required: false, schema: { type: "string" }, description: "Least amount in sats" },
+            { name: "sort", in: "query", required: false, schema: { type: "string", enum: ["amount", "age"] } },
+            { name: "state", in: "query", required: false, schema: { type: "string" } },
+            { name: "page", in: "query", required: false, schema: { type: "integer", minimum: 1 } },
+          ],
+          responses: {
+            "200": json("A page of open bounties (sats as strings).", {
+              type: "object",
+              required: ["page", "pages", "total", "bounties"],
+              properties: { page: { type: "integer" }, pages: { type: "integer" }, total: { type: "integer" }, bounties: { type: "array", items: { type: "object" } } },
+            }),
+            "304": { description: "Not modified (ETag)." },
+            "400": problem("A bad filter."),
+            "404": problem("The board is off (BOARD=off)."),
+          },
+        },
+      },
+      "/api/v1/experts": {
+        get: {
+          summary: "The expert directory (/board/experts's JSON twin): people with a /price",
+          responses: {
+            "200": json("The experts.", { type: "object", required: ["experts"], properties: { experts: { type: "array", items: { type: "object" } } } }),
+            "304": { description: "Not modified (ETag)." },
+            "404": problem("The board is off (BOARD=off)."),
+          },
+        },
+      },
+      "/api/v1/leaderboard": {
+        get: {
+          summary: "Contributors by sats earned and funders by reliability (/board/leaderboard's JSON twin)",
+          parameters: [{ name: "period", in: "query", required: false, schema: { type: "string", enum: ["week", "month", "all"] } }],
+          responses: {
+            "200": json("The leaderboard for the period.", { type: "object", required: ["period"], properties: { period: { type: "string" } } }),
+            "304": { description: "Not modified (ETag)." },
+            "400": problem("A bad period."),
+            "404": problem("The board is off (BOARD=off)."),
+          },
+        },
+      },
+      "/api/v1/payouts": {
+        get: {
+          summary: "Recent payouts with their txids, and the solvency summary (/board/payouts's JSON twin)",
+          parameters: [{ name: "page", in: "query", required: false, schema: { type: "integer", minimum: 1 } }],
+          responses: {
+            "200": json("A page of payouts.", { type: "object", required: ["payouts"], properties: { payouts: { type: "array", items: { type: "object" } } } }),
+            "304": { description: "Not modified (ETag)." },
+            "400": problem("A bad page."),
+            "404": problem("The board is off (BOARD=off)."),
+          },
+        },
+      },
+      "/api/v1/users/{login}": {
+        get: {
+          summary: "One person on the board (/u/<login>'s JSON twin)",
+          parameters: [{ name: "login", in: "path", required: true, schema: { type: "string" } }],
+          responses: {
+            "200": json("What they earned, were paid (with txids), have pending, answered and pledged.", { type: "object", required: ["paid"], properties: { paid: { type: "array", items: { type: "object" } } } }),
+            "304": { description: "Not modified (ETag)." },
+            "404": problem("Nobody by that name is on the board (or they left it with /board hide, or the board is off)."),
+          },
+        },
+      },
       "/api/v1/solvency/proof/{login}": {
         get: {
           summary: "One person's inclusion proof in the current report",

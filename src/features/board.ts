@@ -5,7 +5,8 @@
  * whether its repository is private.
  */
 import { board as boardCommand } from "../commands/board.js";
-import { recordIssueFacts, type IssueFacts } from "../store/board.js";
+import { extractCommands } from "../core/commands.js";
+import { issueOnBoard, recordIssueFacts, type IssueFacts } from "../store/board.js";
 import type { Feature, FeatureHandler } from "./types.js";
 
 type Payload = Record<string, any>;
@@ -33,9 +34,17 @@ export function issueFacts(payload: unknown): IssueFacts | null {
   };
 }
 
-const record: FeatureHandler = async (d) => {
+const record: FeatureHandler = async (d, deps) => {
   const facts = issueFacts(d.payload);
   if (!facts) return null;
+  // Most comments are on issues the board does not show: record only those that carry a slash
+  // command (which may place a bounty, a question or a survey, or be Prow's /assign) or are on an
+  // issue the board shows.
+  if (d.event === "issue_comment") {
+    const body = ((d.payload ?? {}) as Payload).comment?.body;
+    const commands = extractCommands(typeof body === "string" ? body : null).length > 0;
+    if (!commands && (facts.issueNumber === null || !(await issueOnBoard(deps.db, facts.repoId, facts.issueNumber)))) return null;
+  }
   return async (tx) => {
     await recordIssueFacts(tx, facts);
     return { bountyIds: [] };

@@ -485,3 +485,14 @@ export async function boardUser(db: Queryable, login: string, privateRepos: bool
     pledges: pledges.map((p) => ({ repo: p.repo, issueNumber: Number(p.issue_number), title: p.issue_title, currency: p.currency, minor: BigInt(p.amount_minor), status: p.status })),
   };
 }
+
+/** Whether the board shows something of this issue: a bounty, a question or a survey. */
+export async function issueOnBoard(db: Queryable, repoId: number, issueNumber: number): Promise<boolean> {
+  const rows = await db.query(
+    `SELECT 1 FROM bounties WHERE repo_id = $1 AND issue_number = $2
+     UNION ALL SELECT 1 FROM questions WHERE repo_id = $1 AND issue_number = $2
+     UNION ALL SELECT 1 FROM surveys WHERE repo_id = $1 AND issue_number = $2 LIMIT 1`,
+    [repoId, issueNumber],
+  );
+  return rows.length > 0;
+}

@@ -1,3 +1,4 @@
+import type { Amount } from "../../src/core/money.js";
 import { awardBounty, cancelHeldAwards, listAwards, revertClaim, recordClaim, type Award } from "../../src/store/awards.js";
 import {
   backPledge,
@@ -27,7 +28,7 @@ import { ledgerProblems } from "../support/ledger.js";
 
 const cause: Cause = { actor: { id: 1, login: "alice" }, deliveryId: "d-1" };
 const RATES = { USD: { price: "60000", sources: ["fixed"], at: "2026-12-01T00:00:00Z" } };
-const USD20 = { currency: "USD" as const, minor: 2000n };
+const USD20: Amount = { currency: "USD", minor: 2000n };
 let nextIssue = 1;
 let nextUser = 7000;
 
