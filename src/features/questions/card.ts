@@ -27,7 +27,9 @@ const paidTo = (a: Answer) => (a.charityId ? `donated to \`${a.charityId}\` for 
 
 export function renderQuestionCard(q: Question, answers: readonly Answer[]): string {
   const lines = [`### ❓ Paid question for ${asked(q)}: ${price(q)}`, ""];
-  lines.push(`Asked by @${q.asker.login}${q.about ? ` about: ${q.about.replace(/[\r\n]+/g, " ")}` : ""}.`, "");
+  const about = q.about.replace(/[\r\n]+/g, " ").trim();
+  // A topic that ends its own sentence ("…on my laptop?") gets no second stop.
+  lines.push(`Asked by @${q.asker.login}${about ? ` about: ${about}` : ""}${/[.?!…]$/.test(about) ? "" : "."}`, "");
   const left = BigInt(q.slots - answers.length) * q.sats;
   const who = q.targetKind === "person" ? `@${q.target}` : asked(q);
   const rule = `at least ${q.minReplyChars} characters besides commands`;

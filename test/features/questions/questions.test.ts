@@ -108,7 +108,7 @@ describe.each(ENGINES)("paid questions on %s", (engine) => {
     const { issue, alice, bob, card } = await askAlice();
     expect(card.bodies).toHaveLength(1);
     expect(card.bodies[0]).toContain("Paid question for @alice: 1,000 sats");
-    expect(card.bodies[0]).toContain("Asked by @bob about: how do the docs previews build?.");
+    expect(card.bodies[0]).toContain("Asked by @bob about: how do the docs previews build?\n");
     expect(await available(h.db, fundsOf(bob.id))).toBe(4000n);
     expect(await questions(bob.id)).toEqual([{ state: "open", sats: 1000n, payer: "person" }]);
 

@@ -129,6 +129,8 @@ describe("the question card", () => {
   const answer: Answer = { questionId: 7n, slot: 0, responderId: 10, responderLogin: "alice", commentId: 555, sats: 33333n, charityId: null, answeredAt: new Date() };
   test.each<[string, Question, Answer[], Array<string | RegExp>]>([
     ["open: mentions the person asked, the price, the deadline", q, [], ["Paid question for @alice: $20 (33,333 sats)", "Asked by @bob about: e2e tests.", "until 2026-01-08 00:00 UTC", "`/ask cancel`", "@alice: `/decline`"]],
+    ["a topic that ends its own sentence gets no second stop", { ...q, about: "how do I run the e2e tests?" }, [], [/Asked by @bob about: how do I run the e2e tests\?\n/]],
+    ["no topic", { ...q, about: "" }, [], [/Asked by @bob\.\n/]],
     ["answered: links the answer and says who was credited", { ...q, state: "answered" }, [answer], ["✅ answered", "https://github.com/kubernetes/website/issues/5#issuecomment-555", "33,333 sats credited to @alice"]],
     ["donated answer", { ...q, state: "answered" }, [{ ...answer, charityId: "coin-center" }], ["donated to `coin-center` for @alice"]],
     ["expired: mentions both, says the money went back", { ...q, state: "expired", returnedSats: 33333n }, [], ["⌛ expired: no answer came", "33,333 sats went back to @bob", "(asked: @alice)"]],
