@@ -23,9 +23,11 @@ export interface IntakeOptions {
  */
 export function bountyBotIntake(opts: IntakeOptions): (d: SignedDelivery) => Promise<IntakeOutcome> {
   const warned = new Set<string>();
+  const noDiscussions = new Set<number>();
   return async ({ id, event, payload }) => {
     const p = payload as { action?: string; installation?: { id?: number } };
     const action = typeof p?.action === "string" ? p.action : null;
+    if (event === "installation" && opts.allowedAccounts.has((deliveryAccount(payload) ?? "").toLowerCase())) noteDiscussionsPermission(payload, noDiscussions, opts.log);
     const features = featureEvents(event, action);
     if (!isHandled(event, action) && features.length === 0) return "unhandled";
     const account = deliveryAccount(payload);
@@ -49,4 +51,27 @@ export function bountyBotIntake(opts: IntakeOptions): (d: SignedDelivery) => Pro
     if (outcome === "stored" || outcome === "rearmed") opts.onStored();
     return outcome;
   };
+}
+
+/**
+ * GitHub sends `installation` events (created, new_permissions_accepted…) with the permissions
+ * the installation granted. One that has not granted `discussions: write` keeps working in its
+ * issues; its Discussions see nothing of the app. Said once per installation, and again if it
+ * accepts later.
+ */
+function noteDiscussionsPermission(payload: unknown, noted: Set<number>, log: Logger): void {
+  const inst = (payload as { installation?: { id?: unknown; account?: { login?: unknown }; permissions?: Record<string, unknown> } })?.installation;
+  if (typeof inst?.id !== "number") return;
+  const account = typeof inst.account?.login === "string" ? inst.account.login : "(unknown account)";
+  if (inst.permissions?.discussions === "write") {
+    if (noted.delete(inst.id)) log.info({ installation: inst.id, account }, `installation ${inst.id} (${account}) accepted discussions: write: paid questions and surveys now work in its Discussions`);
+    return;
+  }
+  if (noted.has(inst.id)) return;
+  noted.add(inst.id);
+  log.warn(
+    { installation: inst.id, account },
+    `installation ${inst.id} (${account}) has not accepted the discussions: write permission: everything works in its issues; ` +
+      "paid questions and surveys in its Discussions need an admin to accept it in the installation's settings (logged once)",
+  );
 }

@@ -70,6 +70,7 @@ export function balanceReply(b: PersonBalance, who: { login: string }, publicUrl
 
 export const balance: Command = {
   names: ["balance"],
+  inDiscussions: true,
   help: balanceHelp,
   async run(line, ctx: CommandContext) {
     const args = line.args.trim();

@@ -12,6 +12,7 @@ export const helpHelp: HelpEntry[] = [
 /** `/bounties help` (and `/bounties` alone): the table of every command. */
 export const help: Command = {
   names: ["bounties"],
+  inDiscussions: true,
   help: helpHelp,
   async run(line) {
     const sub = line.args.trim().toLowerCase();

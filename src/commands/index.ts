@@ -21,6 +21,13 @@ export function findCommand(name: string): Command | undefined {
   return allCommands().find((c) => c.names.includes(name));
 }
 
+/** The names of the commands that run in a GitHub Discussion's comments, in help order. */
+export function discussionCommandNames(): string[] {
+  return allCommands()
+    .filter((c) => c.inDiscussions)
+    .map((c) => c.names[0]!);
+}
+
 export function allHelp(): HelpEntry[] {
   return allCommands().flatMap((c) => c.help);
 }
@@ -41,6 +48,8 @@ export function helpTable(): string {
     "| Command | What it does | Who can use it | Example |",
     "| --- | --- | --- | --- |",
     ...rows,
+    "",
+    `In a GitHub Discussion these work too: ${discussionCommandNames().map((n) => `\`/${n}\``).join(", ")}.`,
     "",
     "Bounties are paid in bitcoin when a merged pull request that says `Fixes #<issue>` closes the issue.",
   ].join("\n");

@@ -36,8 +36,12 @@ export interface WithdrawalTerms {
 /** What a command sees of the comment that carried it; everything here is already read. */
 export interface CommandContext {
   deliveryId: string;
-  /** body: the issue's description, as the delivery carried it (a survey's questions). */
-  issue: IssueRef & { isPullRequest: boolean; state: string; body?: string };
+  /**
+   * body: the issue's description, as the delivery carried it (a survey's questions).
+   * discussionId: set when the comment is in a GitHub Discussion (its node id), whose number
+   * `number` is; only commands marked `inDiscussions` run there.
+   */
+  issue: IssueRef & { isPullRequest: boolean; state: string; body?: string; discussionId?: string | null };
   commentId: number;
   author: { id: number; login: string };
   config: RepoConfig;
@@ -77,6 +81,11 @@ export type Step = (tx: Queryable) => Promise<Outcome>;
 export interface Command {
   /** Names it answers to, lowercase, without the slash. */
   names: string[];
+  /**
+   * Runs in a GitHub Discussion's comments too (paid questions, surveys, what is about the commenter
+   * alone). Others are about issues and pull requests (bounties, claims) and are refused there.
+   */
+  inDiscussions?: boolean;
   help: HelpEntry[];
   run(line: CommandLine, ctx: CommandContext): Promise<Outcome | Step>;
 }

@@ -6,6 +6,8 @@
 /** The deliveries bounty-bot acts on; everything else is acknowledged and dropped. */
 export const HANDLED: Readonly<Record<string, ReadonlySet<string>>> = {
   issue_comment: new Set(["created"]),
+  // Commands in a GitHub Discussion's comments (the features act on discussion.answered too).
+  discussion_comment: new Set(["created"]),
   issues: new Set(["closed", "reopened", "labeled", "unlabeled"]),
   pull_request: new Set(["closed"]),
 };
@@ -52,6 +54,12 @@ export function objectKey(event: string, action: string | null | undefined, payl
     case "issue_comment.created":
       // Comment ids are unique across GitHub; one comment's commands run once.
       return key("comment", part(p.comment?.id));
+    case "discussion_comment.created":
+      // Discussion comment ids are GitHub's too, but of another table than issue comments'.
+      return key("discussion-comment", part(p.comment?.id));
+    case "discussion.answered":
+      // A Discussion's answer may be unmarked and marked again: each (Discussion, comment) once.
+      return key("discussion-answered", String(repoId), part(p.discussion?.number), part(p.answer?.id));
     case "pull_request.closed": {
       const pr = p.pull_request;
       // A pull request merges once; an unmerged one may be closed again after a reopen.

@@ -1,5 +1,6 @@
 import { extractCommands } from "../core/commands.js";
-import { findCommand, helpTable } from "../commands/index.js";
+import { threadComment } from "../core/threadComment.js";
+import { discussionCommandNames, findCommand, helpTable } from "../commands/index.js";
 import type { CommandContext, FundCheck, Outcome, Step } from "../commands/types.js";
 import { mayFund } from "../github/funders.js";
 import { queueReaction, queueReply } from "../store/outbox.js";
@@ -8,15 +9,6 @@ import { configErrorReply, loadRepoConfig } from "./config.js";
 import { replyTo } from "./reply.js";
 import type { Apply, Deps } from "./types.js";
 
-/** The parts of GitHub's issue_comment.created payload that bounty-bot reads. */
-interface CommentPayload {
-  action: string;
-  installation?: { id: number };
-  repository: { id: number; name: string; owner: { login: string } };
-  issue: { number: number; title: string; state: string; body?: string | null; pull_request?: unknown };
-  comment: { id: number; body: string | null; user: { id: number; login: string; type: string } };
-}
-
 /**
  * Commands run per comment; the rest are answered only by a count. Each command may read GitHub
  * (a permission, every user an /award names), so a comment of hundreds must not become hundreds
@@ -24,21 +16,26 @@ interface CommentPayload {
  */
 export const MAX_COMMANDS_PER_COMMENT = 20;
 
-/** issue_comment.created: run each bounty-bot command in the comment. Others (Prow's) are ignored. */
-export async function onIssueComment(deliveryId: string, payload: unknown, deps: Deps): Promise<Apply | null> {
-  const p = payload as CommentPayload;
-  if (p.action !== "created" || !p.installation || !p.comment || !p.issue || !p.repository) return null;
-  if (p.comment.user.type === "Bot") return null;
-  const found = extractCommands(p.comment.body).filter((c) => findCommand(c.name));
+/**
+ * issue_comment.created and discussion_comment.created: run each bounty-bot command in the
+ * comment. Others (Prow's) are ignored. In a Discussion only the commands marked `inDiscussions`
+ * run; the others are answered with where they work.
+ */
+export async function onComment(deliveryId: string, event: string, payload: unknown, deps: Deps): Promise<Apply | null> {
+  const e = threadComment(event, payload);
+  if (!e || e.accepted) return null;
+  if (e.comment.user.type === "Bot") return null;
+  const found = extractCommands(e.comment.body).filter((c) => findCommand(c.name));
   if (found.length === 0) return null;
   const lines = found.slice(0, MAX_COMMANDS_PER_COMMENT);
   const notRun = found.length - lines.length;
 
-  const owner = p.repository.owner.login;
-  const repo = p.repository.name;
-  const author = { id: p.comment.user.id, login: p.comment.user.login };
-  const where = { installationId: p.installation.id, owner, repo, issueNumber: p.issue.number };
-  const gh = await deps.github(p.installation.id, owner, repo);
+  const owner = e.repository.owner;
+  const repo = e.repository.name;
+  const author = { id: e.comment.user.id, login: e.comment.user.login };
+  const discussionId = e.thread.discussionId;
+  const where = { installationId: e.installationId, owner, repo, issueNumber: e.thread.number, discussionId };
+  const gh = await deps.github(e.installationId, owner, repo);
   const config = await loadRepoConfig(gh, deps);
   if (!config.ok) {
     const body = replyTo(author.login, [{ line: lines.map((l) => l.line).join(" "), message: configErrorReply(config.errors) }]);
@@ -52,17 +49,18 @@ export async function onIssueComment(deliveryId: string, payload: unknown, deps:
   const ctx: CommandContext = {
     deliveryId,
     issue: {
-      installationId: p.installation.id,
-      repoId: p.repository.id,
+      installationId: e.installationId,
+      repoId: e.repository.id,
       owner,
       repo,
-      number: p.issue.number,
-      title: p.issue.title ?? "",
-      isPullRequest: Boolean(p.issue.pull_request),
-      state: p.issue.state,
-      body: p.issue.body ?? "",
+      number: e.thread.number,
+      title: e.thread.title,
+      isPullRequest: e.thread.isPullRequest,
+      state: e.thread.state,
+      body: e.thread.body,
+      discussionId,
     },
-    commentId: p.comment.id,
+    commentId: e.comment.id,
     author,
     config: config.config,
     network: deps.network,
@@ -80,7 +78,9 @@ export async function onIssueComment(deliveryId: string, payload: unknown, deps:
   // Every GitHub read happens here, before the transaction; the steps only touch the database.
   const planned: Array<{ name: string; line: string; result: Outcome | Step }> = [];
   for (const line of lines) {
-    planned.push({ name: findCommand(line.name)!.names[0]!, line: line.line, result: await findCommand(line.name)!.run(line, ctx) });
+    const command = findCommand(line.name)!;
+    const result = discussionId !== null && !command.inDiscussions ? { reply: notInDiscussions(line.name) } : await command.run(line, ctx);
+    planned.push({ name: command.names[0]!, line: line.line, result });
   }
 
   return async (tx) => {
@@ -102,7 +102,13 @@ export async function onIssueComment(deliveryId: string, payload: unknown, deps:
       if (outcome.bountyId !== undefined) bountyIds.push(outcome.bountyId);
     }
     if (replies.length || notRun) await queueReply(tx, `reply:${deliveryId}`, where, replyTo(author.login, replies, notRun));
-    if (react) await queueReaction(tx, `react:${deliveryId}`, { ...where, commentId: p.comment.id }, "+1");
+    if (react) await queueReaction(tx, `react:${deliveryId}`, { ...where, commentId: e.comment.id, commentNodeId: e.comment.nodeId }, "+1");
     return { bountyIds, commands };
   };
+}
+
+/** The reply to a command that works in issues only, naming those that work in a Discussion. */
+export function notInDiscussions(name: string): string {
+  const here = discussionCommandNames().map((n) => `\`/${n}\``).join(", ");
+  return `\`/${name}\` works on issues and pull requests, not in Discussions. In a Discussion: ${here}.`;
 }

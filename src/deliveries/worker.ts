@@ -2,7 +2,7 @@ import { Drainer } from "../core/drainer.js";
 import { featureEvents } from "../features/index.js";
 import type { Metrics } from "../metrics.js";
 import { completeDelivery, failDelivery, pendingDeliveries, type Delivery } from "../store/inbox.js";
-import { onIssueComment } from "./comment.js";
+import { onComment } from "./comment.js";
 import { onIssueClosed, onIssueLabel, onIssueReopened } from "./issues.js";
 import { onPullRequestClosed } from "./pulls.js";
 import type { Apply, Deps } from "./types.js";
@@ -35,7 +35,8 @@ export async function prepare(d: Delivery, deps: Deps): Promise<Apply | null> {
 async function prepareCore(d: Delivery, deps: Deps): Promise<Apply | null> {
   switch (d.event) {
     case "issue_comment":
-      return onIssueComment(d.id, d.payload, deps);
+    case "discussion_comment":
+      return onComment(d.id, d.event, d.payload, deps);
     case "issues":
       if (d.action === "closed") return onIssueClosed(d.id, d.payload, deps);
       if (d.action === "reopened") return onIssueReopened(d.id, d.payload);
@@ -61,8 +62,9 @@ export interface InboxWorkerOptions {
 
 /** The issue or pull request a delivery is about (the SQL of pendingDeliveries keeps the same lanes in order); its own id otherwise. */
 export function laneOf(d: Delivery): string {
-  const p = d.payload as { repository?: { id?: number }; issue?: { number?: number }; pull_request?: { number?: number } } | null;
-  const n = p?.issue?.number ?? p?.pull_request?.number;
+  const p = d.payload as { repository?: { id?: number }; issue?: { number?: number }; pull_request?: { number?: number }; discussion?: { number?: number } } | null;
+  // Issues, pull requests and Discussions share one number sequence in a repository.
+  const n = p?.issue?.number ?? p?.pull_request?.number ?? p?.discussion?.number;
   return p?.repository?.id !== undefined && n !== undefined ? `${p.repository.id}#${n}` : `delivery:${d.id}`;
 }
 

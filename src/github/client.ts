@@ -89,6 +89,69 @@ export interface RepoGitHub {
   isOrgMember(org: string, login: string): Promise<boolean>;
   /** When the account with this id was created (the users API's created_at), or null when there is none. */
   accountCreatedAt(id: number): Promise<Date | null>;
+  /**
+   * A Discussion's comments and their replies, oldest first (GraphQL, by the Discussion's node id).
+   * A bot's login is given as REST gives it (`name[bot]`); `viaAppId` is always null (GraphQL does not say).
+   */
+  discussionComments(discussionId: string): Promise<DiscussionComment[]>;
+  /** addDiscussionComment: the new comment's database id and node id. */
+  addDiscussionComment(discussionId: string, body: string): Promise<{ id: number; nodeId: string }>;
+  /** updateDiscussionComment, by the comment's node id. */
+  updateDiscussionComment(commentNodeId: string, body: string): Promise<void>;
+  /** addReaction on a Discussion comment, by its node id. */
+  addDiscussionReaction(commentNodeId: string, content: "+1" | "eyes" | "confused"): Promise<void>;
+}
+
+/** A comment of a GitHub Discussion: an issue comment's fields and the node id GraphQL writes by. */
+export interface DiscussionComment extends IssueComment {
+  nodeId: string;
+}
+
+const DISCUSSION_COMMENTS_QUERY = `query ($id: ID!, $after: String) {
+  node(id: $id) {
+    ... on Discussion {
+      comments(first: 100, after: $after) {
+        pageInfo { hasNextPage endCursor }
+        nodes {
+          id databaseId body
+          author { __typename login ... on User { databaseId } ... on Bot { databaseId } }
+          replies(first: 100) { nodes { id databaseId body author { __typename login ... on User { databaseId } ... on Bot { databaseId } } } }
+        }
+      }
+    }
+  }
+}`;
+
+type GraphqlComment = {
+  id: string;
+  databaseId: number | null;
+  body: string | null;
+  author: { __typename: string; login: string; databaseId?: number | null } | null;
+};
+type DiscussionCommentsAnswer = {
+  node: {
+    comments?: {
+      pageInfo: { hasNextPage: boolean; endCursor: string | null };
+      nodes: Array<(GraphqlComment & { replies?: { nodes: Array<GraphqlComment | null> } | null }) | null>;
+    };
+  } | null;
+};
+
+const REACTIONS = { "+1": "THUMBS_UP", eyes: "EYES", confused: "CONFUSED" } as const;
+
+/** GraphQL names a bot `name`, REST `name[bot]`: comments are compared in REST's form. */
+function fromGraphql(c: GraphqlComment): DiscussionComment {
+  const bot = c.author?.__typename === "Bot";
+  const login = c.author?.login ?? "";
+  return {
+    id: c.databaseId ?? 0,
+    nodeId: c.id,
+    body: c.body ?? "",
+    userLogin: bot && !login.endsWith("[bot]") ? `${login}[bot]` : login,
+    userId: c.author?.databaseId ?? 0,
+    userType: bot ? "Bot" : c.author ? "User" : "",
+    viaAppId: null,
+  };
 }
 
 const CLOSING_ISSUES_QUERY = `query ($owner: String!, $repo: String!, $number: Int!) {
@@ -397,6 +460,44 @@ export function octokitRepo(octokit: Octokit, owner: string, repo: string): Repo
         if (status(err) === 404) return false;
         throw err;
       }
+    },
+    async discussionComments(discussionId) {
+      const all: DiscussionComment[] = [];
+      let after: string | null = null;
+      // At most 50 pages (5,000 comments): a card is found among them, and a Discussion is rarely longer.
+      for (let page = 0; page < 50; page++) {
+        const data: DiscussionCommentsAnswer = await octokit.graphql<DiscussionCommentsAnswer>(DISCUSSION_COMMENTS_QUERY, { id: discussionId, after });
+        const comments = data.node?.comments;
+        if (!comments) throw new Error(`GitHub knows no Discussion ${discussionId}`);
+        for (const c of comments.nodes) {
+          if (!c) continue;
+          all.push(fromGraphql(c));
+          for (const r of c.replies?.nodes ?? []) if (r) all.push(fromGraphql(r));
+        }
+        if (!comments.pageInfo.hasNextPage) break;
+        after = comments.pageInfo.endCursor;
+      }
+      return all;
+    },
+    async addDiscussionComment(discussionId, body) {
+      const data = await octokit.graphql<{ addDiscussionComment: { comment: { id: string; databaseId: number } } }>(
+        `mutation ($id: ID!, $body: String!) { addDiscussionComment(input: { discussionId: $id, body: $body }) { comment { id databaseId } } }`,
+        { id: discussionId, body },
+      );
+      const c = data.addDiscussionComment.comment;
+      return { id: c.databaseId, nodeId: c.id };
+    },
+    async updateDiscussionComment(commentNodeId, body) {
+      await octokit.graphql(
+        `mutation ($id: ID!, $body: String!) { updateDiscussionComment(input: { commentId: $id, body: $body }) { comment { id } } }`,
+        { id: commentNodeId, body },
+      );
+    },
+    async addDiscussionReaction(commentNodeId, content) {
+      await octokit.graphql(
+        `mutation ($id: ID!, $content: ReactionContent!) { addReaction(input: { subjectId: $id, content: $content }) { reaction { content } } }`,
+        { id: commentNodeId, content: REACTIONS[content] },
+      );
     },
     async accountCreatedAt(id) {
       try {

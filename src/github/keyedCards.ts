@@ -3,6 +3,7 @@ import type { Db } from "../store/db.js";
 import { abandonCard, getCard, leaseCard, recordCardSynced, releaseCard, staleCards } from "../store/cards.js";
 import { isOwnCard, type BotAccount } from "./cards.js";
 import type { RepoGitHub } from "./client.js";
+import { createThreadComment, listThreadComments, updateThreadComment, type CommentRef } from "./threads.js";
 
 /**
  * A kind of card a feature shows (a question, a survey): its key is `<kind>:<id>`, and `render`
@@ -106,20 +107,21 @@ export class KeyedCardSyncer {
         }
         const marker = cardMarker(key);
         const gh = await this.opts.github(card.installationId, card.owner, card.repo);
-        let commentId = card.commentId;
+        // An issue by number, a Discussion by node id: github/threads.ts writes either.
+        let comment: CommentRef | null = card.commentId === null ? null : { id: card.commentId, nodeId: card.commentNodeId };
         const body = `${marker}\n${rendered}`;
-        if (commentId === null) {
-          const existing = (await gh.listComments(card.issueNumber)).find((c) => isOwnCard(c, this.opts.bot, marker));
+        if (comment === null) {
+          const existing = (await listThreadComments(gh, card)).find((c) => isOwnCard(c, this.opts.bot, marker));
           if (existing) {
-            commentId = existing.id;
-            if (existing.body !== body) await gh.updateComment(commentId, body);
+            comment = { id: existing.id, nodeId: existing.nodeId };
+            if (existing.body !== body) await updateThreadComment(gh, card, comment, body);
           } else {
-            commentId = await gh.createComment(card.issueNumber, body);
+            comment = await createThreadComment(gh, card, body);
           }
         } else {
-          await gh.updateComment(commentId, body);
+          await updateThreadComment(gh, card, comment, body);
         }
-        await recordCardSynced(db, key, { version: card.version, commentId });
+        await recordCardSynced(db, key, { version: card.version, commentId: comment.id, commentNodeId: comment.nodeId });
       }
     } catch (err) {
       await abandonCard(db, key).catch(() => undefined);

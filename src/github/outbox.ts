@@ -3,8 +3,9 @@ import { Drainer } from "../core/drainer.js";
 import type { Db } from "../store/db.js";
 import { claimOutbox, markFailed, markSent, pendingOutbox } from "../store/outbox.js";
 import type { RepoGitHub } from "./client.js";
+import { createThreadComment, reactInThread } from "./threads.js";
 
-/** Sends queued replies and reactions, each once; failures are retried with backoff. */
+/** Sends queued replies and reactions (in issues and Discussions: github/threads.ts), each once; failures are retried with backoff. */
 export class OutboxSender extends Drainer {
   constructor(
     private readonly opts: {
@@ -27,8 +28,8 @@ export class OutboxSender extends Drainer {
         if (!(await claimOutbox(this.opts.db, item.id))) continue;
         try {
           const gh = await this.opts.github(item.installationId, item.owner, item.repo);
-          if (item.kind === "reply") await gh.createComment(item.issueNumber, item.body);
-          else await gh.addReaction(item.commentId!, item.body as "+1");
+          if (item.kind === "reply") await createThreadComment(gh, item, item.body);
+          else await reactInThread(gh, item, { id: item.commentId!, nodeId: item.commentNodeId }, item.body as "+1");
           await markSent(this.opts.db, item.id);
           sent++;
         } catch (err) {

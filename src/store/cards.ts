@@ -4,6 +4,7 @@
  * it showed is the latest (the bounty card keeps the same fields on its bounties row).
  */
 import type { Db, Queryable } from "./db.js";
+import type { ThreadWhere } from "./outbox.js";
 
 export interface CardRow {
   key: string;
@@ -11,7 +12,11 @@ export interface CardRow {
   owner: string;
   repo: string;
   issueNumber: number;
+  /** The Discussion's node id when the card is in a Discussion; null in an issue. */
+  discussionId: string | null;
   commentId: number | null;
+  /** In a Discussion: the card comment's node id (GraphQL edits by it). */
+  commentNodeId: string | null;
   version: bigint;
   syncedVersion: bigint;
 }
@@ -22,7 +27,9 @@ type Raw = {
   repo_owner: string;
   repo_name: string;
   issue_number: number;
+  discussion_id: string | null;
   comment_id: bigint | null;
+  comment_node_id: string | null;
   version: bigint;
   synced_version: bigint;
 };
@@ -33,21 +40,19 @@ const toCard = (r: Raw): CardRow => ({
   owner: r.repo_owner,
   repo: r.repo_name,
   issueNumber: Number(r.issue_number),
+  discussionId: r.discussion_id,
   commentId: r.comment_id === null ? null : Number(r.comment_id),
+  commentNodeId: r.comment_node_id,
   version: BigInt(r.version),
   syncedVersion: BigInt(r.synced_version),
 });
 
 /** Marks a card changed (creating its row on first use), in the caller's transaction. */
-export async function touchCard(
-  tx: Queryable,
-  key: string,
-  where: { installationId: number; owner: string; repo: string; issueNumber: number },
-): Promise<void> {
+export async function touchCard(tx: Queryable, key: string, where: ThreadWhere): Promise<void> {
   await tx.query(
-    `INSERT INTO cards (key, installation_id, repo_owner, repo_name, issue_number) VALUES ($1, $2, $3, $4, $5)
+    `INSERT INTO cards (key, installation_id, repo_owner, repo_name, issue_number, discussion_id) VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (key) DO UPDATE SET version = cards.version + 1, updated_at = now()`,
-    [key, where.installationId, where.owner, where.repo, where.issueNumber],
+    [key, where.installationId, where.owner, where.repo, where.issueNumber, where.discussionId ?? null],
   );
 }
 
@@ -67,12 +72,12 @@ export async function leaseCard(db: Db, key: string, seconds: number): Promise<b
 }
 
 /** The version shown, and the comment that shows it (null: nothing shown, the comment kept as it was). */
-export async function recordCardSynced(db: Db, key: string, v: { version: bigint; commentId: number | null }): Promise<void> {
-  await db.query("UPDATE cards SET synced_version = greatest(synced_version, $2), comment_id = coalesce($3, comment_id) WHERE key = $1", [
-    key,
-    v.version,
-    v.commentId,
-  ]);
+export async function recordCardSynced(db: Db, key: string, v: { version: bigint; commentId: number | null; commentNodeId?: string | null }): Promise<void> {
+  await db.query(
+    `UPDATE cards SET synced_version = greatest(synced_version, $2), comment_id = coalesce($3, comment_id),
+       comment_node_id = coalesce($4, comment_node_id) WHERE key = $1`,
+    [key, v.version, v.commentId, v.commentNodeId ?? null],
+  );
 }
 
 /** Gives the lease back only if nothing changed since the version just shown (else the holder edits again). */

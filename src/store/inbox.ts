@@ -52,7 +52,7 @@ export async function storeDelivery(
  * number; NULL for a delivery about neither, which waits for nothing.
  */
 const LANE = (t: string) =>
-  `(${t}.payload->'repository'->>'id') || '#' || coalesce(${t}.payload->'issue'->>'number', ${t}.payload->'pull_request'->>'number')`;
+  `(${t}.payload->'repository'->>'id') || '#' || coalesce(${t}.payload->'issue'->>'number', ${t}.payload->'pull_request'->>'number', ${t}.payload->'discussion'->>'number')`;
 
 /**
  * Deliveries due for processing, oldest first; parked ones wait for a redelivery or a retry.

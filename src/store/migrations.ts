@@ -830,6 +830,18 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
     `,
   },
   {
+    version: 20,
+    name: "GitHub Discussions: replies, reactions, cards, questions and surveys in a Discussion (its GraphQL node id)",
+    sql: `
+      -- Null: the thread is an issue (REST by number). Set: a Discussion, written through GraphQL
+      -- by node id (addDiscussionComment, updateDiscussionComment, addReaction).
+      ALTER TABLE outbox ADD COLUMN discussion_id text, ADD COLUMN comment_node_id text;
+      ALTER TABLE cards ADD COLUMN discussion_id text, ADD COLUMN comment_node_id text;
+      ALTER TABLE questions ADD COLUMN discussion_id text;
+      ALTER TABLE surveys ADD COLUMN discussion_id text;
+    `,
+  },
+  {
     version: 21,
     name: "api tokens and rewards",
     sql: `

@@ -6,40 +6,43 @@ export interface RepoRef {
   repo: string;
 }
 
+/** An issue by number, or a Discussion: its number and GraphQL node id (github/threads.ts). */
+export interface ThreadWhere extends RepoRef {
+  issueNumber: number;
+  discussionId?: string | null;
+}
+
 export interface OutboxItem extends RepoRef {
   id: bigint;
   kind: "reply" | "reaction";
   issueNumber: number;
+  discussionId: string | null;
   commentId: number | null;
+  commentNodeId: string | null;
   body: string;
   attempts: number;
 }
 
-/** Queues a comment on an issue; the same dedupe key never queues twice. */
-export async function queueReply(
-  tx: Queryable,
-  dedupeKey: string,
-  where: RepoRef & { issueNumber: number },
-  body: string,
-): Promise<void> {
+/** Queues a comment on an issue or a Discussion; the same dedupe key never queues twice. */
+export async function queueReply(tx: Queryable, dedupeKey: string, where: ThreadWhere, body: string): Promise<void> {
   await tx.query(
-    `INSERT INTO outbox (dedupe_key, installation_id, repo_owner, repo_name, kind, issue_number, body)
-     VALUES ($1, $2, $3, $4, 'reply', $5, $6) ON CONFLICT (dedupe_key) DO NOTHING`,
-    [dedupeKey, where.installationId, where.owner, where.repo, where.issueNumber, body],
+    `INSERT INTO outbox (dedupe_key, installation_id, repo_owner, repo_name, kind, issue_number, discussion_id, body)
+     VALUES ($1, $2, $3, $4, 'reply', $5, $6, $7) ON CONFLICT (dedupe_key) DO NOTHING`,
+    [dedupeKey, where.installationId, where.owner, where.repo, where.issueNumber, where.discussionId ?? null, body],
   );
 }
 
-/** Queues a reaction (e.g. "+1") on a comment. */
+/** Queues a reaction (e.g. "+1") on a comment; a Discussion comment is reacted to by its node id. */
 export async function queueReaction(
   tx: Queryable,
   dedupeKey: string,
-  where: RepoRef & { issueNumber: number; commentId: number },
+  where: ThreadWhere & { commentId: number; commentNodeId?: string | null },
   content: string,
 ): Promise<void> {
   await tx.query(
-    `INSERT INTO outbox (dedupe_key, installation_id, repo_owner, repo_name, kind, issue_number, comment_id, body)
-     VALUES ($1, $2, $3, $4, 'reaction', $5, $6, $7) ON CONFLICT (dedupe_key) DO NOTHING`,
-    [dedupeKey, where.installationId, where.owner, where.repo, where.issueNumber, where.commentId, content],
+    `INSERT INTO outbox (dedupe_key, installation_id, repo_owner, repo_name, kind, issue_number, discussion_id, comment_id, comment_node_id, body)
+     VALUES ($1, $2, $3, $4, 'reaction', $5, $6, $7, $8, $9) ON CONFLICT (dedupe_key) DO NOTHING`,
+    [dedupeKey, where.installationId, where.owner, where.repo, where.issueNumber, where.discussionId ?? null, where.commentId, where.commentNodeId ?? null, content],
   );
 }
 
@@ -51,11 +54,13 @@ export async function pendingOutbox(db: Db, limit = 50): Promise<OutboxItem[]> {
     repo_name: string;
     kind: "reply" | "reaction";
     issue_number: number;
+    discussion_id: string | null;
     comment_id: bigint | null;
+    comment_node_id: string | null;
     body: string;
     attempts: number;
   }>(
-    `SELECT id, installation_id, repo_owner, repo_name, kind, issue_number, comment_id, body, attempts
+    `SELECT id, installation_id, repo_owner, repo_name, kind, issue_number, discussion_id, comment_id, comment_node_id, body, attempts
      FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= now() ORDER BY id LIMIT $1`,
     [limit],
   );
@@ -66,7 +71,9 @@ export async function pendingOutbox(db: Db, limit = 50): Promise<OutboxItem[]> {
     repo: r.repo_name,
     kind: r.kind,
     issueNumber: Number(r.issue_number),
+    discussionId: r.discussion_id,
     commentId: r.comment_id === null ? null : Number(r.comment_id),
+    commentNodeId: r.comment_node_id,
     body: r.body,
     attempts: Number(r.attempts),
   }));

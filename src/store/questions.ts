@@ -30,6 +30,8 @@ export interface Question {
   owner: string;
   repo: string;
   issueNumber: number;
+  /** The Discussion's node id when asked in a Discussion; null in an issue. */
+  discussionId: string | null;
   askCommentId: number;
   asker: { id: number; login: string };
   targetKind: TargetKind;
@@ -70,6 +72,7 @@ type QuestionRow = {
   repo_owner: string;
   repo_name: string;
   issue_number: number;
+  discussion_id: string | null;
   ask_comment_id: bigint;
   asker_id: bigint;
   asker_login: string;
@@ -98,6 +101,7 @@ const toQuestion = (r: QuestionRow): Question => ({
   owner: r.repo_owner,
   repo: r.repo_name,
   issueNumber: Number(r.issue_number),
+  discussionId: r.discussion_id ?? null,
   askCommentId: Number(r.ask_comment_id),
   asker: { id: Number(r.asker_id), login: r.asker_login },
   targetKind: r.target_kind,
@@ -185,13 +189,14 @@ export async function insertQuestion(tx: Queryable, q: NewQuestion): Promise<Que
   const rows = await tx.query<QuestionRow>(
     `INSERT INTO questions (id, ask_key, installation_id, repo_id, repo_owner, repo_name, issue_number, ask_comment_id,
        asker_id, asker_login, target_kind, target, asked_id, members, about, currency, amount_minor, sats, slots, payer,
-       min_reply_chars, created_at, expires_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
+       min_reply_chars, created_at, expires_at, discussion_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)
      ON CONFLICT (ask_key) DO NOTHING RETURNING *`,
     [
       q.id, q.askKey, q.installationId, q.repoId, q.owner, q.repo, q.issueNumber, q.askCommentId,
       q.asker.id, q.asker.login, q.targetKind, q.target, q.askedId, JSON.stringify(q.members), q.about,
       q.amount.currency, q.amount.minor, q.sats, q.slots, q.payer, q.minReplyChars, q.createdAt, q.expiresAt,
+      q.discussionId,
     ],
   );
   return rows[0] ? toQuestion(rows[0]) : null;

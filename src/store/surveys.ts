@@ -16,6 +16,8 @@ export interface Survey {
   owner: string;
   repo: string;
   issueNumber: number;
+  /** The Discussion's node id when opened in a Discussion; null in an issue. */
+  discussionId: string | null;
   surveyCommentId: number;
   author: { id: number; login: string };
   audience: Audience;
@@ -51,6 +53,7 @@ type SurveyRow = {
   repo_owner: string;
   repo_name: string;
   issue_number: number;
+  discussion_id: string | null;
   survey_comment_id: bigint;
   author_id: bigint;
   author_login: string;
@@ -76,6 +79,7 @@ const toSurvey = (r: SurveyRow): Survey => ({
   owner: r.repo_owner,
   repo: r.repo_name,
   issueNumber: Number(r.issue_number),
+  discussionId: r.discussion_id ?? null,
   surveyCommentId: Number(r.survey_comment_id),
   author: { id: Number(r.author_id), login: r.author_login },
   audience: r.audience,
@@ -127,13 +131,13 @@ export async function insertSurvey(tx: Queryable, s: NewSurvey): Promise<Survey 
   const rows = await tx.query<SurveyRow>(
     `INSERT INTO surveys (id, open_key, installation_id, repo_id, repo_owner, repo_name, issue_number, survey_comment_id,
        author_id, author_login, audience, currency, amount_minor, sats, rate, slots, payer, min_reply_chars,
-       min_account_age_ms, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+       min_account_age_ms, created_at, discussion_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
      ON CONFLICT (open_key) DO NOTHING RETURNING *`,
     [
       s.id, s.openKey, s.installationId, s.repoId, s.owner, s.repo, s.issueNumber, s.surveyCommentId,
       s.author.id, s.author.login, s.audience, s.amount.currency, s.amount.minor, s.sats, s.rate, s.slots, s.payer,
-      s.minReplyChars, s.minAccountAgeMs, s.createdAt,
+      s.minReplyChars, s.minAccountAgeMs, s.createdAt, s.discussionId,
     ],
   );
   return rows[0] ? toSurvey(rows[0]) : null;

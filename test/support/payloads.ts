@@ -155,3 +155,62 @@ export function issueReopened(o: { issue: IssueSpec; sender: Who }): Record<stri
   applyUser(p.sender, o.sender);
   return p;
 }
+
+export interface DiscussionSpec {
+  number: number;
+  /** The Discussion's GraphQL node id. */
+  nodeId: string;
+  title?: string;
+  body?: string;
+  state?: "open" | "closed";
+  locked?: boolean;
+}
+
+function applyDiscussion(p: Record<string, any>, d: DiscussionSpec): void {
+  p.discussion.number = d.number;
+  p.discussion.node_id = d.nodeId;
+  p.discussion.title = d.title ?? `Discussion ${d.number}`;
+  p.discussion.body = d.body ?? "";
+  p.discussion.state = d.state ?? "open";
+  p.discussion.locked = d.locked ?? false;
+  p.discussion.html_url = `https://github.com/${REPO.owner}/${REPO.name}/discussions/${d.number}`;
+  p.discussion.updated_at = tick();
+}
+
+/** discussion_comment.created, as the real example, for the test repository. */
+export function discussionCommentCreated(o: { discussion: DiscussionSpec; commentId: number; nodeId: string; body: string; user: Who }): Record<string, any> {
+  const p = example("discussion_comment", "created");
+  applyRepo(p);
+  applyDiscussion(p, o.discussion);
+  p.comment.id = o.commentId;
+  p.comment.node_id = o.nodeId;
+  p.comment.body = o.body;
+  p.comment.created_at = tick();
+  applyUser(p.comment.user, o.user);
+  applyUser(p.sender, o.user);
+  return p;
+}
+
+/** discussion.answered: `answer` is the comment marked as the Discussion's answer, by `sender`. */
+export function discussionAnswered(o: { discussion: DiscussionSpec; answer: { commentId: number; nodeId: string; body: string; user: Who }; sender: Who }): Record<string, any> {
+  const p = example("discussion", "answered");
+  applyRepo(p);
+  applyDiscussion(p, o.discussion);
+  p.answer.id = o.answer.commentId;
+  p.answer.node_id = o.answer.nodeId;
+  p.answer.body = o.answer.body;
+  p.answer.created_at = tick();
+  applyUser(p.answer.user, o.answer.user);
+  applyUser(p.sender, o.sender);
+  return p;
+}
+
+/** installation (created or new_permissions_accepted) of the test repository's account, with the given permissions. */
+export function installationEvent(o: { action: "created" | "new_permissions_accepted"; permissions: Record<string, string> }): Record<string, any> {
+  const p = example("installation", o.action, "created");
+  p.installation.id = REPO.installationId;
+  p.installation.account.login = REPO.owner;
+  p.installation.permissions = o.permissions;
+  p.sender.login = REPO.owner;
+  return p;
+}

@@ -5,33 +5,33 @@
  * delivered again is never counted twice; the answers table keeps one comment once per question.
  */
 import type { FeatureHandler } from "../types.js";
+import { threadComment } from "../../core/threadComment.js";
 import { listAnswers, lockQuestion, openQuestionsOn } from "../../store/questions.js";
 import { payAnswer } from "./escrow.js";
-import { answers, type Commenter } from "./rules.js";
+import { answers } from "./rules.js";
 
-interface CommentPayload {
-  action: string;
-  installation?: { id: number };
-  repository?: { id: number };
-  issue?: { number: number };
-  comment?: { id: number; body: string | null; created_at?: string; user: Commenter };
-}
-
+/**
+ * issue_comment.created, discussion_comment.created, and discussion.answered: in a Discussion the
+ * accepted answer counts even when short (any text besides commands), since someone chose it.
+ */
 export const onAnswer: FeatureHandler = async (d, deps) => {
-  const p = d.payload as CommentPayload;
-  if (p.action !== "created" || !p.installation || !p.repository || !p.issue || !p.comment?.user) return null;
-  const c = { id: p.comment.id, author: p.comment.user, body: p.comment.body };
+  const e = threadComment(d.event, d.payload);
+  if (!e) return null;
+  const c = { id: e.comment.id, author: e.comment.user, body: e.comment.body };
   if (c.author.type === "Bot") return null;
   // Most comments answer nothing: decided without a transaction and without GitHub.
-  const candidates = (await openQuestionsOn(deps.db, p.repository.id, p.issue.number)).filter((q) => answers(q, c, []));
+  const rule = <Q extends { minReplyChars: number }>(q: Q): Q => (e.accepted ? { ...q, minReplyChars: Math.min(1, q.minReplyChars) } : q);
+  const candidates = (await openQuestionsOn(deps.db, e.repository.id, e.thread.number)).filter(
+    (q) => q.discussionId === e.thread.discussionId && answers(rule(q), c, []),
+  );
   if (candidates.length === 0) return null;
-  const at = p.comment.created_at ? new Date(p.comment.created_at) : new Date();
+  const at = e.comment.createdAt ?? new Date();
   return async (tx) => {
     for (const { id } of candidates) {
       const q = await lockQuestion(tx, id);
       if (!q) continue;
       const paid = (await listAnswers(tx, id)).map((a) => a.responderId);
-      if (!answers(q, c, paid)) continue;
+      if (!answers(rule(q), c, paid)) continue;
       await payAnswer(tx, id, { responder: { id: c.author.id, login: c.author.login }, commentId: c.id, at, cause: { actor: { id: c.author.id, login: c.author.login }, deliveryId: d.id } });
     }
     return { bountyIds: [] };

@@ -3,6 +3,7 @@
  * whoever answers. GitHub (the person, the team's members, the asker's permission) and the prices
  * are read in `run`; the step records the question and moves the money.
  */
+import { threadNoun } from "../../github/threads.js";
 import { formatAmount, type Amount } from "../../core/money.js";
 import type { Command, CommandContext, HelpEntry, Outcome, Step } from "../../commands/types.js";
 import type { TermsResult } from "../../deliveries/budgets.js";
@@ -104,7 +105,7 @@ function cancel(ctx: CommandContext, target: AskTarget | null): Step {
     for (const q of mine) {
       if (await returnQuestion(tx, q.id, { state: "cancelled", at: new Date(), cause: { actor: ctx.author, deliveryId: ctx.deliveryId } })) n++;
     }
-    if (n === 0) return { reply: `you have no unanswered question ${target ? `to ${targetLabel(target)} ` : ""}on this issue, so there is nothing to cancel.` };
+    if (n === 0) return { reply: `you have no unanswered question ${target ? `to ${targetLabel(target)} ` : ""}on this ${threadNoun(ctx.issue.discussionId)}, so there is nothing to cancel.` };
     return { react: true };
   };
 }
@@ -144,6 +145,7 @@ async function ask(ctx: CommandContext, target: AskTarget, given: Amount | null,
         owner: ctx.issue.owner,
         repo: ctx.issue.repo,
         issueNumber: ctx.issue.number,
+        discussionId: ctx.issue.discussionId ?? null,
         askCommentId: ctx.commentId,
         asker: ctx.author,
         targetKind: asked.target.kind,
@@ -167,13 +169,14 @@ async function ask(ctx: CommandContext, target: AskTarget, given: Amount | null,
 
 export const askCommand: Command = {
   names: ["ask"],
+  inDiscussions: true,
   help: askHelp,
   async run(line, ctx) {
     if (line.args.trim().toLowerCase() === "help") return { help: true };
     const parsed = parseAsk(line.args, ctx.config.currency);
     if (!parsed.ok) return { reply: parsed.error };
     if (parsed.kind === "cancel") return cancel(ctx, parsed.target);
-    if (ctx.issue.state !== "open") return { reply: "this issue is closed; ask on an open one." };
+    if (ctx.issue.state !== "open") return { reply: `this ${threadNoun(ctx.issue.discussionId)} is ${ctx.issue.state}; ask on an open one.` };
     return ask(ctx, parsed.target, parsed.amount, parsed.first, parsed.about);
   },
 };

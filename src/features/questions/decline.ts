@@ -13,6 +13,7 @@ export const declineHelp: HelpEntry[] = [
 
 export const decline: Command = {
   names: ["decline"],
+  inDiscussions: true,
   help: declineHelp,
   async run(line, ctx) {
     const args = line.args.trim().toLowerCase();

@@ -33,11 +33,13 @@ export const BACKSTOP_MS = 24 * 3600_000;
 export const cardKey = (id: bigint) => `question:${id}`;
 const chargeKey = (id: bigint, slot: number) => `question:${id}:${slot}`;
 
-const where = (q: Pick<Question, "installationId" | "owner" | "repo" | "issueNumber">) => ({
+/** Its issue, or its Discussion (github/threads.ts writes either). */
+const where = (q: Pick<Question, "installationId" | "owner" | "repo" | "issueNumber" | "discussionId">) => ({
   installationId: q.installationId,
   owner: q.owner,
   repo: q.repo,
   issueNumber: q.issueNumber,
+  discussionId: q.discussionId,
 });
 
 export type AskResult = { ok: true; question: Question | null } | { ok: false; reply: string };

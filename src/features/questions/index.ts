@@ -11,7 +11,12 @@ import { price } from "./price.js";
 export const questions: Feature = {
   name: "questions",
   commands: [price, askCommand, decline],
-  events: [{ on: "issue_comment.created", handle: onAnswer }],
+  // In issues and in Discussions, where the accepted answer counts too.
+  events: [
+    { on: "issue_comment.created", handle: onAnswer },
+    { on: "discussion_comment.created", handle: onAnswer },
+    { on: "discussion.answered", handle: onAnswer },
+  ],
   sweeps: [expireQuestions],
   cards: [
     {

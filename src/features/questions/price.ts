@@ -62,6 +62,7 @@ function set(ctx: CommandContext, words: string[]): Outcome | Step {
 
 export const price: Command = {
   names: ["price"],
+  inDiscussions: true,
   help: priceHelp,
   async run(line, ctx) {
     const words = line.args.trim().split(/\s+/).filter(Boolean);

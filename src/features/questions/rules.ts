@@ -2,6 +2,7 @@
  * The rules of paid questions, without I/O: how `/ask` reads, who may be asked and for how much,
  * who may answer, and what counts as an answer.
  */
+import { threadCommentUrl } from "../../github/threads.js";
 import { longEnough } from "../../core/answers.js";
 import { isLogin } from "../../core/webhooks.js";
 import { formatAmount, formatAmountInput, parseAmount, type Amount, type Currency } from "../../core/money.js";
@@ -152,6 +153,6 @@ export function answers(
   return eligible && longEnough(c.body, q.minReplyChars);
 }
 
-/** A link to a comment of the issue (GitHub redirects /issues/ to /pull/ for pull requests). */
-export const commentUrl = (q: Pick<Question, "owner" | "repo" | "issueNumber">, commentId: number): string =>
-  `https://github.com/${q.owner}/${q.repo}/issues/${q.issueNumber}#issuecomment-${commentId}`;
+/** A link to a comment of the issue (GitHub redirects /issues/ to /pull/ for pull requests) or of the Discussion. */
+export const commentUrl = (q: Pick<Question, "owner" | "repo" | "issueNumber" | "discussionId">, commentId: number): string =>
+  threadCommentUrl(q, q, commentId);

@@ -17,11 +17,13 @@ import { endSurvey, insertSurvey, listResponses, lockSurvey, nextSurveyId, recor
 export const cardKey = (id: bigint) => `survey:${id}`;
 const chargeKey = (id: bigint, slot: number) => `survey:${id}:${slot}`;
 
-const where = (s: Pick<Survey, "installationId" | "owner" | "repo" | "issueNumber">) => ({
+/** Its issue, or its Discussion (github/threads.ts writes either). */
+const where = (s: Pick<Survey, "installationId" | "owner" | "repo" | "issueNumber" | "discussionId">) => ({
   installationId: s.installationId,
   owner: s.owner,
   repo: s.repo,
   issueNumber: s.issueNumber,
+  discussionId: s.discussionId,
 });
 
 export type OpenSurveyResult = { ok: true; survey: Survey | null } | { ok: false; reply: string };

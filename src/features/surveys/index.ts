@@ -12,7 +12,10 @@ import { survey } from "./survey.js";
 export const surveys: Feature = {
   name: "surveys",
   commands: [survey],
-  events: [{ on: "issue_comment.created", handle: onResponse }],
+  events: [
+    { on: "issue_comment.created", handle: onResponse },
+    { on: "discussion_comment.created", handle: onResponse },
+  ],
   cards: [
     {
       kind: "survey",

@@ -2,6 +2,7 @@
  * The rules of paid surveys, without I/O: how `/survey` reads, who may respond, and what counts
  * as a response (the answer rule of paid questions, core/answers.ts).
  */
+import { threadCommentUrl } from "../../github/threads.js";
 import { longEnough } from "../../core/answers.js";
 import { parseAmount, type Amount, type Currency } from "../../core/money.js";
 import { fiatToSats } from "../../price/convert.js";
@@ -89,5 +90,5 @@ export function inAudience(s: Pick<Survey, "audience" | "minAccountAgeMs">, who:
 }
 
 /** A link to a comment of the issue. */
-export const commentUrl = (s: Pick<Survey, "owner" | "repo" | "issueNumber">, commentId: number): string =>
-  `https://github.com/${s.owner}/${s.repo}/issues/${s.issueNumber}#issuecomment-${commentId}`;
+export const commentUrl = (s: Pick<Survey, "owner" | "repo" | "issueNumber" | "discussionId">, commentId: number): string =>
+  threadCommentUrl(s, s, commentId);

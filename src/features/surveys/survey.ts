@@ -3,6 +3,7 @@
  * whose description holds the questions. The prices and the author's permission are read in
  * `run`; the step records the survey and moves the money.
  */
+import { threadNoun } from "../../github/threads.js";
 import { formatAmount, type Amount } from "../../core/money.js";
 import type { Command, CommandContext, HelpEntry, Outcome, Step } from "../../commands/types.js";
 import type { TermsResult } from "../../deliveries/budgets.js";
@@ -37,7 +38,8 @@ function close(ctx: CommandContext): Step {
     const open = await openSurveysOn(tx, ctx.issue.repoId, ctx.issue.number);
     const mine = open.filter((s) => s.author.id === ctx.author.id);
     if (mine.length === 0) {
-      return { reply: open.length ? `only @${open[0]!.author.login}, who opened it, can close the survey on this issue.` : "there is no open survey on this issue, so there is nothing to close." };
+      const here = threadNoun(ctx.issue.discussionId);
+      return { reply: open.length ? `only @${open[0]!.author.login}, who opened it, can close the survey on this ${here}.` : `there is no open survey on this ${here}, so there is nothing to close.` };
     }
     for (const s of mine) await closeSurvey(tx, s.id, { at: new Date(), cause: { actor: ctx.author, deliveryId: ctx.deliveryId } });
     return { react: true };
@@ -46,8 +48,9 @@ function close(ctx: CommandContext): Step {
 
 async function open(ctx: CommandContext, amount: Amount, first: number, audience: Audience): Promise<Outcome | Step> {
   if (ctx.issue.isPullRequest) return { reply: "a survey goes on an issue whose description holds the questions, not on a pull request." };
-  if (ctx.issue.state !== "open") return { reply: "this issue is closed; open the survey on an open one." };
-  if (!ctx.issue.body?.trim()) return { reply: "this issue's description is empty: write the survey's questions there first." };
+  const here = threadNoun(ctx.issue.discussionId);
+  if (ctx.issue.state !== "open") return { reply: `this ${here} is ${ctx.issue.state}; open the survey on an open one.` };
+  if (!ctx.issue.body?.trim()) return { reply: `this ${here}'s description is empty: write the survey's questions there first.` };
   const max = ctx.config.questions.maxResponders;
   if (first > max) return { reply: `at most ${max} responses can be paid for one survey here (\`questions.max_responders\`). Try: \`first ${max}\`` };
   let rate: string | null = null;
@@ -70,7 +73,7 @@ async function open(ctx: CommandContext, amount: Amount, first: number, audience
     await lockIssueSurveys(tx, ctx.issue.repoId, ctx.issue.number);
     const already = await openSurveysOn(tx, ctx.issue.repoId, ctx.issue.number);
     if (already.some((s) => s.surveyCommentId === ctx.commentId)) return { react: true };
-    if (already.length) return { reply: `this issue has an open survey by @${already[0]!.author.login} already; it must be closed (\`/survey close\`) before another opens.` };
+    if (already.length) return { reply: `this ${here} has an open survey by @${already[0]!.author.login} already; it must be closed (\`/survey close\`) before another opens.` };
     const r = await openSurvey(
       tx,
       {
@@ -80,6 +83,7 @@ async function open(ctx: CommandContext, amount: Amount, first: number, audience
         owner: ctx.issue.owner,
         repo: ctx.issue.repo,
         issueNumber: ctx.issue.number,
+        discussionId: ctx.issue.discussionId ?? null,
         surveyCommentId: ctx.commentId,
         author: ctx.author,
         audience,
@@ -100,6 +104,7 @@ async function open(ctx: CommandContext, amount: Amount, first: number, audience
 
 export const survey: Command = {
   names: ["survey"],
+  inDiscussions: true,
   help: surveyHelp,
   async run(line, ctx) {
     if (line.args.trim().toLowerCase() === "help") return { help: true };
