@@ -187,11 +187,11 @@ export function boardRoutes(o: BoardOptions): Route[] {
     get("/api/v1/experts", async (req, res) => sendData(req, res, { experts: await boardExperts(o.db) })),
     get("/board/leaderboard", async (req, res) => {
       const p = period(query(req));
-      sendHtml(req, res, leaderboardPage({ period: p, ...(await boardLeaderboard(o.db, p, now())) }));
+      sendHtml(req, res, leaderboardPage({ period: p, ...(await boardLeaderboard(o.db, p, now(), o.privateRepos)) }));
     }),
     get("/api/v1/leaderboard", async (req, res) => {
       const p = period(query(req));
-      sendData(req, res, { period: p, ...(await boardLeaderboard(o.db, p, now())) });
+      sendData(req, res, { period: p, ...(await boardLeaderboard(o.db, p, now(), o.privateRepos)) });
     }),
     get("/board/payouts", async (req, res) => {
       const page = positive(query(req), "page", 100_000) ?? 1;

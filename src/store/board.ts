@@ -44,6 +44,21 @@ export async function recordIssueFacts(tx: Queryable, f: IssueFacts): Promise<vo
   );
 }
 
+/**
+ * repository.privatized / publicized / renamed, at the repository's own updated_at. Privacy fails
+ * closed: made private always applies, whatever arrived before it; made public applies only when
+ * it is newer than what is recorded (a late, older "publicized" cannot show a private repository).
+ */
+export async function recordRepoVisibility(tx: Queryable, r: { repoId: number; fullName: string; private: boolean; at: Date }): Promise<void> {
+  await tx.query(
+    `INSERT INTO board_repos (repo_id, full_name, private, updated_at) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (repo_id) DO UPDATE SET full_name = excluded.full_name, private = excluded.private,
+       updated_at = greatest(board_repos.updated_at, excluded.updated_at)
+       WHERE excluded.private OR board_repos.updated_at <= excluded.updated_at`,
+    [r.repoId, r.fullName, r.private, r.at],
+  );
+}
+
 /** /board hide | show; true when it changed anything. */
 export async function setHidden(tx: Queryable, who: Person, hidden: boolean): Promise<boolean> {
   const rows = hidden
@@ -313,22 +328,29 @@ export interface Funder {
   paidSats: bigint;
 }
 
-/** What each person earned since the period began: bounties (awards credited), tips released, answers (questions and surveys). */
+/**
+ * What each person earned: bounties (awards credited), tips released, answers (questions and
+ * surveys), each with the repository it was earned in, so that totals leave out what was earned in
+ * repositories the board does not show (`visible`).
+ */
 const EARNINGS = `
-  SELECT recipient_id AS uid, recipient_login AS login, sats, 'bounty' AS kind, priced_at AS at FROM awards WHERE state = 'credited'
-  UNION ALL SELECT recipient_id, recipient_login, sats, 'tip', settled_at FROM tips WHERE state = 'released'
-  UNION ALL SELECT responder_id, responder_login, sats, 'answer', answered_at FROM question_answers
-  UNION ALL SELECT responder_id, responder_login, sats, 'answer', responded_at FROM survey_responses`;
+  SELECT a.recipient_id AS uid, a.recipient_login AS login, a.sats, 'bounty' AS kind, a.priced_at AS at, b.repo_id
+    FROM awards a JOIN bounties b ON b.id = a.bounty_id WHERE a.state = 'credited'
+  UNION ALL SELECT recipient_id, recipient_login, sats, 'tip', settled_at, repo_id FROM tips WHERE state = 'released'
+  UNION ALL SELECT a.responder_id, a.responder_login, a.sats, 'answer', a.answered_at, q.repo_id
+    FROM question_answers a JOIN questions q ON q.id = a.question_id
+  UNION ALL SELECT r.responder_id, r.responder_login, r.sats, 'answer', r.responded_at, s.repo_id
+    FROM survey_responses r JOIN surveys s ON s.id = r.survey_id`;
 
-export async function boardLeaderboard(db: Queryable, period: Period, now = new Date()): Promise<{ earners: Earner[]; funders: Funder[] }> {
+export async function boardLeaderboard(db: Queryable, period: Period, now = new Date(), privateRepos = false): Promise<{ earners: Earner[]; funders: Funder[] }> {
   const from = since(period, now);
   const earners = await db.query<{ uid: bigint; login: string; hidden: boolean; bounty: bigint; tip: bigint; answer: bigint; total: bigint }>(
     `SELECT e.uid, max(e.login) AS login, EXISTS (SELECT 1 FROM board_hidden h WHERE h.user_id = e.uid) AS hidden,
             COALESCE(sum(e.sats) FILTER (WHERE e.kind = 'bounty'), 0) AS bounty,
             COALESCE(sum(e.sats) FILTER (WHERE e.kind = 'tip'), 0) AS tip,
             COALESCE(sum(e.sats) FILTER (WHERE e.kind = 'answer'), 0) AS answer, sum(e.sats) AS total
-       FROM (${EARNINGS}) e WHERE e.at >= $1 GROUP BY e.uid ORDER BY total DESC, e.uid LIMIT 100`,
-    [from],
+       FROM (${EARNINGS}) e WHERE e.at >= $1 AND ${visible("e", "$2")} GROUP BY e.uid ORDER BY total DESC, e.uid LIMIT 100`,
+    [from, privateRepos],
   );
   // A pledge is paid when an award of its bounty was credited within 7 days of the issue closing.
   const funders = await db.query<{ fid: bigint; login: string; hidden: boolean; closed: bigint; paid: bigint; paid_sats: bigint | null }>(
@@ -336,11 +358,12 @@ export async function boardLeaderboard(db: Queryable, period: Period, now = new 
        SELECT p.funder_id AS fid, p.funder_login AS login, COALESCE(p.backed_sats, p.value_sats) AS sats,
               EXISTS (SELECT 1 FROM awards a WHERE a.bounty_id = b.id AND a.state = 'credited' AND a.priced_at <= b.issue_closed_at + interval '7 days') AS paid
          FROM pledges p JOIN bounties b ON b.id = p.bounty_id
-        WHERE p.status = 'awarded' AND p.funder_id IS NOT NULL AND b.issue_closed_at IS NOT NULL AND b.issue_closed_at >= $1)
+        WHERE p.status = 'awarded' AND p.funder_id IS NOT NULL AND b.issue_closed_at IS NOT NULL AND b.issue_closed_at >= $1
+          AND ${visible("b", "$2")})
      SELECT fid, max(login) AS login, EXISTS (SELECT 1 FROM board_hidden h WHERE h.user_id = fid) AS hidden,
             count(*) AS closed, count(*) FILTER (WHERE paid) AS paid, sum(sats) FILTER (WHERE paid) AS paid_sats
        FROM f GROUP BY fid ORDER BY paid_sats DESC NULLS LAST, fid LIMIT 100`,
-    [from],
+    [from, privateRepos],
   );
   return {
     earners: earners.map((r) => ({
@@ -391,6 +414,9 @@ const PAYOUT_SELECT = `
         FROM awards aw JOIN bounties b ON b.id = aw.bounty_id
        WHERE aw.payout_id = p.id AND ${visible("b", "$1")} ORDER BY aw.id LIMIT 1) a ON true`;
 
+/** A payout whose awards are all in repositories the board does not show is not shown either. */
+const PAYOUT_SHOWN = `(a.repo IS NOT NULL OR NOT EXISTS (SELECT 1 FROM awards aw WHERE aw.payout_id = p.id))`;
+
 const toPayout = (r: PayoutRow): BoardPayout => {
   const amounts = r.amounts ? fromJson<Array<{ currency: Currency; minor: string }>>(r.amounts) : [];
   const rates = r.rates ? fromJson<Record<string, { price?: string }>>(r.rates) : {};
@@ -413,6 +439,7 @@ export async function boardPayouts(db: Queryable, o: { page?: number; privateRep
   const rows = await db.query<PayoutRow>(
     `${PAYOUT_SELECT} WHERE p.id IN (SELECT x.id FROM payouts x WHERE x.tx_id IS NOT NULL AND x.state IN ('broadcast', 'confirmed')
                                       ORDER BY x.created_at DESC, x.id DESC LIMIT $2 OFFSET $3)
+        AND ${PAYOUT_SHOWN}
       ORDER BY p.created_at DESC, p.id DESC`,
     [o.privateRepos, BOARD_PAGE_SIZE + 1, (page - 1) * BOARD_PAGE_SIZE],
   );
@@ -449,8 +476,8 @@ export async function boardUser(db: Queryable, login: string, privateRepos: bool
   if (await isHidden(db, uid)) return null;
   const [earned] = await db.query<{ bounty: bigint; tip: bigint; answer: bigint }>(
     `SELECT COALESCE(sum(sats) FILTER (WHERE kind = 'bounty'), 0) AS bounty, COALESCE(sum(sats) FILTER (WHERE kind = 'tip'), 0) AS tip,
-            COALESCE(sum(sats) FILTER (WHERE kind = 'answer'), 0) AS answer FROM (${EARNINGS}) e WHERE e.uid = $1`,
-    [uid],
+            COALESCE(sum(sats) FILTER (WHERE kind = 'answer'), 0) AS answer FROM (${EARNINGS}) e WHERE e.uid = $1 AND ${visible("e", "$2")}`,
+    [uid, privateRepos],
   );
   const [pending] = await db.query<{ sats: bigint }>(
     `SELECT (SELECT COALESCE(sum(sats), 0) FROM awards WHERE recipient_id = $1 AND state IN ('held', 'credited') AND payout_id IS NULL)
@@ -459,7 +486,8 @@ export async function boardUser(db: Queryable, login: string, privateRepos: bool
     [uid],
   );
   const paid = await db.query<PayoutRow>(
-    `${PAYOUT_SELECT} WHERE p.user_id = $2 AND p.payee_kind = 'user' AND p.state IN ('broadcast', 'confirmed') ORDER BY p.created_at DESC, p.id DESC LIMIT 100`,
+    `${PAYOUT_SELECT} WHERE p.user_id = $2 AND p.payee_kind = 'user' AND p.state IN ('broadcast', 'confirmed') AND ${PAYOUT_SHOWN}
+      ORDER BY p.created_at DESC, p.id DESC LIMIT 100`,
     [privateRepos, uid],
   );
   const answers = await db.query<{ repo: string; issue_number: number; sats: bigint; at: Date }>(

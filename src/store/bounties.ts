@@ -168,6 +168,12 @@ export async function setIssueState(tx: Queryable, repoId: number, issueNumber: 
 }
 
 /** The issue's bounty, created on first use; locked for the rest of the transaction. */
+/** An issue's title edited on GitHub (issues.edited): what the board shows of its bounty follows. */
+export async function setIssueTitle(tx: Queryable, repoId: number, issueNumber: number, title: string): Promise<boolean> {
+  const rows = await tx.query("UPDATE bounties SET issue_title = $3 WHERE repo_id = $1 AND issue_number = $2 AND issue_title <> $3 RETURNING id", [repoId, issueNumber, title]);
+  return rows.length > 0;
+}
+
 export async function lockBounty(tx: Queryable, issue: IssueRef, labelName = "bounty"): Promise<Bounty> {
   const rows = await tx.query<BountyRow>(
     `INSERT INTO bounties (installation_id, repo_id, repo_owner, repo_name, issue_number, issue_title, label_name)

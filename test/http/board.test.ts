@@ -4,8 +4,8 @@ import { BOARD_CSP } from "../../src/http/board.js";
 import { useTestBot, type TestBotHandle } from "../support/harness.js";
 import { ENGINES } from "../support/databases.js";
 import { deliver } from "../support/bot.js";
-import { issueLabeled, REPO } from "../support/payloads.js";
-import { ALICE, BOB, CAROL, DAVE, seedBoard, XSS_TITLE } from "../web/seed.js";
+import { issueLabeled, issueTitleEdited, REPO, repositoryEvent } from "../support/payloads.js";
+import { ALICE, BOB, CAROL, DAVE, PRIVATE_REPO, seedBoard, seedIssue, seedPaidAward, seedPledge, XSS_TITLE } from "../web/seed.js";
 
 async function page(url: string, headers: Record<string, string> = {}) {
   const res = await fetch(url, { headers });
@@ -204,6 +204,88 @@ describe.each(ENGINES)("the public board on %s", (engine) => {
         await h.db.query("UPDATE bounties SET status = 'open' WHERE issue_number = 7");
       }
       expect(await sats()).toEqual({ 101: "83000", 7: "40000", 102: "25000" });
+    });
+  });
+
+  describe("following GitHub", () => {
+    const h = useTestBot(engine, { token: false });
+    seeded(h);
+
+    test("a repository made private leaves the board at once, and comes back when made public; an old delivery replayed changes nothing", async () => {
+      const numbers = async () => ((await json(`${h.bot.url}/api/v1/bounties`)).bounties as any[]).map((b) => `${b.repo}#${b.issueNumber}`);
+      expect(await numbers()).toContain("kubernetes/website#101");
+      const publicized = repositoryEvent({ action: "publicized", sender: ALICE });
+      const privatized = repositoryEvent({ action: "privatized", sender: ALICE });
+      expect((await deliver(h.bot, "repository", privatized)).status).toBe(200);
+      await h.bot.settled();
+      expect(await numbers()).toEqual(["kubernetes/kubectl#7"]);
+      expect((await page(`${h.bot.url}/board`)).text).not.toContain("Document the node lifecycle");
+      // A publicized made before it, arriving late, and the privatized replayed under a new delivery id: still private.
+      await deliver(h.bot, "repository", publicized);
+      await deliver(h.bot, "repository", privatized);
+      await h.bot.settled();
+      expect(await numbers()).toEqual(["kubernetes/kubectl#7"]);
+      expect((await h.db.query("SELECT 1 FROM webhook_inbox WHERE action = 'privatized' AND duplicate_of IS NOT NULL")).length).toBe(1);
+      const again = repositoryEvent({ action: "publicized", sender: ALICE });
+      await deliver(h.bot, "repository", again);
+      await h.bot.settled();
+      expect(await numbers()).toContain("kubernetes/website#101");
+      expect(await numbers()).toContain("kubernetes/website#102");
+      // Privacy fails closed: a late, older privatized hides it again (until a newer delivery says otherwise).
+      await deliver(h.bot, "repository", { ...privatized, repository: { ...privatized.repository, updated_at: "2024-01-01T00:00:01Z" } });
+      await h.bot.settled();
+      expect(await numbers()).toEqual(["kubernetes/kubectl#7"]);
+    });
+
+    test("an issue's title edited on GitHub is the title the board shows; other edits and issues without a bounty are ignored", async () => {
+      const edited = issueTitleEdited({ issue: { number: 102, title: "Document the kubelet's node lifecycle" }, from: "Document the node lifecycle", sender: ALICE });
+      edited.repository.private = false;
+      expect((await deliver(h.bot, "issues", edited)).status).toBe(200);
+      await h.bot.settled();
+      const titles = async () => ((await json(`${h.bot.url}/api/v1/bounties`)).bounties as any[]).map((b) => b.title);
+      expect(await titles()).toContain("Document the kubelet's node lifecycle");
+      expect((await page(`${h.bot.url}/board`)).text).toContain("Document the kubelet&#39;s node lifecycle");
+      const other = issueTitleEdited({ issue: { number: 999, title: "Not on the board" }, from: "x", sender: ALICE });
+      other.repository.private = false;
+      await deliver(h.bot, "issues", other);
+      await h.bot.settled();
+      const [{ n }] = await h.db.query<{ n: bigint }>("SELECT count(*) AS n FROM webhook_inbox WHERE action = 'edited' AND outcome = 'ignored'");
+      expect(Number(n)).toBe(1);
+    });
+  });
+
+  describe.each([
+    ["by default", {}, false],
+    ["with BOARD_PRIVATE_REPOS=on", { BOARD_PRIVATE_REPOS: "on" }, true],
+  ] as const)("earnings in a private repository, %s", (_name, env, shown) => {
+    const h = useTestBot(engine, { token: false, env });
+    const EVE = { id: 13005, login: "eve" };
+    let txid = "";
+    beforeAll(async () => {
+      await seedBoard(h.db);
+      const secret = await seedIssue(h.db, PRIVATE_REPO, { number: 2, title: "A private fix", status: "paid" });
+      await h.db.query("UPDATE bounties SET issue_state = 'completed', issue_closed_at = now() - interval '1 day' WHERE id = $1", [secret]);
+      await seedPledge(h.db, secret, DAVE, { currency: "BTC", minor: 7_000n, sats: 7_000n, status: "awarded" });
+      txid = await seedPaidAward(h.db, secret, EVE, 7_000n);
+    });
+
+    test(shown ? "count in the leaderboard, the person's page and the payouts" : "are left out of the leaderboard, the person's page and the payouts", async () => {
+      const lb = await json(`${h.bot.url}/api/v1/leaderboard?period=all`);
+      expect(lb.earners.some((e: any) => e.login === "eve")).toBe(shown);
+      // dave funded it: his reliability counts that bounty only where it is shown.
+      expect(lb.funders.some((f: any) => f.login === "dave")).toBe(shown);
+      const eve = await fetch(`${h.bot.url}/api/v1/users/eve`);
+      if (shown) {
+        const u = (await eve.json()) as any;
+        expect([u.earnedSats, u.paid.map((p: any) => p.txid)]).toEqual(["7000", [txid]]);
+      } else {
+        // Known to the store, but nothing of theirs is shown: their page says only what is public.
+        const u = eve.status === 200 ? ((await eve.json()) as any) : null;
+        expect(u === null || (u.earnedSats === "0" && u.paid.length === 0)).toBe(true);
+      }
+      const payouts = await json(`${h.bot.url}/api/v1/payouts`);
+      expect(payouts.payouts.some((p: any) => p.txid === txid)).toBe(shown);
+      expect((await page(`${h.bot.url}/board/payouts`)).text.includes(txid)).toBe(shown);
     });
   });
 

@@ -214,3 +214,23 @@ export function installationEvent(o: { action: "created" | "new_permissions_acce
   p.sender.login = REPO.owner;
   return p;
 }
+
+/** repository.privatized / publicized / renamed for a repository (the test repository unless said); GitHub moves updated_at on each. */
+export function repositoryEvent(o: { action: "privatized" | "publicized" | "renamed"; repo?: { id: number; owner: string; name: string }; sender: Who }): Record<string, any> {
+  const p = example("repository", o.action);
+  applyRepo(p, { ...REPO, ...(o.repo ?? {}) });
+  p.repository.private = o.action === "privatized";
+  p.repository.updated_at = tick();
+  applyUser(p.sender, o.sender);
+  return p;
+}
+
+/** issues.edited with the title changed from `from`. */
+export function issueTitleEdited(o: { issue: IssueSpec; from: string; sender: Who }): Record<string, any> {
+  const p = example("issues", "edited");
+  applyRepo(p);
+  applyIssue(p, o.issue);
+  p.changes = { title: { from: o.from } };
+  applyUser(p.sender, o.sender);
+  return p;
+}
