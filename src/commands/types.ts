@@ -41,7 +41,7 @@ export interface CommandContext {
    * discussionId: set when the comment is in a GitHub Discussion (its node id), whose number
    * `number` is; only commands marked `inDiscussions` run there.
    */
-  issue: IssueRef & { isPullRequest: boolean; state: string; body?: string; discussionId?: string | null };
+  issue: IssueRef & { isPullRequest: boolean; state: string; body?: string; discussionId?: string | null; ownerType?: string };
   commentId: number;
   author: { id: number; login: string };
   config: RepoConfig;

@@ -13,7 +13,8 @@ export interface Commenter {
 
 export interface ThreadCommentEvent {
   installationId: number;
-  repository: { id: number; name: string; owner: string };
+  /** ownerType: "Organization" or "User" (GitHub's repository.owner.type), "" when not said. */
+  repository: { id: number; name: string; owner: string; ownerType: string };
   thread: {
     number: number;
     title: string;
@@ -57,7 +58,7 @@ export function threadComment(event: string, payload: unknown): ThreadCommentEve
   const name = str(p.repository?.name);
   const owner = str(p.repository?.owner?.login);
   if (installationId === null || repoId === null || !name || !owner) return null;
-  const repository = { id: repoId, name, owner };
+  const repository = { id: repoId, name, owner, ownerType: str(p.repository?.owner?.type) ?? "" };
   if (event === "issue_comment" && p.action === "created") {
     const number = num(p.issue?.number);
     const comment = commentOf(p.comment);

@@ -59,6 +59,7 @@ export async function onComment(deliveryId: string, event: string, payload: unkn
       state: e.thread.state,
       body: e.thread.body,
       discussionId,
+      ownerType: e.repository.ownerType,
     },
     commentId: e.comment.id,
     author,

@@ -28,6 +28,8 @@ function applyRepo(p: Record<string, any>, repo = REPO): void {
   p.repository.name = repo.name;
   p.repository.full_name = `${repo.owner}/${repo.name}`;
   p.repository.owner.login = repo.owner;
+  // The examples' owner is a user; REPO.owner (kubernetes) is an organisation.
+  p.repository.owner.type = "Organization";
   p.installation = { id: repo.installationId, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMg==" };
   p.organization = { ...(p.organization ?? {}), login: repo.owner };
 }

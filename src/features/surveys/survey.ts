@@ -49,6 +49,10 @@ function close(ctx: CommandContext): Step {
 async function open(ctx: CommandContext, amount: Amount, first: number, audience: Audience): Promise<Outcome | Step> {
   if (ctx.issue.isPullRequest) return { reply: "a survey goes on an issue whose description holds the questions, not on a pull request." };
   const here = threadNoun(ctx.issue.discussionId);
+  // A user's repository has no organisation whose members could respond: the escrow would sit unanswered.
+  if (audience === "members" && ctx.issue.ownerType === "User") {
+    return { reply: `this repository belongs to @${ctx.issue.owner}, a user, not an organisation, so a \`members\` survey has nobody to answer it. Use \`anyone\`: \`/survey <amount> first N anyone\`.` };
+  }
   if (ctx.issue.state !== "open") return { reply: `this ${here} is ${ctx.issue.state}; open the survey on an open one.` };
   if (!ctx.issue.body?.trim()) return { reply: `this ${here}'s description is empty: write the survey's questions there first.` };
   const max = ctx.config.questions.maxResponders;

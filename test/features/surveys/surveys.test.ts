@@ -54,11 +54,12 @@ async function cli(argv: string[], db?: Db) {
 describe.each(ENGINES)("paid surveys on %s", (engine) => {
   const h = useTestBot(engine, { prices: () => priceOracle("fixed:USD=60000") });
 
-  async function say(issue: number, user: Who, body: string, o: { commands?: boolean; closed?: boolean; config?: string; description?: string; pullRequest?: boolean } = {}) {
+  async function say(issue: number, user: Who, body: string, o: { commands?: boolean; closed?: boolean; config?: string; description?: string; pullRequest?: boolean; userRepo?: boolean } = {}) {
     if (o.commands !== false) mockConfig(o.config ?? CONFIG);
     const commentId = nextComment++;
     const payload = commentCreated({ issue: { number: issue, state: o.closed ? "closed" : "open", pullRequest: o.pullRequest }, commentId, body, user });
     payload.issue.body = o.description ?? QUESTIONS;
+    if (o.userRepo) payload.repository.owner.type = "User";
     payload.comment.created_at = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
     const res = await deliver(h.bot, "issue_comment", payload);
     expect(res.status).toBe(200);
@@ -232,13 +233,14 @@ describe.each(ENGINES)("paid surveys on %s", (engine) => {
   });
 
   describe("refusals, each with a reply and nothing recorded", () => {
-    test.each<[string, string, { closed?: boolean; description?: string; pullRequest?: boolean; config?: string; funder?: boolean; asksPermission?: boolean }, RegExp]>([
+    test.each<[string, string, { closed?: boolean; description?: string; pullRequest?: boolean; config?: string; funder?: boolean; asksPermission?: boolean; userRepo?: boolean }, RegExp]>([
       ["on a pull request", "/survey 100sats", { pullRequest: true }, /not on a pull request/],
       ["on a closed issue", "/survey 100sats", { closed: true }, /this issue is closed/],
       ["an empty description (no questions)", "/survey 100sats", { description: "   " }, /description is empty/],
       ["first N over questions.max_responders", "/survey 100sats first 6", {}, /at most 5 responses/],
       ["a bad amount", "/survey lots first 2", {}, /./],
       ["a bad audience", "/survey 100sats first 2 everybody", {}, /I do not understand `everybody`/],
+      ["a members survey on a user's repository (no organisation, nobody could answer)", "/survey 100sats first 2", { userRepo: true }, /belongs to @kubernetes, a user, not an organisation.*Use `anyone`/],
       ["a fiat amount without an agreeing price (fail closed)", "/survey 5eur first 2", {}, /no agreeing BTC price/],
       ["not enough balance", "/survey 3000sats first 2", { asksPermission: true }, /you have 5000 sats available; 1000 sats more are needed.*\/deposit/],
       ["over the funder's budget", "/survey 3000sats first 2", { funder: true, config: CONFIG.replace("funders: { users: [frank] }", "funders: { users: [frank], budget: 5000sats/30d }") }, /would go over your funder budget of 5,000 sats/],
