@@ -1,12 +1,17 @@
+import { INCREMENTAL_RELAY_FEE_RATE } from "../bitcoin/bump.js";
 import type { FeeRate } from "../bitcoin/sizes.js";
 import { formatFeeRate } from "../bitcoin/sizes.js";
 
 /**
  * Deadline-driven fee timing (PAYOUT_MAX_DELAY): pure, no I/O. A due payout may wait until its
- * deadline (when it became due + PAYOUT_MAX_DELAY); a run sends the batch when the fee estimate is
- * low against the recent history of rates, or at once, at the rate a next block needs, when the
- * oldest deadline is near. A batch sent low is fee-bumped (RBF) once its deadline comes near.
- * Rates are sat/kvB (FeeRate), integers.
+ * deadline (when it became due + PAYOUT_MAX_DELAY); a run sends the batch when fees are low, or at
+ * once, at the rate a next block needs, when the oldest deadline is near. "Low" is judged against
+ * the same hours a week earlier when the run has a week of timed observations (fees follow the
+ * day and the week: a payout due on a Friday waits for the early hours of Saturday, not for Friday's low), else
+ * against the recent history. A batch sent low bids below the estimate and waits in the mempool
+ * for a block that cheap; it is fee-bumped (RBF) once its deadline comes near. While an earlier
+ * batch is unconfirmed, new payouts wait for the next low instead of paying a small transaction's
+ * overhead. Rates are sat/kvB (FeeRate), integers.
  */
 
 export interface TimingOptions {
@@ -27,9 +32,38 @@ export interface TimingOptions {
   economicalTarget: number;
   /** Time between runs (PAYOUT_INTERVAL): the next run may come this late, so it counts as headroom too. */
   runEveryMs: number;
+  /** The fee cycle the timed observations are read over: the same time this long ago forecasts now. */
+  seasonMs: number;
+  /** Without a run interval, how far ahead of now a batch sent now is judged. */
+  forecastStepMs: number;
+  /** Now is low when the rates a season ago over the next run interval were within this percentage of their least over the rest of the window. */
+  forecastTolerancePercent: number;
+  /** A batch sent low bids this percentage of the estimate (the estimate is the highest of recent blocks' minimums; blocks dip below it). */
+  bidPercentOfEstimate: number;
 }
 
-export const TIMING_DEFAULTS: TimingOptions = { blockMs: 600_000, headroomBlocks: 3, lowPercentile: 10, bidPercentile: 1, minHistory: 12, economicalTarget: 6, runEveryMs: 0 };
+export const TIMING_DEFAULTS: TimingOptions = {
+  blockMs: 600_000,
+  headroomBlocks: 9,
+  lowPercentile: 10,
+  bidPercentile: 1,
+  minHistory: 12,
+  economicalTarget: 6,
+  runEveryMs: 0,
+  seasonMs: 7 * 24 * 3_600_000,
+  forecastStepMs: 60 * 60_000,
+  forecastTolerancePercent: 115,
+  bidPercentOfEstimate: 90,
+};
+
+/** Bitcoin Core's default minrelaytxfee (the wallet's least rate too): a bid below it would not relay. */
+export const MIN_BID: FeeRate = 1000n;
+
+/** A fee rate observed by a run, with when. */
+export interface FeeObservation {
+  at: number;
+  rate: FeeRate;
+}
 
 export interface TimingInput {
   now: number;
@@ -39,6 +73,14 @@ export interface TimingInput {
   estimates: ReadonlyMap<number, FeeRate>;
   /** Observed rates of the recent past (any order). */
   history: readonly FeeRate[];
+  /**
+   * The observations kept (a week, FeeObservation with times), when the caller has them: "low" is
+   * then judged against the same hours a season earlier. Without them, or without one near a
+   * season ago, against `history`.
+   */
+  observations?: readonly FeeObservation[];
+  /** Payout batches sent earlier and not confirmed yet: while there are any, new payouts wait unless their deadline is near. */
+  unconfirmedBatches?: number;
   options?: Partial<TimingOptions>;
 }
 
@@ -81,6 +123,29 @@ export function humanWithin(ms: number): string {
   return `${Math.round(min / 60)} h`;
 }
 
+/**
+ * The forecast a season ago gives: `next`, the least rate over one run interval from then (the
+ * blocks a batch sent now meets before the next run can act), and `least`, the least over the rest
+ * of the window (up to the last time the batch may still be sent low; null when no run then
+ * observed one). Null without an observation in that first interval.
+ */
+export function seasonalForecast(
+  observations: readonly FeeObservation[],
+  now: number,
+  sendBy: number,
+  o: Pick<TimingOptions, "seasonMs" | "runEveryMs" | "forecastStepMs">,
+): { next: FeeRate; least: FeeRate | null } | null {
+  const from = now - o.seasonMs;
+  const step = from + (o.runEveryMs > 0 ? o.runEveryMs : o.forecastStepMs);
+  let next: FeeRate | null = null;
+  let least: FeeRate | null = null;
+  for (const x of observations) {
+    if (x.at > from && x.at <= step && (next === null || x.rate < next)) next = x.rate;
+    if (x.at > step && x.at <= sendBy - o.seasonMs && (least === null || x.rate < least)) least = x.rate;
+  }
+  return next === null ? null : { next, least };
+}
+
 /** Send the batch now (at `rate`) or wait for lower fees (with the reason payouts show). */
 export function decideTiming(input: TimingInput): TimingDecision {
   const o = { ...TIMING_DEFAULTS, ...input.options };
@@ -93,19 +158,44 @@ export function decideTiming(input: TimingInput): TimingDecision {
     return { kind: "send", rate: nextBlock, why: "deadline", detail: `the oldest payout's deadline is ${Math.max(left, 0)} blocks away` };
   }
   const economical = estimateAt(input.estimates, Math.min(o.economicalTarget, left - room));
+  const within = `within ${humanWithin(deadline - input.now)}, when fees are low`;
+  const low = (rate: FeeRate, detail: string): TimingDecision =>
+    (input.unconfirmedBatches ?? 0) > 0
+      ? // A second transaction for the few payouts due since pays its own overhead and change; the next low batch takes them.
+        { kind: "wait", lowRate: rate, deadline, reason: `${within} (with the next batch: the last one is not confirmed yet)` }
+      : { kind: "send", rate, why: "low", detail };
+  const forecast = input.observations ? seasonalForecast(input.observations, input.now, deadline - room * o.blockMs, o) : null;
+  if (forecast) {
+    const { next, least } = forecast;
+    // The bid waits in the mempool for a block as cheap: below the estimate, and no more than the season's low of the window.
+    const seasonLow = least !== null && least < next ? least : next;
+    const below = (economical * BigInt(o.bidPercentOfEstimate)) / 100n;
+    const capped = below < seasonLow ? below : seasonLow;
+    const bid = capped > MIN_BID ? capped : economical < MIN_BID ? economical : MIN_BID;
+    if (least === null) return low(bid, "the last run that may send it low");
+    if (next * 100n <= least * BigInt(o.forecastTolerancePercent) || economical <= least) {
+      return low(bid, `a week ago fees were lowest about now in this window (${formatFeeRate(next)} sat/vB; least later ${formatFeeRate(least)} sat/vB)`);
+    }
+    return {
+      kind: "wait",
+      lowRate: least,
+      deadline,
+      reason: `${within} (now ${formatFeeRate(economical)} sat/vB; a week ago they fell to ${formatFeeRate(least)} sat/vB later in this window)`,
+    };
+  }
   if (input.history.length < o.minHistory) {
     return { kind: "send", rate: economical, why: "no-history", detail: `only ${input.history.length} fee observations, fewer than ${o.minHistory}` };
   }
-  const low = percentile(input.history, o.lowPercentile);
+  const lowRate = percentile(input.history, o.lowPercentile);
   const bid = percentile(input.history, o.bidPercentile);
-  if (economical <= low) {
-    return { kind: "send", rate: bid < economical ? bid : economical, why: "low", detail: `${formatFeeRate(economical)} sat/vB is at or below the recent low of ${formatFeeRate(low)} sat/vB` };
+  if (economical <= lowRate) {
+    return low(bid < economical ? bid : economical, `${formatFeeRate(economical)} sat/vB is at or below the recent low of ${formatFeeRate(lowRate)} sat/vB`);
   }
   return {
     kind: "wait",
-    lowRate: low,
+    lowRate,
     deadline,
-    reason: `within ${humanWithin(deadline - input.now)}, when fees are low (now ${formatFeeRate(economical)} sat/vB, low is ${formatFeeRate(low)} sat/vB)`,
+    reason: `${within} (now ${formatFeeRate(economical)} sat/vB, low is ${formatFeeRate(lowRate)} sat/vB)`,
   };
 }
 
@@ -121,11 +211,16 @@ export interface BumpInput {
 
 /**
  * Whether an unconfirmed batch must be fee-bumped to make its deadline: only once fewer than the
- * headroom blocks are left, and only to the next-block rate when its own rate is below it.
+ * headroom blocks are left, and only when its own rate is below the next-block rate: to that rate,
+ * or to its own rate plus the incremental relay fee when that is more (BIP125: a replacement less
+ * than that above it would not relay, and a batch bid just under the next-block rate would ride
+ * past its deadline).
  */
 export function bumpForDeadline(input: BumpInput): { bump: false } | { bump: true; rate: FeeRate } {
   const o = { ...TIMING_DEFAULTS, ...input.options };
   if (blocksLeft(input.now, input.deadline, o.blockMs) >= headroom(o)) return { bump: false };
   const rate = estimateAt(input.estimates, 1);
-  return rate > input.txRate ? { bump: true, rate } : { bump: false };
+  if (rate <= input.txRate) return { bump: false };
+  const least = input.txRate + INCREMENTAL_RELAY_FEE_RATE;
+  return { bump: true, rate: rate > least ? rate : least };
 }

@@ -4,7 +4,7 @@ import { askWalletComment } from "../../src/payouts/comments.js";
 import { loadSettings } from "../../src/settings.js";
 import type { AwardView } from "../../src/store/awards.js";
 import type { Bounty, Pledge } from "../../src/store/bounties.js";
-import { bumpForDeadline, decideTiming, estimateAt, humanWithin, percentile, type TimingDecision } from "../../src/payouts/timing.js";
+import { bumpForDeadline, decideTiming, estimateAt, humanWithin, MIN_BID, percentile, type FeeObservation, type TimingDecision } from "../../src/payouts/timing.js";
 import { feeRatesSince, recordFeeRate } from "../../src/store/feeHistory.js";
 import { listPayouts, listPayoutTxs } from "../../src/store/payouts.js";
 import { createTestDb, ENGINES, type TestDb } from "../support/databases.js";
@@ -26,7 +26,9 @@ describe("decideTiming", () => {
     { name: "deadline inside the headroom: sent at the next-block rate even when high", deadlineIn: 20 * MIN, estimate: 20, history: DAY_OF_RATES, want: { kind: "send", why: "deadline", rate: sats(20) } },
     { name: "deadline past: sent at once", deadlineIn: -HOUR, estimate: 20, history: DAY_OF_RATES, want: { kind: "send", why: "deadline" } },
     { name: "too little history to know low: sent now at the estimate", deadlineIn: 24 * HOUR, estimate: 20, history: DAY_OF_RATES.slice(0, 3), want: { kind: "send", why: "no-history", rate: sats(20) } },
-    { name: "just outside the headroom: still waits", deadlineIn: 31 * MIN, estimate: 20, history: DAY_OF_RATES, want: { kind: "wait" }, reason: /^within 31 min/ },
+    { name: "just outside the headroom (9 blocks): still waits", deadlineIn: 91 * MIN, estimate: 20, history: DAY_OF_RATES, want: { kind: "wait" }, reason: /^within 91 min/ },
+    // Three blocks of headroom let a burst make a deadline batch late in the bench (npm run bench -- timing).
+    { name: "80 minutes left is inside the headroom, even with no run interval", deadlineIn: 80 * MIN, estimate: 20, history: DAY_OF_RATES, want: { kind: "send", why: "deadline", rate: sats(20) } },
   ];
   test.each(cases)("$name", ({ deadlineIn, estimate, history, want, reason }) => {
     const d = decideTiming({ now: NOW, deadlines: [NOW + 2 * deadlineIn, NOW + deadlineIn], estimates: est(estimate), history });
@@ -52,6 +54,77 @@ describe("decideTiming", () => {
   });
 });
 
+describe("decideTiming with a week of timed observations", () => {
+  const WEEK = 7 * 24 * HOUR;
+  /**
+   * Hourly observations of the last week, back to exactly a week ago: `rateAt(hours after a week ago)`, in sat/vB. With no run
+   * interval given, hour 1 is what a batch sent now met a week ago (the next hour); hours 2… are the rest of the window.
+   */
+  const week = (rateAt: (h: number) => number): FeeObservation[] => Array.from({ length: 169 }, (_, i) => ({ at: NOW - WEEK + i * HOUR, rate: sats(rateAt(i)) }));
+  const decide = (over: { estimate: number; observations: FeeObservation[]; deadlineIn?: number; history?: bigint[]; unconfirmedBatches?: number; estimateSats?: bigint }) =>
+    decideTiming({
+      now: NOW,
+      deadlines: [NOW + (over.deadlineIn ?? 24 * HOUR)],
+      estimates: over.estimateSats ? new Map([[1, over.estimateSats]]) : est(over.estimate),
+      history: over.history ?? DAY_OF_RATES,
+      observations: over.observations,
+      ...(over.unconfirmedBatches !== undefined ? { unconfirmedBatches: over.unconfirmedBatches } : {}),
+    });
+
+  test("a week ago fees fell later in the window: waits, though the estimate is at the last day's low", () => {
+    // The last day's history alone would send at 4 sat/vB (its 10th percentile); a week ago 3 sat/vB came six hours later.
+    expect(decideTiming({ now: NOW, deadlines: [NOW + 24 * HOUR], estimates: est(4), history: DAY_OF_RATES })).toMatchObject({ kind: "send" });
+    const d = decide({ estimate: 4, observations: week((h) => (h === 6 ? 3 : 10)) });
+    expect(d).toMatchObject({ kind: "wait", lowRate: sats(3) });
+    expect(d.kind === "wait" && d.reason).toBe("within 24 h, when fees are low (now 4 sat/vB; a week ago they fell to 3 sat/vB later in this window)");
+  });
+
+  test("a week ago now was the window's low: sends, bidding no more than that low, though the last day says wait", () => {
+    expect(decideTiming({ now: NOW, deadlines: [NOW + 24 * HOUR], estimates: est(20), history: DAY_OF_RATES })).toMatchObject({ kind: "wait" });
+    // Within 15% of the rest of the window's least (5 against 4.5) is low enough; the bid is that week-ago low, not 90% of 20.
+    expect(decide({ estimate: 20, observations: week((h) => (h === 1 ? 5 : h === 9 ? 4.5 : 8)) })).toMatchObject({ kind: "send", why: "low", rate: 4_500n });
+    expect(decide({ estimate: 20, observations: week((h) => (h === 1 ? 5 : h === 9 ? 4 : 8)) })).toMatchObject({ kind: "wait", lowRate: sats(4) });
+  });
+
+  test("the estimate already below the week-ago low: sends at 90% of the estimate (blocks dip below the highest recent minimum)", () => {
+    expect(decide({ estimate: 8, observations: week((h) => (h <= 1 ? 20 : 10)) })).toMatchObject({ kind: "send", why: "low", rate: 7_200n });
+  });
+
+  test("the bid never goes below 1 sat/vB (it would not relay, and the wallet would sign at another rate)", () => {
+    expect(MIN_BID).toBe(1000n);
+    expect(decide({ estimate: 0, estimateSats: 1_050n, observations: week(() => 1) })).toMatchObject({ kind: "send", rate: 1_000n });
+  });
+
+  test("only the rest of the window counts: a week-ago low after the last run that may send low is not waited for", () => {
+    // Deadline in 10 h: the last low send is 9 blocks (90 min) before it; the week-ago 1 sat/vB at +9 h is past that.
+    expect(decide({ estimate: 10, deadlineIn: 10 * HOUR, observations: week((h) => (h === 9 ? 1 : 10)) })).toMatchObject({ kind: "send", why: "low" });
+    expect(decide({ estimate: 10, deadlineIn: 10 * HOUR, observations: week((h) => (h === 8 ? 1 : 10)) })).toMatchObject({ kind: "wait" });
+  });
+
+  test("now is the blocks before the next run: with runs every 3 h, a low 2 h after a week ago counts as now", () => {
+    const obs = week((h) => (h === 2 ? 4 : h === 6 ? 4.5 : 10));
+    const at = (runEveryMs: number) => decideTiming({ now: NOW, deadlines: [NOW + 24 * HOUR], estimates: est(20), history: DAY_OF_RATES, observations: obs, options: { runEveryMs } });
+    expect(at(3 * HOUR)).toMatchObject({ kind: "send", why: "low", rate: sats(4) });
+    expect(at(HOUR)).toMatchObject({ kind: "wait", lowRate: sats(4) });
+  });
+
+  test("no observation from a week ago: the last day's history decides", () => {
+    const recent = week((h) => (h === 100 ? 1 : 10)).filter((x) => x.at > NOW - 3 * 24 * HOUR);
+    expect(decide({ estimate: 4, observations: recent })).toMatchObject({ kind: "send", why: "low", rate: sats(2) });
+  });
+
+  test("an earlier batch unconfirmed: new payouts wait for the next one, unless their deadline is near", () => {
+    const low = week((h) => (h === 1 ? 5 : 8));
+    expect(decide({ estimate: 20, observations: low, unconfirmedBatches: 0 })).toMatchObject({ kind: "send", why: "low" });
+    const d = decide({ estimate: 20, observations: low, unconfirmedBatches: 1 });
+    expect(d).toMatchObject({ kind: "wait" });
+    expect(d.kind === "wait" && d.reason).toBe("within 24 h, when fees are low (with the next batch: the last one is not confirmed yet)");
+    expect(decide({ estimate: 20, observations: low, unconfirmedBatches: 1, deadlineIn: 20 * MIN })).toMatchObject({ kind: "send", why: "deadline", rate: sats(20) });
+    // The same without timed observations.
+    expect(decideTiming({ now: NOW, deadlines: [NOW + 24 * HOUR], estimates: est(4), history: DAY_OF_RATES, unconfirmedBatches: 2 })).toMatchObject({ kind: "wait" });
+  });
+});
+
 test("PAYOUT_MAX_DELAY: 0 (the default) is off; a duration turns timing on; anything else is refused", () => {
   expect(loadSettings({}).payout.maxDelayMs).toBe(0);
   expect(loadSettings({ PAYOUT_MAX_DELAY: "0" }).payout.maxDelayMs).toBe(0);
@@ -64,6 +137,8 @@ describe("bumpForDeadline", () => {
     { name: "deadline far: no bump", deadlineIn: 10 * HOUR, txRate: 2, estimate: 20, want: { bump: false } },
     { name: "deadline near, below the next-block rate: bumped to it", deadlineIn: 20 * MIN, txRate: 2, estimate: 20, want: { bump: true, rate: sats(20) } },
     { name: "deadline near, already at the rate: no bump", deadlineIn: 20 * MIN, txRate: 20, estimate: 20, want: { bump: false } },
+    // BIP125 refuses a replacement less than 1 sat/vB above: bumped to 20.5, not to 20 (which would never be sent).
+    { name: "deadline near, just under the next-block rate: bumped by the incremental relay fee", deadlineIn: 20 * MIN, txRate: 19.5, estimate: 20, want: { bump: true, rate: 20_500n } },
   ])("$name", ({ deadlineIn, txRate, estimate, want }) => {
     expect(bumpForDeadline({ now: NOW, deadline: NOW + deadlineIn, txRate: sats(txRate), estimates: est(estimate) })).toEqual(want);
   });
