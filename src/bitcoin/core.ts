@@ -110,6 +110,10 @@ export class CoreBackend implements ChainBackend {
   #mine = new Set<string>();
   /** Inputs of transactions looked at, by txid (a txid fixes them). */
   #inputs = new Map<string, string[]>();
+  /** Confirmed transactions an address history read, with their block: read again only once that block leaves the best chain. */
+  #confirmedTxs = new Map<string, { tx: AddressTx; blockHash: string }>();
+  /** Which blocks are in the best chain, as asked while it had this tip (forgotten when the tip moves). */
+  #bestChain: { tip: string; blocks: Map<string, boolean> } | null = null;
 
   constructor(opts: CoreOptions) {
     let url: URL;
@@ -168,7 +172,19 @@ export class CoreBackend implements ChainBackend {
    */
   async getAddressTxs(address: string): Promise<AddressTx[]> {
     const out: AddressTx[] = [];
+    let tip: string | undefined;
     for (const txid of await this.#receivedBy(address)) {
+      // A transaction in a block still in the best chain is as it was read (its block fixes its
+      // outputs and where it is); a block that left it (a reorganisation) means reading it again.
+      const known = this.#confirmedTxs.get(txid);
+      if (known) {
+        tip ??= await this.#bestBlockHash();
+        if (await this.#inBestChain(known.blockHash, tip)) {
+          out.push(known.tx);
+          continue;
+        }
+        this.#confirmedTxs.delete(txid);
+      }
       const t = await this.#walletTx(txid);
       if (!t || !t.decoded) continue;
       const vout = (t.decoded as Record<string, Json>).vout;
@@ -181,9 +197,34 @@ export class CoreBackend implements ChainBackend {
       });
       const tx: AddressTx = { txid, confirmed: t.status.confirmed, outputs };
       if (t.status.blockHeight !== undefined) tx.blockHeight = t.status.blockHeight;
+      if (t.status.confirmed && t.status.blockHash !== undefined) this.#confirmedTxs.set(txid, { tx, blockHash: t.status.blockHash });
       out.push(tx);
     }
     return out;
+  }
+
+  async #bestBlockHash(): Promise<string> {
+    const hash = await this.#call("getbestblockhash", []);
+    if (typeof hash !== "string" || !TXID.test(hash)) throw this.#malformed("getbestblockhash");
+    return hash;
+  }
+
+  /** Whether a block is in the best chain whose tip is `tip`: Core says -1 confirmations for a stale block, or does not know it. */
+  async #inBestChain(hash: string, tip: string): Promise<boolean> {
+    if (this.#bestChain?.tip !== tip) this.#bestChain = { tip, blocks: new Map() };
+    const known = this.#bestChain.blocks.get(hash);
+    if (known !== undefined) return known;
+    let header: Record<string, Json>;
+    try {
+      header = (await this.#call("getblockheader", [hash])) as Record<string, Json>;
+    } catch (e) {
+      if (!(e instanceof CoreRpcError && e.code === RPC.INVALID_ADDRESS_OR_KEY)) throw e;
+      this.#bestChain.blocks.set(hash, false);
+      return false;
+    }
+    const best = this.#int(header?.confirmations, "getblockheader", true) >= 1;
+    this.#bestChain.blocks.set(hash, best);
+    return best;
   }
 
   /** estimatesmartfee per target; BTC/kvB to sat/vB exactly (sat/kvB is an integer, /1000 has 3 decimals). */

@@ -49,6 +49,8 @@ export class EsploraBackend implements ChainBackend {
   readonly #timeoutMs: number;
   readonly #fetch: typeof fetch;
   readonly #sleep: (ms: number) => Promise<void>;
+  /** Per address, its confirmed transactions as the last read found them (newest first, with their block hash). */
+  readonly #confirmedHistory = new Map<string, Array<{ tx: AddressTx; blockHash: string | undefined }>>();
 
   constructor(opts: EsploraOptions) {
     let url: URL;
@@ -107,11 +109,19 @@ export class EsploraBackend implements ChainBackend {
   /**
    * GET /address/:address/txs gives the mempool transactions and the newest confirmed ones (25
    * on electrs); /txs/chain/:last_seen_txid the next confirmed page, until a page brings none.
+   * Paging stops at the newest confirmed transaction the last read found, when it is still in the
+   * same block: that block and every block below it are unchanged (a block's hash commits to its
+   * transactions and to its parent), so the rest of the history is what was read then. A
+   * reorganisation changes that block's hash or takes the transaction away, and the whole history
+   * is read again. The mempool part is read every time.
    */
   async getAddressTxs(address: string): Promise<AddressTx[]> {
     const base = `/address/${encodeURIComponent(address)}/txs`;
+    const known = this.#confirmedHistory.get(address);
+    const anchor = known?.[0];
     const out: AddressTx[] = [];
     const seen = new Set<string>();
+    const confirmed: Array<{ tx: AddressTx; blockHash: string | undefined }> = [];
     let path = base;
     for (let page = 0; ; page++) {
       if (page > 100_000) throw this.#malformed(`${base}/chain (it does not end)`);
@@ -119,22 +129,44 @@ export class EsploraBackend implements ChainBackend {
       if (!Array.isArray(raw)) throw this.#malformed("/address/…/txs");
       let lastConfirmed: string | undefined;
       for (const item of raw) {
-        const tx = this.#addressTx(item);
+        const { tx, blockHash } = this.#addressTx(item);
+        if (anchor && tx.confirmed && tx.txid === anchor.tx.txid && blockHash !== undefined && blockHash === anchor.blockHash) {
+          for (const k of known!) {
+            if (seen.has(k.tx.txid)) continue;
+            seen.add(k.tx.txid);
+            out.push(k.tx);
+            confirmed.push(k);
+          }
+          this.#remember(address, confirmed);
+          return out;
+        }
         if (seen.has(tx.txid)) continue;
         seen.add(tx.txid);
         out.push(tx);
-        if (tx.confirmed) lastConfirmed = tx.txid;
+        if (tx.confirmed) {
+          lastConfirmed = tx.txid;
+          confirmed.push({ tx, blockHash });
+        }
       }
-      if (lastConfirmed === undefined) return out;
+      if (lastConfirmed === undefined) {
+        this.#remember(address, confirmed);
+        return out;
+      }
       path = `${base}/chain/${lastConfirmed}`;
     }
   }
 
-  #addressTx(item: unknown): AddressTx {
+  /** An address's confirmed history as last read, newest first; only a block hash makes it an anchor. */
+  #remember(address: string, confirmed: Array<{ tx: AddressTx; blockHash: string | undefined }>): void {
+    if (confirmed.length && confirmed[0]!.blockHash !== undefined) this.#confirmedHistory.set(address, confirmed);
+    else this.#confirmedHistory.delete(address);
+  }
+
+  #addressTx(item: unknown): { tx: AddressTx; blockHash: string | undefined } {
     const o = item as {
       txid?: unknown;
       vout?: unknown;
-      status?: { confirmed?: unknown; block_height?: unknown };
+      status?: { confirmed?: unknown; block_height?: unknown; block_hash?: unknown };
     };
     if (typeof o?.txid !== "string" || !TXID.test(o.txid) || !Array.isArray(o.vout)) throw this.#malformed("/address/…/txs");
     const outputs = o.vout.map((v: unknown, vout: number) => {
@@ -144,7 +176,8 @@ export class EsploraBackend implements ChainBackend {
     });
     const tx: AddressTx = { txid: o.txid, confirmed: o.status?.confirmed === true, outputs };
     if (isUint(o.status?.block_height)) tx.blockHeight = o.status.block_height;
-    return tx;
+    const hash = o.status?.block_hash;
+    return { tx, blockHash: tx.confirmed && typeof hash === "string" && TXID.test(hash) ? hash : undefined };
   }
 
   async getFeeEstimates(): Promise<FeeEstimates> {

@@ -9,14 +9,23 @@ export function table(header: string[], rows: string[][]): string[] {
   return [line(header), ...rows.map(line)];
 }
 
-/** One CSV record (RFC 4180): a field with a comma, quote or line break is quoted, quotes doubled. */
+/**
+ * One CSV record (RFC 4180): a field with a comma, semicolon, quote, tab or line break is quoted,
+ * quotes doubled. A field a spreadsheet would run as a formula (it starts with = + - @, a tab or a
+ * line break: OWASP's CSV injection list) is prefixed with a single quote, and quoted; a plain
+ * number (e.g. -5000) is left a number.
+ */
 export function csvRecord(fields: Array<string | number | bigint | null | undefined>): string {
-  return fields
-    .map((f) => {
-      const s = f === null || f === undefined ? "" : String(f);
-      return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-    })
-    .join(",");
+  return fields.map(csvField).join(",");
+}
+
+const PLAIN_NUMBER = /^-?\d+(\.\d+)?$/;
+
+function csvField(f: string | number | bigint | null | undefined): string {
+  const s = f === null || f === undefined ? "" : String(f);
+  const formula = /^[=+\-@\t\r\n]/.test(s) && !PLAIN_NUMBER.test(s);
+  const safe = formula ? `'${s}` : s;
+  return formula || /[",;\t\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
 /** 1234567 → "1234567 sats (0.01234567 BTC)". */

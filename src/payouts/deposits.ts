@@ -46,7 +46,8 @@ export function isDepositWatchEngine(w: unknown): w is DepositWatchEngine {
 }
 
 /**
- * One pass: reads every deposit address and receive address in full, decides (ledger/deposits.ts)
+ * One pass: reads the whole history of every deposit address and receive address (the Esplora
+ * backend fetches only what changed since its last read: src/bitcoin/esplora.ts), decides (ledger/deposits.ts)
  * and applies each decision in a transaction of its own — the outpoint's new state, its transfer
  * and its comment commit together, and the state moves only from the one decided on, so a crash
  * or a second process never credits or reverses twice. A chain error ends the pass before any

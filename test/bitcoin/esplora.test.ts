@@ -180,6 +180,43 @@ describe("EsploraBackend", () => {
     await s.close();
   });
 
+  it("reads again only as far as the newest confirmed transaction it knew, while that is in the same block; a new block hash reads it all", async () => {
+    const hash = (c: string) => c.repeat(64);
+    const tx = (n: number, block: string | null) => ({
+      txid: n.toString(16).padStart(64, "0"),
+      vout: [{ scriptpubkey_address: "bcrt1qexample", value: 1000 + n }],
+      status: block ? { confirmed: true, block_height: 100 - n, block_hash: hash(block) } : { confirmed: false },
+    });
+    const history = [tx(2, "b"), tx(3, "c")];
+    const s = await scripted([
+      // The first read: every page.
+      [200, JSON.stringify(history)],
+      [200, "[]"],
+      // Again: a new mempool transaction and a new confirmed one, then the one it knew, in the same block: one page.
+      [200, JSON.stringify([tx(9, null), tx(1, "a"), ...history])],
+      // Its block was replaced (another hash): the whole history again, which no longer has tx 3.
+      [200, JSON.stringify([tx(1, "d"), tx(2, "e")])],
+      [200, "[]"],
+    ]);
+    const b = new EsploraBackend({ url: s.url, ...fast });
+    expect((await b.getAddressTxs("bcrt1qexample")).map((t) => t.txid)).toEqual([tx(2, "b").txid, tx(3, "c").txid]);
+    expect((await b.getAddressTxs("bcrt1qexample")).map((t) => [t.txid, t.confirmed])).toEqual([
+      [tx(9, null).txid, false],
+      [tx(1, "a").txid, true],
+      [tx(2, "b").txid, true],
+      [tx(3, "c").txid, true],
+    ]);
+    expect((await b.getAddressTxs("bcrt1qexample")).map((t) => t.txid)).toEqual([tx(1, "d").txid, tx(2, "e").txid]);
+    expect(s.seen.map((r) => r.url)).toEqual([
+      "/address/bcrt1qexample/txs",
+      `/address/bcrt1qexample/txs/chain/${tx(3, "c").txid}`,
+      "/address/bcrt1qexample/txs",
+      "/address/bcrt1qexample/txs",
+      `/address/bcrt1qexample/txs/chain/${tx(2, "e").txid}`,
+    ]);
+    await s.close();
+  });
+
   it("refuses a malformed address history rather than reading it as empty", async () => {
     const s = await scripted([[200, JSON.stringify([{ txid: "zz", vout: [] }])], [200, JSON.stringify({ not: "a list" })]]);
     const b = new EsploraBackend({ url: s.url, ...fast });

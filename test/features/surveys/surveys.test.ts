@@ -170,7 +170,7 @@ describe.each(ENGINES)("paid surveys on %s", (engine) => {
     expect(lines[0]).toBe("survey,login,id,time,comment_url,text");
     expect(lines[1]).toMatch(new RegExp(`^${s!.id},ann,${ann.id},\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z,https://github.com/kubernetes/website/issues/${issue}#issuecomment-${first.commentId},"1. Flaky tests in the e2e suite.$`));
     expect(lines[2]).toBe('2. Keep the burndown meetings."');
-    expect(lines[3]).toMatch(new RegExp(`^${s!.id},ben,${ben.id},.*,Slowed down by the freeze dates; keep the shadows program.$`));
+    expect(lines[3]).toMatch(new RegExp(`^${s!.id},ben,${ben.id},.*,"Slowed down by the freeze dates; keep the shadows program."$`));
     expect(lines).toHaveLength(4);
     await expectLedgerConsistent(h.db);
   });
