@@ -70,77 +70,16 @@ export interface PlannedBump extends SignablePlan {
  */
 export function planBump(source: BumpSource, opts: BumpOptions): PlannedBump {
   const { keys, feeRate } = opts;
-  let tx: bitcoin.Transaction;
-  try {
-    tx = bitcoin.Transaction.fromHex(source.hex.trim());
-  } catch {
-    throw new PayoutError("cannot-bump", "Cannot fee-bump: the transaction given is not a raw Bitcoin transaction in hex. Nothing was signed.");
-  }
-  const oldTxid = tx.getId();
+  const read = readSource(source, keys, "fee-bump", "it has no change output to take a higher fee from.");
+  const { tx, inputs, payoutTypes, payoutSats, inValue, old, outputs } = read;
+  const oldTxid = old.txid;
+  const oldFee = old.fee;
+  const changeVout = read.change!.vout;
+  const changeRef = read.change!.ref;
+  const changeScript = read.change!.script;
+  const changeOut = tx.outs[changeVout]!;
   const refuse = (why: string) => new PayoutError("cannot-bump", `Cannot fee-bump ${oldTxid}: ${why} Nothing was signed.`);
-
-  // The inputs: exactly the old ones, each with the key that spends it.
-  const given = new Map(source.inputs.map((i) => [`${i.txid}:${i.vout}`, i]));
-  if (given.size !== source.inputs.length || given.size !== tx.ins.length) {
-    throw refuse(`it has ${tx.ins.length} input(s), but ${source.inputs.length} input key(s) were given (each outpoint once).`);
-  }
-  const inputs = tx.ins.map<WalletUtxo>((input) => {
-    const txid = Buffer.from(input.hash).reverse().toString("hex");
-    const id = `${txid}:${input.index}`;
-    const i = given.get(id);
-    if (!i) throw refuse(`its input ${id} is not among the input keys given.`);
-    if (input.witness.length === 0) throw refuse(`its input ${id} is not signed.`);
-    if (typeof i.sats !== "bigint" || i.sats <= 0n) throw refuse(`the amount given for input ${id} is not a positive number of sats.`);
-    const ref: KeyRef = { chain: i.chain, index: i.index };
-    let address: string;
-    try {
-      address = keys.address(ref);
-    } catch {
-      throw refuse(`the key given for input ${id} (${i.chain}/${i.index}) is not a valid key reference.`);
-    }
-    return { id, txid, vout: input.index, value: i.sats, inputType: keys.script, ref, address, confirmed: false };
-  });
-  // With mempoolfullrbf off (Core before 28) a node replaces only transactions that signal.
-  if (tx.ins.every((i) => i.sequence >= 0xfffffffe)) throw refuse("it does not signal replaceability (BIP125).");
-
-  // The change: ours, and the only output that may change.
-  if (!source.change) throw refuse("it has no change output to take a higher fee from.");
-  const changeVout = source.change.vout;
-  const changeRef: KeyRef = { chain: CHANGE, index: source.change.index };
-  const changeOut = tx.outs[changeVout];
-  let changeScript: Uint8Array;
-  try {
-    changeScript = keys.outputScript(changeRef);
-  } catch {
-    throw refuse(`the change index ${source.change.index} is not a valid key index.`);
-  }
-  if (!changeOut || !sameBytes(changeOut.script, changeScript)) {
-    throw refuse(`output ${changeVout} is not the wallet's change address ${changeRef.chain}/${changeRef.index}.`);
-  }
-
-  const inValue = inputs.reduce((s, c) => s + c.value, 0n);
-  let outValue = 0n;
-  let payoutSats = 0n;
-  const payoutTypes: AddressType[] = [];
-  for (const [vout, out] of tx.outs.entries()) {
-    outValue += out.value;
-    if (vout === changeVout) continue;
-    const type = scriptType(out.script);
-    if (type === undefined) throw refuse(`output ${vout} is not a standard payout script.`);
-    payoutTypes.push(type);
-    payoutSats += out.value;
-  }
-  const oldFee = inValue - outValue;
-  if (oldFee < 0n) throw refuse(`the input amounts given (${inValue} sats) do not cover its outputs (${outValue} sats).`);
-  const old = { txid: oldTxid, fee: oldFee, vsize: tx.virtualSize() };
   const oldRate = (oldFee * 1000n) / BigInt(old.vsize);
-
-  const outputs = new Map(source.outputs ?? []);
-  for (const [id, vout] of outputs) {
-    if (!Number.isInteger(vout) || vout < 0 || vout >= tx.outs.length || vout === changeVout) {
-      throw refuse(`payout ${id} is said to be output ${vout}, which is not one of its payout outputs.`);
-    }
-  }
 
   const inputTypes = inputs.map((c) => c.inputType);
   const withChange = txWeight(inputTypes, [...payoutTypes, keys.script]);
@@ -198,6 +137,107 @@ export function planBump(source: BumpSource, opts: BumpOptions): PlannedBump {
     else if (plan.change) next.addOutput(changeScript, plan.change.sats);
   }
   return { inputs, fee: plan.fee, weight: plan.weight, payoutSats, tx: next, outputs, change: plan.change, old, changeDropped: !plan.change };
+}
+
+/** A transaction this wallet signed, read back and checked against the keys given: what a replacement builds on. */
+export interface ReadSource {
+  tx: bitcoin.Transaction;
+  /** Its inputs in order, each with the key that spends it and its amount. */
+  inputs: WalletUtxo[];
+  /** Its change output, checked to pay the wallet's change key; null when it has none. */
+  change: { vout: number; ref: KeyRef; script: Uint8Array; sats: bigint } | null;
+  /** The types of its outputs other than the change, in order, and what they pay. */
+  payoutTypes: AddressType[];
+  payoutSats: bigint;
+  inValue: bigint;
+  old: { txid: string; fee: bigint; vsize: number };
+  /** Payout id → output index, checked to be payout outputs. */
+  outputs: Map<string, number>;
+}
+
+/**
+ * Reads `source` for a replacement ("fee-bump", "add payouts to": how its refusals begin): a raw
+ * transaction whose inputs are exactly the keys given, signed, signalling BIP125, with standard
+ * payout outputs and the change (required when `needChange` says why) on the wallet's change key.
+ * Throws PayoutError "cannot-bump" otherwise.
+ */
+export function readSource(source: BumpSource, keys: WalletKeys, verb: string, needChange?: string): ReadSource {
+  let tx: bitcoin.Transaction;
+  try {
+    tx = bitcoin.Transaction.fromHex(source.hex.trim());
+  } catch {
+    throw new PayoutError("cannot-bump", `Cannot ${verb}: the transaction given is not a raw Bitcoin transaction in hex. Nothing was signed.`);
+  }
+  const oldTxid = tx.getId();
+  const refuse = (why: string) => new PayoutError("cannot-bump", `Cannot ${verb} ${oldTxid}: ${why} Nothing was signed.`);
+
+  // The inputs: exactly the old ones, each with the key that spends it.
+  const given = new Map(source.inputs.map((i) => [`${i.txid}:${i.vout}`, i]));
+  if (given.size !== source.inputs.length || given.size !== tx.ins.length) {
+    throw refuse(`it has ${tx.ins.length} input(s), but ${source.inputs.length} input key(s) were given (each outpoint once).`);
+  }
+  const inputs = tx.ins.map<WalletUtxo>((input) => {
+    const txid = Buffer.from(input.hash).reverse().toString("hex");
+    const id = `${txid}:${input.index}`;
+    const i = given.get(id);
+    if (!i) throw refuse(`its input ${id} is not among the input keys given.`);
+    if (input.witness.length === 0) throw refuse(`its input ${id} is not signed.`);
+    if (typeof i.sats !== "bigint" || i.sats <= 0n) throw refuse(`the amount given for input ${id} is not a positive number of sats.`);
+    const ref: KeyRef = { chain: i.chain, index: i.index };
+    let address: string;
+    try {
+      address = keys.address(ref);
+    } catch {
+      throw refuse(`the key given for input ${id} (${i.chain}/${i.index}) is not a valid key reference.`);
+    }
+    return { id, txid, vout: input.index, value: i.sats, inputType: keys.script, ref, address, confirmed: false };
+  });
+  // With mempoolfullrbf off (Core before 28) a node replaces only transactions that signal.
+  if (tx.ins.every((i) => i.sequence >= 0xfffffffe)) throw refuse("it does not signal replaceability (BIP125).");
+
+  // The change: ours, and the only output that may change.
+  let change: ReadSource["change"] = null;
+  if (!source.change) {
+    if (needChange !== undefined) throw refuse(needChange);
+  } else {
+    const changeRef: KeyRef = { chain: CHANGE, index: source.change.index };
+    const changeOut = tx.outs[source.change.vout];
+    let changeScript: Uint8Array;
+    try {
+      changeScript = keys.outputScript(changeRef);
+    } catch {
+      throw refuse(`the change index ${source.change.index} is not a valid key index.`);
+    }
+    if (!changeOut || !sameBytes(changeOut.script, changeScript)) {
+      throw refuse(`output ${source.change.vout} is not the wallet's change address ${changeRef.chain}/${changeRef.index}.`);
+    }
+    change = { vout: source.change.vout, ref: changeRef, script: changeScript, sats: changeOut.value };
+  }
+  const changeVout = change?.vout ?? -1;
+
+  const inValue = inputs.reduce((s, c) => s + c.value, 0n);
+  let outValue = 0n;
+  let payoutSats = 0n;
+  const payoutTypes: AddressType[] = [];
+  for (const [vout, out] of tx.outs.entries()) {
+    outValue += out.value;
+    if (vout === changeVout) continue;
+    const type = scriptType(out.script);
+    if (type === undefined) throw refuse(`output ${vout} is not a standard payout script.`);
+    payoutTypes.push(type);
+    payoutSats += out.value;
+  }
+  const oldFee = inValue - outValue;
+  if (oldFee < 0n) throw refuse(`the input amounts given (${inValue} sats) do not cover its outputs (${outValue} sats).`);
+  const old = { txid: oldTxid, fee: oldFee, vsize: tx.virtualSize() };
+
+  const outputs = new Map(source.outputs ?? []);
+  for (const [id, vout] of outputs) {
+    if (!Number.isInteger(vout) || vout < 0 || vout >= tx.outs.length || vout === changeVout) {
+      throw refuse(`payout ${id} is said to be output ${vout}, which is not one of its payout outputs.`);
+    }
+  }
+  return { tx, inputs, change, payoutTypes, payoutSats, inValue, old, outputs };
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -15,6 +15,7 @@ import {
   type WalletUtxo,
 } from "./batch.js";
 import { planBump, type BumpSource } from "./bump.js";
+import { planJoin } from "./join.js";
 import type { WalletConfig } from "./config.js";
 import { CHANGE, DEPOSIT, RECEIVE, WalletKeys, type Chain, type KeyRef } from "./keys.js";
 import { walletLogger } from "./log.js";
@@ -53,6 +54,9 @@ export interface ChainWatch {
   /** Every address read, and which it is: only outputs of these may be judged gone. */
   scanned: Array<{ address: string; branch: "receive" | "deposit"; index: number }>;
 }
+
+/** A join (RBF adding outputs) signed, or not signed because it would cost at least what was set against it. */
+export type JoinOutcome = { kind: "signed"; tx: SignedBatchTx; extraFee: bigint } | { kind: "dearer"; extraFee: bigint };
 
 export interface BatchPlan {
   transactions: SignedBatchTx[];
@@ -159,6 +163,8 @@ export class PayoutWallet {
   readonly #locked = new Set<string>();
   /** Fee bumps this process signed: their coins stay locked when one is dropped, as the original still spends them. */
   readonly #bumps = new Set<string>();
+  /** Joins this process signed: the coins each added to the original's. */
+  readonly #joined = new Map<string, string[]>();
   #queue: Promise<unknown> = Promise.resolve();
 
   private constructor(opts: PayoutWalletOptions, keys: WalletKeys, log: Logger) {
@@ -335,6 +341,18 @@ export class PayoutWallet {
     return this.#serial(() => this.#bump(prev, feeRate, opts.overTxCap));
   }
 
+  /**
+   * Signs a replacement (BIP125 RBF) of a transaction this wallet broadcast that pays each of its
+   * outputs the same and `payouts` too (join.ts planJoin): its coins, more confirmed ones as
+   * needed, the change formed again, at `feeRate` (clamped like buildBatch) or the least BIP125
+   * allows. Only when its fee beyond the original's is below `cheaperThan`; otherwise "dearer" and
+   * nothing is signed. Refuses like bump() when the original is confirmed or replaced or its change
+   * is spent. Reserved against the daily cap under its own txid, like a bump.
+   */
+  join(prev: BumpSource, payouts: readonly Payout[], feeRate: FeeRate, opts: { exclude?: Iterable<string>; cheaperThan: bigint }): Promise<JoinOutcome> {
+    return this.#serial(() => this.#join(prev, payouts, feeRate, opts));
+  }
+
   /** Sends a plan's transactions in order. Rejected ones are released from the daily cap. */
   broadcast(plan: BatchPlan): Promise<BroadcastOutcome[]> {
     return this.#serial(() => this.#broadcast(plan));
@@ -433,6 +451,7 @@ export class PayoutWallet {
 
   /** Coin selection may spend the inputs of `t` again; not those of a fee bump, which the original still spends. */
   #unlock(t: SignedBatchTx): void {
+    for (const id of this.#joined.get(t.txid) ?? []) this.#locked.delete(id);
     if (this.#bumps.has(t.txid)) return;
     for (const i of t.inputs) this.#locked.delete(`${i.txid}:${i.vout}`);
   }
@@ -713,6 +732,69 @@ export class PayoutWallet {
       p.changeDropped ? "Signed a fee bump (RBF) of a payout batch; its change went to fee" : "Signed a fee bump (RBF) of a payout batch",
     );
     return signed;
+  }
+
+  async #join(prev: BumpSource, payouts: readonly Payout[], requested: FeeRate, opts: { exclude?: Iterable<string>; cheaperThan: bigint }): Promise<JoinOutcome> {
+    const valid = validatePayouts(payouts, this.#config.network);
+    const prep = await this.#prepare({ exclude: opts.exclude, feeRate: requested });
+    let nextChange = prep.nextChange;
+    const p = planJoin(prev, valid, {
+      keys: this.#keys,
+      feeRate: prep.feeRate,
+      longTermFeeRate: this.#config.longTermFeeRate,
+      // BIP125 rule 2: a replacement adds no unconfirmed inputs.
+      coins: prep.coins.filter((c) => c.confirmed),
+      maxTxSats: this.#config.maxTxSats,
+      maxOutputs: this.#config.maxOutputs,
+      nextChangeIndex: () => {
+        const index = nextChange < prep.firstUnusedChange + this.#config.gapLimit ? nextChange : prep.firstUnusedChange;
+        nextChange = index + 1;
+        return index;
+      },
+    });
+    if (p.extraFee >= opts.cheaperThan) return { kind: "dearer", extraFee: p.extraFee };
+    const old = p.old.txid;
+    const refuse = (why: string) => new PayoutError("cannot-bump", `Cannot add payouts to ${old}: ${why} Nothing was signed.`);
+    const seen = await this.inspect(old, prev.inputs.map((c) => `${c.txid}:${c.vout}`));
+    if (seen.state === "confirmed") throw refuse(`it is already confirmed (${seen.confirmations} confirmation(s)).`);
+    if (seen.state === "conflicted") throw refuse(`${seen.by} already spends its coins.`);
+    if (seen.state === "mempool" && prev.change) {
+      const o = await this.#backend.getOutspend(old, prev.change.vout);
+      if (o.spent && o.txid !== undefined) throw refuse(`its change is spent by ${o.txid}, which a replacement would evict.`);
+    }
+    const txid = p.tx.getId();
+    const sats = p.payoutSats + p.fee;
+    const r = await this.#spendLog.reserve({ txid, dayUtc: prep.day, sats, payoutIds: [...p.outputs.keys()] }, this.#config.dailyCapSats);
+    if (!r.ok) {
+      throw new PayoutError(
+        "over-daily-cap",
+        `Adding payouts to ${old} would send ${sats} sats, but ${r.spentSats} of the ${this.#config.dailyCapSats} sats allowed today ` +
+          `(UTC ${prep.day}, PAYOUT_DAILY_CAP_SATS) are already spent (the original's reservation counts until it is released). Nothing was signed.`,
+      );
+    }
+    let signed: SignedBatchTx;
+    try {
+      signed = signPlanned(p, this.#keys, prep.feeRate);
+      // What it pays per vB as signed (BIP125 may ask more than the rate asked for): never above FEE_MAX_SAT_VB.
+      const rate = (signed.fee * 1000n) / BigInt(signed.vsize);
+      if (rate > this.#config.maxFeeRate) {
+        throw refuse(`BIP125 asks ${formatFeeRate(rate)} sat/vB of the replacement, above FEE_MAX_SAT_VB (${formatFeeRate(this.#config.maxFeeRate)}).`);
+      }
+      signed = { ...signed, feeRate: rate };
+    } catch (e) {
+      await this.#spendLog.release(txid);
+      throw e;
+    }
+    if (p.change) await this.#state.markUsed(CHANGE, p.change.index);
+    for (const c of p.inputs) this.#locked.add(c.id);
+    // Given up, only the added coins are free again: the original still spends its own.
+    this.#bumps.add(txid);
+    this.#joined.set(txid, p.added.map((c) => c.id));
+    this.#log.info(
+      { replaces: old, txid, payouts: valid.length, added: p.added.length, oldFeeSats: p.old.fee.toString(), feeSats: signed.fee.toString(), vsize: signed.vsize },
+      "Signed a replacement (RBF) of a payout batch that adds payouts to it",
+    );
+    return { kind: "signed", tx: signed, extraFee: p.extraFee };
   }
 
   async #broadcast(plan: BatchPlan): Promise<BroadcastOutcome[]> {

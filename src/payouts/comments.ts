@@ -1,5 +1,7 @@
 import { formatAmount, groupThousands, type Amount } from "../core/money.js";
 import { formatFeeRate } from "../bitcoin/sizes.js";
+import type { ThreadWhere } from "../store/outbox.js";
+import type { EarningSource, PaidEarnings } from "../store/paidEarnings.js";
 import type { AwardRates, PaidAward, PaidWithdrawal } from "../store/payouts.js";
 import { humanWithin } from "./timing.js";
 
@@ -122,13 +124,97 @@ export function replacedComment(login: string, txid: string, explorerUrl: string
 
 /** A payout transaction was fee-bumped (RBF): same amount, a new transaction id to follow. */
 export function bumpedComment(
-  b: { login: string; oldTxid: string; newTxid: string; feeSats: bigint; feeRateSatKvb: bigint },
+  b: { login: string; oldTxid: string; newTxid: string; feeSats: bigint; feeRateSatKvb: bigint; joined?: boolean },
   explorerUrl: string | null,
 ): string {
-  const rate = Number(b.feeRateSatKvb) / 1000;
+  const rate = formatFeeRate(b.feeRateSatKvb);
+  const why = b.joined
+    ? `⏩ The payout transaction to @${b.login} was replaced by one that also pays payouts that became due since (one transaction instead of two; fee ${satsText(b.feeSats)}, ${rate} sat/vB, paid by the bounty wallet).`
+    : `⏫ Network fees rose, so the payout transaction to @${b.login} was replaced by one with a higher fee (${satsText(b.feeSats)}, ${rate} sat/vB), paid by the bounty wallet.`;
   return [
-    `⏫ Network fees rose, so the payout transaction to @${b.login} was replaced by one with a higher fee (${satsText(b.feeSats)}, ${rate} sat/vB), paid by the bounty wallet.`,
+    why,
     "",
     `Same amount, same address; follow ${txLink(b.newTxid, explorerUrl)} now (it replaces ${txLink(b.oldTxid, explorerUrl)}).`,
   ].join("\n");
+}
+
+/** A comment to queue: its outbox key (once per payout, transaction and place), where, and what. */
+export interface QueuedComment {
+  key: string;
+  where: ThreadWhere;
+  body: string;
+}
+
+/** User-written text quoted on one line, cut short. */
+function quoted(text: string, max = 80): string {
+  const one = text.replace(/\s+/g, " ").trim();
+  return `“${one.length > max ? `${one.slice(0, max - 1).trimEnd()}…` : one}”`;
+}
+
+function earnedFor(s: EarningSource): string {
+  switch (s.kind) {
+    case "answer":
+      return s.about.trim() ? `answering the question ${quoted(s.about)}` : "answering a question here";
+    case "tip":
+      return `a tip from @${s.tipper}${s.reason?.trim() ? ` (${quoted(s.reason)})` : ""}`;
+    case "survey":
+      return "a response to the survey here";
+    case "reward":
+      return `${quoted(s.reason)}${s.url ? ` (${s.url})` : ""}`;
+  }
+}
+
+/**
+ * The "paid" comments for earnings a transaction paid beyond awards: one per payout and place the
+ * money came from (an answer's question, a tip's issue, a reward's notify thread), naming what it
+ * paid. A person's extra sats are shared out over their credits oldest first, so nothing is named
+ * as paid beyond what the payout took (a part spent meanwhile is not); a credit with no place (a
+ * reward without notify) gets no comment. Pure.
+ */
+export function earningsPaidComments(
+  paid: readonly PaidEarnings[],
+  tx: { txid: string; feeSats: bigint; payouts: number },
+  explorerUrl: string | null,
+): QueuedComment[] {
+  type Item = { login: string; sats: bigint; of: bigint; source: EarningSource };
+  const places = new Map<string, { payout: PaidEarnings["payout"]; where: ThreadWhere; items: Item[] }>();
+  for (const p of paid) {
+    let left = p.extraSats;
+    for (const c of p.credits) {
+      const sats = c.sats < left ? c.sats : left;
+      if (sats <= 0n) break;
+      left -= sats;
+      if (!c.where) continue;
+      const k = `${p.payout.id}:${c.where.installationId}:${c.where.owner}/${c.where.repo}#${c.where.issueNumber}`;
+      const place = places.get(k) ?? { payout: p.payout, where: c.where, items: [] };
+      place.items.push({ login: p.login, sats, of: c.sats, source: c.source });
+      places.set(k, place);
+    }
+  }
+  const out: QueuedComment[] = [];
+  for (const { payout, where, items } of places.values()) {
+    const total = items.reduce((s, i) => s + i.sats, 0n);
+    const charity = `**${payout.charityName ?? "a charity"}**`;
+    const who = (login: string) => (payout.kind === "charity" ? `${charity} (on behalf of @${login})` : `@${login}`);
+    const what = (i: Item) => `${earnedFor(i.source)}${i.sats < i.of ? ` (${satsText(i.sats)} of the ${satsText(i.of)} it earned)` : ""}`;
+    const one = items.every((i) => i.login === items[0]!.login);
+    const lines =
+      items.length === 1
+        ? [`💸 **Paid:** ${satsText(total)} to ${who(items[0]!.login)} for ${what(items[0]!)}.`]
+        : [
+            `💸 **Paid:** ${satsText(total)} to ${one ? who(items[0]!.login) : charity}:`,
+            "",
+            ...items.map((i) => `- ${satsText(i.sats)}${one ? "" : ` on behalf of @${i.login}`} for ${what(i)}`),
+          ];
+    lines.push("", `Transaction ${txLink(tx.txid, explorerUrl)}, output ${payout.vout} to \`${payout.address}\`.`);
+    if (payout.sats !== total) {
+      lines.push("", `That output pays ${satsText(payout.sats)} in all: these earnings together with the rest of the same balance.`);
+    }
+    lines.push(
+      "",
+      `<sub>The network fee (${satsText(tx.feeSats)} for ${tx.payouts} ${tx.payouts === 1 ? "payout" : "payouts"} in this transaction) was paid by the bounty wallet, not taken from the payment.</sub>`,
+    );
+    out.push({ key: `paid:earnings:${payout.id}:${tx.txid}:${where.installationId}:${where.owner}/${where.repo}#${where.issueNumber}`, where, body: lines.join("\n") });
+  }
+  return out;
 }

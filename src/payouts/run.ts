@@ -1,6 +1,8 @@
 import type { Logger } from "pino";
-import type { BatchCheck, BatchPlan, BatchPlanner, BroadcastOutcome, BumpSource, Payout, SignedBatchTx, TxInspection } from "../bitcoin/wallet.js";
+import type { BatchCheck, BatchPlan, BatchPlanner, BroadcastOutcome, BumpSource, JoinOutcome, Payout, SignedBatchTx, TxInspection } from "../bitcoin/wallet.js";
 import { INCREMENTAL_RELAY_FEE_RATE } from "../bitcoin/bump.js";
+import { replacementProblems, type ExpectedOutput } from "../bitcoin/join.js";
+import type { NetworkName } from "../bitcoin/network.js";
 import { utcDay } from "../bitcoin/state.js";
 import type { PriceResult } from "../price/oracle.js";
 import type { Currency as FiatCurrency } from "../price/sources.js";
@@ -36,6 +38,7 @@ import {
   releaseOrphanReservations,
   setWaitReason,
   storeBumpTx,
+  storeJoinTx,
   storeSignedTx,
   unpaidCredits,
   earningsAvailable,
@@ -46,7 +49,8 @@ import {
   type SignedTxRecord,
 } from "../store/payouts.js";
 import { LedgerRefusal } from "../store/ledger.js";
-import { askWalletComment, bumpedComment, paidComment, replacedComment, withdrawalPaidComment } from "./comments.js";
+import { askWalletComment, bumpedComment, earningsPaidComments, paidComment, replacedComment, withdrawalPaidComment } from "./comments.js";
+import { paidEarnings } from "../store/paidEarnings.js";
 import { feeRatesSince, recordFeeRate } from "../store/feeHistory.js";
 import { bumpForDeadline, decideTiming, type TimingDecision, type TimingOptions } from "./timing.js";
 import { awardSats, destinationOf, dueBalances, earningsBeyondAwards, firstFit, treasuryFit, waitFor, walletDestination, withdrawalOutput, type Fit, type Unfit } from "./plan.js";
@@ -80,6 +84,8 @@ export interface PayoutEngine {
   feeRate(): Promise<bigint>;
   /** A signed RBF replacement of a transaction this wallet sent: same inputs and outputs, higher fee. */
   bump(prev: BumpSource, feeRate: bigint, opts?: { overTxCap?: ReadonlyMap<string, bigint> }): Promise<SignedBatchTx>;
+  /** A signed RBF replacement of a transaction this wallet sent that pays its outputs the same and `payouts` too, if that costs less than `cheaperThan` more. */
+  join(prev: BumpSource, payouts: readonly Payout[], feeRate: bigint, opts: { exclude?: Iterable<string>; cheaperThan: bigint }): Promise<JoinOutcome>;
   /** Reads the wallet's coins from the chain now: what the solvency check counts as held. */
   sync(): Promise<WalletHoldings>;
 }
@@ -117,6 +123,8 @@ export interface RunReport {
   replaced: string[];
   /** Fee bumps (RBF) signed in this run. */
   bumped: string[];
+  /** Replacements (RBF) signed in this run that add queued payouts to a batch in the mempool (also in `signed`). */
+  joined: string[];
   /** Why queued payouts are still waiting, if they are. */
   waiting: string | null;
   /** Payouts that by themselves are over PAYOUT_MAX_TX_SATS, now waiting for an operator's approval. */
@@ -129,6 +137,13 @@ export interface RunReport {
 export const PAYOUT_LOCK = 724200202;
 
 const FIAT: readonly FiatCurrency[] = ["USD", "EUR", "GBP"];
+
+/**
+ * Confirmations of the original before the payouts a replacement added to it are queued again, when
+ * the original confirmed instead: the replacement was on the network too, and a reorganisation
+ * that swapped the two would otherwise pay those payouts twice.
+ */
+const REQUEUE_DEPTH = 6;
 
 /** How often one run forms and signs again when a wallet changed under it before a batch was stored. */
 const REFORM_ROUNDS = 3;
@@ -156,6 +171,7 @@ export async function runPayouts(o: PayoutRunOptions): Promise<RunReport> {
     confirmed: [],
     replaced: [],
     bumped: [],
+    joined: [],
     waiting: null,
     heldOverTxCap: [],
     solvency: null,
@@ -225,14 +241,22 @@ async function settleSent(o: PayoutRunOptions, report: RunReport): Promise<void>
       if (seen.confirmed) {
         // Our own fee bump (or the original a bump replaced) confirmed: the payouts follow it.
         const ours = await findPayoutTx(o.db, seen.by);
-        const reason = ours
-          ? `${seen.by}, ${ours.replacesTxId === t.id ? "its fee bump" : "the transaction it fee-bumped"}, confirmed instead`
-          : `its coins were spent by ${seen.by}, confirmed`;
+        const reason = ours ? `${seen.by}, ${await relation(o, t, ours)}, confirmed instead` : `its coins were spent by ${seen.by}, confirmed`;
+        if (ours && seen.confirmations < REQUEUE_DEPTH && (await carriesMore(o, t, ours))) {
+          // A replacement that added payouts lost a race to the original: both were on the network, so
+          // a reorganisation could still bring it back. Its added payouts wait until that is unlikely.
+          await noteTxError(o, t, `${reason} (${seen.confirmations} of ${REQUEUE_DEPTH} confirmations); the payouts it added are queued again at ${REQUEUE_DEPTH}`);
+          continue;
+        }
         if (await replace(o, t, reason, ours?.id)) {
           replaced.add(t.txid);
           report.replaced.push(t.txid);
           o.log.warn({ txid: t.txid, by: seen.by }, "A confirmed transaction conflicts with a payout transaction; its payouts are queued again");
         }
+      } else if (t.state === "signed" && t.replacesTxId !== null && (await findPayoutTx(o.db, t.replacesTxId))?.txid === seen.by) {
+        // Our replacement (a bump or a join), stored but never sent (a crash came first), of the
+        // transaction in the mempool it was signed to replace: send it now. Only one of them can confirm.
+        await send(o, t, report);
       } else {
         // Not final: the conflicting spend may still be dropped. Wait; never pay twice.
         await noteTxError(o, t, `a conflicting transaction ${seen.by} is in the mempool; waiting for one of them to confirm`);
@@ -285,7 +309,16 @@ async function send(o: PayoutRunOptions, t: PayoutTx, report: RunReport): Promis
     await o.checkpoint?.("marked", { txids: [t.txid] });
     return;
   }
-  if (outcome.status === "rejected" && t.replacesTxId !== null) {
+  if (outcome.status === "rejected" && t.replacesTxId !== null && (await joinedTo(o, t))) {
+    if (t.state === "signed") {
+      // A join the node refused on its first sending never reached the network: the original carries its
+      // own payouts on, and the payouts it added are queued again (the original conflicts with it).
+      if (await replace(o, t, `the network refused it: ${outcome.reason}`, t.replacesTxId)) report.replaced.push(t.txid);
+      o.log.warn({ txid: t.txid, reason: outcome.reason }, "The network refused a replacement that added payouts; they are queued again");
+      return;
+    }
+    // Sent before: it may still be out there, so its payouts stay with it (below).
+  } else if (outcome.status === "rejected" && t.replacesTxId !== null) {
     // A fee bump the node refused never reached the network: the original carries the payouts on.
     await o.db.transaction((tx) => abandonBump(tx, t, `the network refused the fee bump: ${outcome.reason}`));
     o.log.warn({ txid: t.txid, reason: outcome.reason }, "The network refused a fee bump; the original transaction stays");
@@ -300,29 +333,41 @@ async function send(o: PayoutRunOptions, t: PayoutTx, report: RunReport): Promis
 async function announce(o: PayoutRunOptions, t: PayoutTx, report: RunReport): Promise<void> {
   const done = await o.db.transaction(async (tx) => {
     if (!(await markBroadcast(tx, t.id))) return false;
-    const paid = await paidAwards(tx, t.id);
+    let paid = await paidAwards(tx, t.id);
+    let withdrawals = await paidWithdrawals(tx, t.id);
     const payouts = t.outputs.length;
+    // The payouts the replaced transaction paid were announced with it: they are told of the new txid.
+    // Those a join added are announced here for the first time, as paid by this transaction.
+    let carried = new Set<string>();
     if (t.replacesTxId !== null) {
       const old = await findPayoutTx(tx, t.replacesTxId);
+      carried = new Set((old?.outputs ?? t.outputs).map((x) => x.payoutId));
+      // A join pays payouts its predecessor did not: its carried payees are told why it changed.
+      const joined = t.outputs.some((x) => !carried.has(x.payoutId));
+      const fresh = paid.filter((p) => !carried.has(p.payout.id.toString()));
+      const freshWithdrawals = withdrawals.filter((w) => !carried.has(w.payoutId.toString()));
+      paid = paid.filter((p) => carried.has(p.payout.id.toString()));
+      withdrawals = withdrawals.filter((w) => carried.has(w.payoutId.toString()));
       for (const p of paid) {
         await queueReply(
           tx,
           `bumped:${p.awardId}:${t.txid}`,
           { installationId: p.installationId, owner: p.owner, repo: p.repo, issueNumber: p.issueNumber },
-          bumpedComment({ login: p.recipientLogin, oldTxid: old?.txid ?? "?", newTxid: t.txid, feeSats: t.feeSats, feeRateSatKvb: t.feeRateSatKvb }, o.settings.explorerUrl),
+          bumpedComment({ login: p.recipientLogin, oldTxid: old?.txid ?? "?", newTxid: t.txid, feeSats: t.feeSats, feeRateSatKvb: t.feeRateSatKvb, joined }, o.settings.explorerUrl),
         );
       }
-      for (const w of await paidWithdrawals(tx, t.id)) {
+      for (const w of withdrawals) {
         await queueReply(
           tx,
           `bumped:withdrawal:${w.payoutId}:${t.txid}`,
           w.ask,
-          bumpedComment({ login: w.login, oldTxid: old?.txid ?? "?", newTxid: t.txid, feeSats: t.feeSats, feeRateSatKvb: t.feeRateSatKvb }, o.settings.explorerUrl),
+          bumpedComment({ login: w.login, oldTxid: old?.txid ?? "?", newTxid: t.txid, feeSats: t.feeSats, feeRateSatKvb: t.feeRateSatKvb, joined }, o.settings.explorerUrl),
         );
       }
-      return true;
+      paid = fresh;
+      withdrawals = freshWithdrawals;
     }
-    for (const w of await paidWithdrawals(tx, t.id)) {
+    for (const w of withdrawals) {
       await queueReply(tx, `paid:withdrawal:${w.payoutId}:${t.txid}`, w.ask, withdrawalPaidComment(w, { txid: t.txid, feeSats: t.feeSats, feeRateSatKvb: t.feeRateSatKvb }, o.settings.explorerUrl));
     }
     for (const p of paid) {
@@ -332,6 +377,10 @@ async function announce(o: PayoutRunOptions, t: PayoutTx, report: RunReport): Pr
       if (p.pr && !(p.pr.owner === p.owner && p.pr.repo === p.repo && p.pr.number === p.issueNumber)) {
         await queueReply(tx, `paid:${p.awardId}:${t.txid}:pr`, { installationId: p.installationId, ...p.pr, issueNumber: p.pr.number }, body);
       }
+    }
+    const earnings = (await paidEarnings(tx, t.id)).filter((e) => !carried.has(e.payout.id.toString()));
+    for (const c of earningsPaidComments(earnings, { txid: t.txid, feeSats: t.feeSats, payouts }, o.settings.explorerUrl)) {
+      await queueReply(tx, c.key, c.where, c.body);
     }
     return true;
   });
@@ -382,16 +431,7 @@ async function maybeBump(o: PayoutRunOptions, t: PayoutTx, report: RunReport): P
   let bump: SignedBatchTx;
   try {
     const paid = await listPayouts(o.db, { ids: t.outputs.map((x) => BigInt(x.payoutId)) });
-    bump = await o.wallet.bump(
-      {
-        hex: t.hex,
-        inputs: t.inputRefs,
-        change: t.change ? { vout: t.change.vout, index: t.change.index } : null,
-        outputs: new Map(t.outputs.map((x) => [x.payoutId, x.vout])),
-      },
-      rate,
-      { overTxCap: approvedOverTxCap(paid) },
-    );
+    bump = await o.wallet.bump(sourceOf(t), rate, { overTxCap: approvedOverTxCap(paid) });
   } catch (err) {
     await noteTxError(o, t, `it could not be fee-bumped: ${message(err)}`);
     return;
@@ -409,6 +449,137 @@ async function maybeBump(o: PayoutRunOptions, t: PayoutTx, report: RunReport): P
   // Read back only once the store committed: an error here must not abandon a stored transaction.
   const stored = await findPayoutTx(o.db, bump.txid);
   if (stored) await send(o, stored, report);
+}
+
+/**
+ * With PAYOUT_MAX_DELAY, the payouts going now (`pay`, at `rate`) may join a batch of ours still in
+ * the mempool instead of starting a second transaction: a replacement (RBF) that spends the batch's
+ * coins, pays each of its outputs the same and pays these too (src/bitcoin/join.ts), chosen only
+ * when its fee beyond the batch's is less than a batch of their own would pay at `rate`. Stored
+ * with its payouts in one database transaction before it is broadcast, like any batch.
+ * "separate" when they go in a batch of their own.
+ */
+async function joinQueued(
+  o: PayoutRunOptions,
+  report: RunReport,
+  pay: readonly PayoutRecord[],
+  rate: bigint,
+  exclude: ReadonlySet<string>,
+  solvency: SolvencyReport,
+  now: Date,
+): Promise<"done" | "re-form" | "separate"> {
+  // A withdrawal's fee share is fixed at its own batch's rate; an approved payout over PAYOUT_MAX_TX_SATS goes alone.
+  if (pay.some((p) => p.source === "funds" || p.overTxCap !== null)) return "separate";
+  const target = await joinTarget(o);
+  if (!target) return "separate";
+  const paySats = pay.reduce((s, p) => s + p.sats, 0n);
+  let outcome: JoinOutcome;
+  try {
+    const alone = (await o.wallet.planner({ exclude, feeRate: rate })).check(engineView(pay));
+    if (!alone.ok) return "separate";
+    outcome = await o.wallet.join(sourceOf(target), engineView(pay), rate, { exclude, cheaperThan: alone.spentSats - paySats });
+  } catch (err) {
+    o.log.info({ txid: target.txid, reason: message(err) }, "Queued payouts cannot join the batch in the mempool; they go in one of their own");
+    return "separate";
+  }
+  if (outcome.kind === "dearer") {
+    o.log.info({ txid: target.txid, extraFee: outcome.extraFee.toString() }, "Joining the batch in the mempool would cost more than a batch of their own");
+    return "separate";
+  }
+  const j = outcome.tx;
+  const giveUp = () => o.wallet.abandon({ transactions: [j], feeRate: rate }).catch(() => undefined);
+  const fit = treasuryFit({ spentSats: paySats + outcome.extraFee, fromFundsSats: 0n }, solvency);
+  if (!fit.ok) {
+    await giveUp();
+    await waitAll(o, report, pay, fit.reason);
+    return "done";
+  }
+  // Read from the signed bytes: it spends every coin of the batch, and pays each payout exactly as promised.
+  const expected: ExpectedOutput[] = [
+    ...target.outputs.map((x) => ({ payoutId: x.payoutId, vout: j.outputs.get(x.payoutId) ?? -1, address: x.address, sats: BigInt(x.sats) })),
+    ...pay.map((p) => ({ payoutId: p.id.toString(), vout: j.outputs.get(p.id.toString()) ?? -1, address: p.address, sats: p.sats })),
+  ];
+  const problems = replacementProblems(target.hex, j.hex, expected, o.wallet.network as NetworkName);
+  if (problems.length || j.outputs.size !== expected.length) {
+    await giveUp();
+    throw new Error(`the replacement ${j.txid} adding payouts to ${target.txid} is not what was asked (${problems.join("; ") || "its outputs differ"}); it was not stored`);
+  }
+  await o.checkpoint?.("signed", { txids: [j.txid] });
+  try {
+    await o.db.transaction((tx) => storeJoinTx(tx, record(o, j, now), target));
+  } catch (err) {
+    // Nothing was stored, so nothing may be broadcast.
+    await giveUp();
+    if (err instanceof DestinationChangedError) {
+      o.log.warn({ payouts: err.payoutIds.map(String), dropped: j.txid }, "A recipient changed wallets before their payout was stored; the replacement was dropped and is formed again");
+      return "re-form";
+    }
+    throw err;
+  }
+  report.signed.push(j.txid);
+  report.joined.push(j.txid);
+  await o.checkpoint?.("stored", { txids: [j.txid] });
+  o.log.info(
+    { txid: target.txid, replacement: j.txid, payouts: pay.length, extraFee: outcome.extraFee.toString() },
+    "Queued payouts joined a batch in the mempool (RBF adding outputs)",
+  );
+  // Read back only once the store committed: an error here must not abandon a stored transaction.
+  const stored = await findPayoutTx(o.db, j.txid);
+  if (stored) await send(o, stored, report);
+  return "done";
+}
+
+/**
+ * The batch queued payouts may join: broadcast, still paying every payout it was signed for (no
+ * bump or join took them over), its input keys recorded, its change spent by nothing of ours, and
+ * paying no payout approved above PAYOUT_MAX_TX_SATS; the lowest fee rate first.
+ */
+async function joinTarget(o: PayoutRunOptions): Promise<PayoutTx | null> {
+  const live = await listPayoutTxs(o.db, ["signed", "broadcast"]);
+  const parents = new Set(live.flatMap((t) => t.inputs.map((i) => i.split(":")[0]!)));
+  const candidates: PayoutTx[] = [];
+  for (const t of live) {
+    if (t.state !== "broadcast" || t.network !== o.wallet.network || t.inputRefs.length !== t.inputs.length || parents.has(t.txid)) continue;
+    if (t.outputs.length === 0 || (await boundPayouts(o.db, t.id)) !== t.outputs.length) continue;
+    const paying = await listPayouts(o.db, { ids: t.outputs.map((x) => BigInt(x.payoutId)) });
+    if (paying.some((p) => p.txId !== t.id || p.overTxCap === "approved")) continue;
+    candidates.push(t);
+  }
+  candidates.sort((a, b) => (a.feeRateSatKvb !== b.feeRateSatKvb ? (a.feeRateSatKvb < b.feeRateSatKvb ? -1 : 1) : a.id > b.id ? -1 : 1));
+  return candidates[0] ?? null;
+}
+
+/** The transaction `t` replaced to add payouts to it, if `t` is such a join (it pays a payout its predecessor did not). */
+async function joinedTo(o: PayoutRunOptions, t: PayoutTx): Promise<PayoutTx | null> {
+  if (t.replacesTxId === null) return null;
+  const prev = await findPayoutTx(o.db, t.replacesTxId);
+  if (!prev) return null;
+  const had = new Set(prev.outputs.map((x) => x.payoutId));
+  return t.outputs.some((x) => !had.has(x.payoutId)) ? prev : null;
+}
+
+/** How `ours`, which confirmed, stands to `t` of the same replacement chain: for the reason `t` is replaced. */
+async function relation(o: PayoutRunOptions, t: PayoutTx, ours: PayoutTx): Promise<string> {
+  if (ours.replacesTxId === t.id) return (await joinedTo(o, ours)) ? "its replacement that added payouts" : "its fee bump";
+  if (t.replacesTxId === ours.id && (await joinedTo(o, t))) return "the transaction it replaced to add payouts";
+  return "the transaction it fee-bumped";
+}
+
+/** Whether payouts bound to `t` would be queued again if `ours` is the one the chain kept: some are not among its outputs. */
+async function carriesMore(o: PayoutRunOptions, t: PayoutTx, ours: PayoutTx): Promise<boolean> {
+  const kept = new Set(ours.outputs.map((x) => x.payoutId));
+  const bound = await listPayouts(o.db, { ids: t.outputs.map((x) => BigInt(x.payoutId)) });
+  return bound.some((p) => p.txId === t.id && !kept.has(p.id.toString()));
+}
+
+/** What the wallet needs to replace a stored transaction. */
+function sourceOf(t: PayoutTx): BumpSource {
+  return {
+    hex: t.hex,
+    inputs: t.inputRefs,
+    change: t.change ? { vout: t.change.vout, index: t.change.index } : null,
+    outputs: new Map(t.outputs.map((x) => [x.payoutId, x.vout])),
+  };
 }
 
 function timingOn(o: PayoutRunOptions): boolean {
@@ -637,6 +808,10 @@ async function sendQueued(o: PayoutRunOptions, report: RunReport, now: Date): Pr
     return "done";
   }
   if (pay.length === 0) return "done";
+  if (timingOn(o)) {
+    const joined = await joinQueued(o, report, pay, rate, exclude, solvency, now);
+    if (joined !== "separate") return joined;
+  }
   let plan: BatchPlan;
   try {
     plan = await o.wallet.buildBatch(engineView(pay, outputs), { exclude, feeRate: rate, overTxCap: approvedOverTxCap(pay, outputs) });

@@ -21,7 +21,8 @@ import { accountBalance, findTransfer, LedgerRefusal, listTransfers, lockAccount
  *   formed (charity)   donation:<payout id>:<user id>   earnings:<donor> → charity:<id>, one per donor
  *   formed             payout:<payout id>               pending, earnings:<user> | charity:<id> → wallet
  *   signed and stored  <pending key>:post; fee:<txid> treasury → fees, fee_paid:<txid> fees → wallet
- *                      (a fee bump records only its extra fee over the transaction it replaces)
+ *                      (a fee bump, or a join adding payouts (storeJoinTx), records only its extra
+ *                      fee over the transaction it replaces; a join posts its added payouts as here)
  *   dissolved          <pending key>:void; donation:…:undo (charity → earnings)
  *   requeued           payout:<payout id>:<txid>:undo (wallet → payer, the post undone) and a new
  *                      pending payout:<payout id>:<txid>:retry
@@ -1143,6 +1144,78 @@ export async function storeBumpTx(tx: Queryable, t: SignedTxRecord, old: PayoutT
 }
 
 /**
+ * Stores a replacement of `old` that adds payouts to it (a join, src/bitcoin/join.ts): old's
+ * payouts are bound to it as to a fee bump (they stay 'broadcast'), and the added ones, queued
+ * until now, are signed with it as storeSignedTx signs them (their reservations posted). Its fee on
+ * the ledger is only its extra over old's (fee:<txid>). Whichever of the two confirms, old's payouts
+ * follow it (adoptPayouts); if old does, this one is replaced and the added payouts are queued
+ * again (markReplaced). Throws when old is no longer broadcast with every payout it pays bound to
+ * it, when an added payout is not queued or is a withdrawal (its fee share is fixed at a batch's
+ * own rate), and DestinationChangedError like storeSignedTx.
+ */
+export async function storeJoinTx(tx: Queryable, t: SignedTxRecord, old: PayoutTx): Promise<bigint> {
+  const [prev] = await tx.query<{ state: PayoutTxState; fee_sats: bigint }>("SELECT state, fee_sats FROM payout_txs WHERE id = $1 FOR UPDATE", [old.id]);
+  if (prev?.state !== "broadcast") throw new Error(`${old.txid} is no longer broadcast; not storing the replacement ${t.txid} that adds payouts to it`);
+  const bound = await tx.query<{ id: bigint; sats: bigint; address: string }>(
+    "SELECT id, sats, address FROM payouts WHERE tx_id = $1 AND state = 'broadcast' ORDER BY id FOR UPDATE",
+    [old.id],
+  );
+  const oldIds = new Set(old.outputs.map((o) => o.payoutId));
+  if (bound.length !== oldIds.size || bound.some((p) => !oldIds.has(String(p.id)) || !t.outputs.has(BigInt(p.id)))) {
+    throw new Error(`the payouts of ${old.txid} changed; not storing the replacement ${t.txid} that adds payouts to it`);
+  }
+  const addedIds = [...t.outputs.keys()].filter((id) => !oldIds.has(String(id)));
+  if (addedIds.length === 0) throw new Error(`${t.txid} adds no payouts to ${old.txid}`);
+  const added = await tx.query<{
+    id: bigint;
+    sats: bigint;
+    address: string;
+    user_id: bigint | null;
+    payee_kind: "user" | "charity";
+    charity_id: string | null;
+    source: "earnings" | "funds";
+  }>(
+    `SELECT id, sats, address, user_id, payee_kind, charity_id, source FROM payouts
+     WHERE id = ANY($1::bigint[]) AND state = 'queued' ORDER BY id FOR UPDATE`,
+    [addedIds.map(String)],
+  );
+  if (added.length !== addedIds.length) throw new Error(`payouts added by ${t.txid} are no longer all queued; not storing it`);
+  if (added.some((p) => p.source === "funds")) throw new Error(`${t.txid} adds a withdrawal to ${old.txid}; withdrawals go in a batch of their own rate`);
+  await tx.query(
+    "SELECT user_id FROM wallets WHERE user_id IN (SELECT recipient_id FROM awards WHERE payout_id = ANY($1::bigint[])) FOR SHARE",
+    [addedIds.map(String)],
+  );
+  const stale = await staleDestinations(tx, addedIds);
+  if (stale.length) throw new DestinationChangedError(stale);
+  const outputs: PayoutTxOutput[] = [...bound, ...added]
+    .map((p) => ({ payoutId: String(p.id), vout: t.outputs.get(BigInt(p.id))!, sats: String(p.sats), address: p.address }))
+    .sort((a, b) => a.vout - b.vout);
+  const listed = outputs.reduce((sum, o) => sum + BigInt(o.sats), 0n);
+  if (listed !== t.payoutSats) throw new Error(`${t.txid} pays ${t.payoutSats} sats but its payouts come to ${listed}; not storing it`);
+  const extra = t.feeSats - BigInt(prev.fee_sats);
+  // BIP125: a replacement pays a higher absolute fee; anything else would make the chain's fees wrong.
+  if (extra <= 0n) throw new Error(`replacement ${t.txid} pays ${t.feeSats} sats, not more than the ${prev.fee_sats} of ${old.txid}`);
+  const txId = await insertTx(tx, { ...t, replacesTxId: old.id }, outputs);
+  for (const p of bound) {
+    await tx.query("UPDATE payouts SET tx_id = $2, vout = $3, updated_at = now() WHERE id = $1", [p.id, txId, t.outputs.get(BigInt(p.id))]);
+  }
+  await payoutEvents(tx, txId, "payout_fee_bumped", { txid: t.txid, replaces: old.txid, fee_sats: t.feeSats.toString(), vsize: t.vsize, joined: addedIds.length });
+  await lockAccounts(tx, [...added.map(payerOfRow), WALLET, TREASURY, FEES]);
+  for (const p of added) {
+    await tx.query(
+      "UPDATE payouts SET state = 'signed', tx_id = $2, vout = $3, wait_reason = NULL, updated_at = now() WHERE id = $1",
+      [p.id, txId, t.outputs.get(BigInt(p.id))],
+    );
+    // Signed and stored, the payout's money is spent: its reservation is posted.
+    const pending = await mustOpenPayoutPending(tx, BigInt(p.id));
+    must(await postPending(tx, pending, { key: `${pending}:post`, ref: { payout: String(p.id), txid: t.txid } }));
+  }
+  await recordFee(tx, t.txid, extra);
+  await payoutEvents(tx, txId, "payout_signed", { txid: t.txid, fee_sats: t.feeSats.toString(), vsize: t.vsize, replaces: old.txid }, addedIds);
+  return txId;
+}
+
+/**
  * The payouts a transaction pays are bound to it again: used when it (and not a fee bump of it, or
  * the original a bump replaced) is the one the chain kept.
  */
@@ -1290,11 +1363,12 @@ export async function releaseOrphanReservations(db: Queryable): Promise<number> 
   return rows.length;
 }
 
-async function payoutEvents(tx: Queryable, txId: bigint, kind: string, data: Record<string, unknown>): Promise<void> {
+/** An event for each bounty of each payout bound to the transaction (only those of `ids`, if given). */
+async function payoutEvents(tx: Queryable, txId: bigint, kind: string, data: Record<string, unknown>, ids?: readonly bigint[]): Promise<void> {
   const rows = await tx.query<{ payout_id: bigint; user_id: bigint | null; bounty_id: bigint; vout: number | null; sats: bigint }>(
     `SELECT p.id AS payout_id, p.user_id, a.bounty_id, p.vout, p.sats FROM payouts p JOIN awards a ON a.payout_id = p.id
-     WHERE p.tx_id = $1 ORDER BY p.id, a.bounty_id`,
-    [txId],
+     WHERE p.tx_id = $1 AND ($2::bigint[] IS NULL OR p.id = ANY($2::bigint[])) ORDER BY p.id, a.bounty_id`,
+    [txId, ids ? ids.map(String) : null],
   );
   const seen = new Set<string>();
   for (const r of rows) {
