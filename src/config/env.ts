@@ -507,7 +507,7 @@ export const ENV_SCHEMA = {
     group: "Paying on merge",
     example: "0",
     meaning:
-      "How long a due payout may wait for low fees (`24h` recommended on mainnet): each run records the fee estimate, and sends the batch when the estimate is low against those of the last day (or PAYOUT_MAX_DELAY if longer), or at once at the current rate when the oldest deadline is near; a batch still unconfirmed near its deadline is fee-bumped (RBF; not with PAYOUT_BUMP_AFTER=off). `0` pays at the next run at the current estimate.",
+      "How long a due payout may wait for low fees (`24h` recommended on mainnet): each run records the fee estimate, and sends the batch when the same hours a week earlier were the low of the payout's window (before a week of records: when the estimate is low against the last day's), bidding below the estimate, or at once at the current rate when the oldest deadline is near; payouts due while a batch is unconfirmed join it by replacement (RBF) when cheaper; a batch still unconfirmed near its deadline is fee-bumped (RBF; not with PAYOUT_BUMP_AFTER=off). `0` pays at the next run at the current estimate.",
     comment: ["How long a due payout may wait for low fees (24h recommended on mainnet); 0 pays at the next run."],
     fallback: "0",
     parse: (t, name, ctx) => (t.trim() === "0" ? ok(0) : duration()(t, name, ctx)),

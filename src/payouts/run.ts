@@ -51,8 +51,8 @@ import {
 import { LedgerRefusal } from "../store/ledger.js";
 import { askWalletComment, bumpedComment, earningsPaidComments, paidComment, replacedComment, withdrawalPaidComment } from "./comments.js";
 import { paidEarnings } from "../store/paidEarnings.js";
-import { feeRatesSince, recordFeeRate } from "../store/feeHistory.js";
-import { bumpForDeadline, decideTiming, type TimingDecision, type TimingOptions } from "./timing.js";
+import { feeObservationsSince, feeRatesSince, recordFeeRate } from "../store/feeHistory.js";
+import { bumpForDeadline, decideTiming, TIMING_DEFAULTS, type TimingDecision, type TimingOptions } from "./timing.js";
 import { awardSats, destinationOf, dueBalances, earningsBeyondAwards, firstFit, treasuryFit, waitFor, walletDestination, withdrawalOutput, type Fit, type Unfit } from "./plan.js";
 
 /** What a payout run needs from the wallet (src/bitcoin/wallet.ts PayoutWallet provides it). */
@@ -596,6 +596,11 @@ function timingOptions(o: PayoutRunOptions): Partial<TimingOptions> {
 }
 
 /** The history "low" is judged against: the last PAYOUT_MAX_DELAY, and at least a day (one daily cycle). */
+/** A week and two run intervals: the run a week ago is still there for the weekly forecast. */
+function keptObservationsMs(o: PayoutRunOptions): number {
+  return TIMING_DEFAULTS.seasonMs + 2 * (o.settings.intervalMs ?? 0) + 3_600_000;
+}
+
 function historyWindowMs(o: PayoutRunOptions): number {
   return Math.max(o.settings.maxDelayMs ?? 0, 24 * 3_600_000);
 }
@@ -607,7 +612,7 @@ function historyWindowMs(o: PayoutRunOptions): number {
 async function observeFeeRate(o: PayoutRunOptions, now: Date): Promise<void> {
   if (!timingOn(o)) return;
   try {
-    await recordFeeRate(o.db, now, await o.wallet.feeRate(), 7 * 24 * 3_600_000);
+    await recordFeeRate(o.db, now, await o.wallet.feeRate(), keptObservationsMs(o));
   } catch (err) {
     o.log.warn({ err }, "Could not record the fee rate for PAYOUT_MAX_DELAY timing");
   }
@@ -616,11 +621,15 @@ async function observeFeeRate(o: PayoutRunOptions, now: Date): Promise<void> {
 /** Send the queued payouts now (at the rate to sign at) or wait for lower fees (src/payouts/timing.ts). */
 async function timing(o: PayoutRunOptions, queued: readonly PayoutRecord[], estimate: bigint, now: Date): Promise<TimingDecision> {
   const history = await feeRatesSince(o.db, new Date(now.getTime() - historyWindowMs(o)));
+  // Timed, for the forecast from the same hours a week earlier. Not `unconfirmedBatches`: payouts
+  // due while a batch is unconfirmed join it (joinQueued) rather than wait for the next low.
+  const observations = await feeObservationsSince(o.db, new Date(now.getTime() - keptObservationsMs(o)));
   return decideTiming({
     now: now.getTime(),
     deadlines: queued.map((p) => deadlineOf(o, p)),
     estimates: new Map([[1, estimate]]),
     history,
+    observations,
     options: timingOptions(o),
   });
 }

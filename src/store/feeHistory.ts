@@ -17,3 +17,12 @@ export async function feeRatesSince(db: Queryable, since: Date): Promise<FeeRate
   const rows = await db.query<{ rate: string }>("SELECT rate_sat_kvb::text AS rate FROM fee_observations WHERE observed_at > $1 ORDER BY observed_at", [since]);
   return rows.map((r) => BigInt(r.rate));
 }
+
+/** The observations after `since`, with when each was made (oldest first): timing's weekly forecast reads them. */
+export async function feeObservationsSince(db: Queryable, since: Date): Promise<Array<{ at: number; rate: FeeRate }>> {
+  const rows = await db.query<{ at: Date; rate: string }>(
+    "SELECT observed_at AS at, rate_sat_kvb::text AS rate FROM fee_observations WHERE observed_at > $1 ORDER BY observed_at",
+    [since],
+  );
+  return rows.map((r) => ({ at: new Date(r.at).getTime(), rate: BigInt(r.rate) }));
+}

@@ -232,6 +232,22 @@ describe.each(enginesAndBackends(ENGINES))("PAYOUT_MAX_DELAY=24h on the local ch
     expect(rig.chain.chain.mempoolTxids).toEqual([tx!.txid]);
   });
 
+  test("a week of timed observations: sent now, when a week ago these hours were the window's low, though the last day says wait", async () => {
+    await duePayout();
+    // A week ago: 5 sat/vB in the run interval (a minute here) from now, 8 sat/vB for the rest of the 24 h window.
+    const week = 7 * 24 * HOUR;
+    await recordFeeRate(t.db, new Date(Date.now() - week + 20_000), sats(5), 8 * 24 * HOUR);
+    for (let h = 2; h < 20; h += 2) await recordFeeRate(t.db, new Date(Date.now() - week + h * HOUR), sats(8), 8 * 24 * HOUR);
+    estimates(5);
+    const r = await rig.run();
+    expect(r.signed).toHaveLength(1);
+    const [tx] = await listPayoutTxs(t.db, ["broadcast"]);
+    // Bid below the estimate (90 %), waiting in the mempool for a block that cheap.
+    expect(tx!.feeRateSatKvb).toBe(4_500n);
+    // The run a week ago is kept for next week's forecast.
+    expect((await feeRatesSince(t.db, new Date(Date.now() - week))).length).toBeGreaterThan(DAY_OF_RATES.length);
+  });
+
   test("deadline near: sent at the next-block rate even when high, then not bumped again", async () => {
     await duePayout();
     estimates(20);
