@@ -76,6 +76,28 @@ export function destinationOf(
   return { kind: "wait", reason: `@${award.recipientLogin} has not linked a wallet`, askWallet: since === null, unclaimedAt };
 }
 
+/**
+ * Where a charity's own balance (answers donated with `/price … donate`) is paid: the one address
+ * its answers recorded. None recorded, or two (two repositories naming different charities by one
+ * id), or one not valid on this network: it waits, the money staying in the charity's account.
+ */
+export function charityDestination(
+  c: { charityId: string; destinations: ReadonlyArray<{ name: string | null; address: string }> },
+  network: string,
+): { kind: "pay"; payee: Payee & { kind: "charity" } } | { kind: "wait"; reason: string } {
+  if (c.destinations.length === 0) return { kind: "wait", reason: `no address is recorded for charity ${c.charityId}: its answers were donated before addresses were kept` };
+  if (c.destinations.length > 1) {
+    return { kind: "wait", reason: `charity ${c.charityId} has ${c.destinations.length} addresses in different configs (${c.destinations.map((d) => d.address).join(", ")}); an operator must settle which` };
+  }
+  const d = c.destinations[0]!;
+  const parsed = parseAddress(d.address, network as NetworkName);
+  if (!parsed.ok) return { kind: "wait", reason: `charity ${c.charityId}'s address is not valid on ${network}: ${parsed.reason}` };
+  return {
+    kind: "pay",
+    payee: { kind: "charity", userId: null, login: null, charityId: c.charityId, charityName: d.name ?? c.charityId, address: d.address, addressType: parsed.type, network },
+  };
+}
+
 /** Where a person's payouts go when they linked a wallet: their address, or the charity they chose. */
 export function walletDestination(
   who: { userId: number; login: string; wallet: NonNullable<CreditedAward["wallet"]> },
@@ -113,6 +135,8 @@ export interface DueBalance {
    * (positive), or award sats the person has since spent, e.g. on a backed pledge (negative).
    */
   extras: Map<number, bigint>;
+  /** A charity's own balance paid with it (answers donated by `/price … donate`), beyond what people give it. */
+  own: bigint;
   sats: bigint;
 }
 
@@ -184,22 +208,38 @@ export function withdrawalOutput(
 }
 
 /**
- * Groups what is payable by payee address: awards, and earnings beyond them (`extra`, by person); a
- * group is due once it reaches payableMinimum. A group worth nothing (its awards spent) is neither.
+ * Groups what is payable by payee address: awards, earnings beyond them (`extra`, by person) and a
+ * charity's own balance (`own`); a group is due once it reaches payableMinimum. A group worth
+ * nothing (its awards spent) is neither.
  */
 export function dueBalances(
-  payable: ReadonlyArray<{ award: CreditedAward; payee: Payee } | { extra: { userId: number; sats: bigint }; payee: Payee }>,
+  payable: ReadonlyArray<
+    { award: CreditedAward; payee: Payee } | { extra: { userId: number; sats: bigint }; payee: Payee } | { own: bigint; payee: Payee & { kind: "charity" } }
+  >,
   minSats: bigint,
 ): { due: DueBalance[]; pending: DueBalance[] } {
   const groups = new Map<string, DueBalance>();
   for (const line of payable) {
     const payee = line.payee;
+    if ("own" in line) {
+      const key = `charity ${payee.address}`;
+      let g = groups.get(key);
+      if (!g) {
+        g = { payee: { ...payee, userId: null, login: null }, awards: [], extras: new Map(), own: 0n, sats: 0n };
+        groups.set(key, g);
+      }
+      // The charity's own money: the payout is the charity's, not one person's.
+      g.payee = { ...g.payee, userId: null, login: null };
+      g.own += line.own;
+      g.sats += line.own;
+      continue;
+    }
     const userId = "award" in line ? line.award.recipientId : line.extra.userId;
     // One output per payee: a person's own address, or a charity (whoever it is on behalf of).
     const key = payee.kind === "charity" ? `charity ${payee.address}` : `user ${payee.userId} ${payee.address}`;
     let g = groups.get(key);
     if (!g) {
-      g = { payee: payee.kind === "charity" ? { ...payee } : payee, awards: [], extras: new Map(), sats: 0n };
+      g = { payee: payee.kind === "charity" ? { ...payee } : payee, awards: [], extras: new Map(), own: 0n, sats: 0n };
       groups.set(key, g);
     }
     if (g.payee.kind === "charity" && g.payee.userId !== userId) {

@@ -51,9 +51,10 @@ import {
 import { LedgerRefusal } from "../store/ledger.js";
 import { askWalletComment, bumpedComment, earningsPaidComments, paidComment, replacedComment, withdrawalPaidComment } from "./comments.js";
 import { paidEarnings } from "../store/paidEarnings.js";
+import { charityBalances } from "../store/charityBalances.js";
 import { feeObservationsSince, feeRatesSince, recordFeeRate } from "../store/feeHistory.js";
 import { bumpForDeadline, decideTiming, TIMING_DEFAULTS, type TimingDecision, type TimingOptions } from "./timing.js";
-import { awardSats, destinationOf, dueBalances, earningsBeyondAwards, firstFit, treasuryFit, waitFor, walletDestination, withdrawalOutput, type Fit, type Unfit } from "./plan.js";
+import { awardSats, charityDestination, destinationOf, dueBalances, earningsBeyondAwards, firstFit, treasuryFit, waitFor, walletDestination, withdrawalOutput, type Fit, type Unfit } from "./plan.js";
 
 /** What a payout run needs from the wallet (src/bitcoin/wallet.ts PayoutWallet provides it). */
 export type { TxInspection };
@@ -754,11 +755,17 @@ async function formPayouts(o: PayoutRunOptions, report: RunReport, now: Date): P
     const payee = sats < 0n ? spentFrom.get(userId) : payeeOf.get(userId);
     if (payee) payable.push({ extra: { userId, sats }, payee });
   }
+  // A charity's own balance (answers donated to it) goes with whatever else is paid to its address.
+  for (const c of await charityBalances(o.db)) {
+    const d = charityDestination(c, o.wallet.network);
+    if (d.kind === "pay") payable.push({ own: c.sats, payee: d.payee });
+    else o.log.warn({ charity: c.charityId, sats: c.sats.toString() }, `a charity's balance is not paid: ${d.reason}`);
+  }
   const { due } = dueBalances(payable, o.settings.minSats);
   const state = o.settings.mode === "approve" ? "awaiting_approval" : "queued";
   for (const b of due) {
     try {
-      await o.db.transaction((tx) => createPayout(tx, b.payee, b.awards, state, b.extras));
+      await o.db.transaction((tx) => createPayout(tx, b.payee, b.awards, state, b.extras, b.own));
       report.queued++;
     } catch (err) {
       // One payee's money moved meanwhile (an escrow took it): the others are still formed; it is tried again next run.

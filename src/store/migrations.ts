@@ -1018,6 +1018,16 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
       CREATE INDEX fee_observations_at ON fee_observations (observed_at);
     `,
   },
+  {
+    version: 27,
+    name: "answers donated to a charity (/price … donate) carry its name and address, so its account is paid out",
+    sql: `
+      -- The charity as the repository's config named it when the price was set, and on each answer
+      -- as it was when paid: a charity account's own balance is paid to that address.
+      ALTER TABLE question_prices ADD COLUMN charity_name text, ADD COLUMN charity_address text;
+      ALTER TABLE question_answers ADD COLUMN charity_name text, ADD COLUMN charity_address text;
+    `,
+  },
 ];
 
 /** Applies pending migrations; an advisory lock keeps two starting processes from racing. */

@@ -315,9 +315,12 @@ export async function createPayout(
   state: "awaiting_approval" | "queued",
   /** Earnings beyond the awards, by person (tips, answers, rewards; negative: award sats spent since). */
   extras: ReadonlyMap<number, bigint> = new Map(),
+  /** A charity payout: the charity's own balance paid with it (answers donated to it), reserved from its account like the rest. */
+  own = 0n,
 ): Promise<bigint> {
+  if (own < 0n || (own > 0n && payee.kind !== "charity")) throw new Error(`a payout to ${payee.kind} cannot carry ${own} sats of a charity's own balance`);
   const extraSats = [...extras.values()].reduce((s, x) => s + x, 0n);
-  const sats = awards.reduce((s, a) => s + a.sats, 0n) + extraSats;
+  const sats = awards.reduce((s, a) => s + a.sats, 0n) + extraSats + own;
   if (sats <= 0n) throw new LedgerRefusal(`a payout of ${sats} sats cannot be formed`);
   const [row] = await tx.query<{ id: bigint }>(
     `INSERT INTO payouts (payee_kind, user_id, login, charity_id, charity_name, address, address_type, network, sats, state)
@@ -332,7 +335,7 @@ export async function createPayout(
     [id, ids],
   );
   if (taken.length !== awards.length) throw new Error(`awards ${ids.join(", ")} changed while payout ${id} was formed`);
-  if (taken.reduce((s, a) => s + BigInt(a.sats), 0n) + extraSats !== sats) throw new Error(`awards ${ids.join(", ")} are not worth the ${sats} sats of payout ${id}`);
+  if (taken.reduce((s, a) => s + BigInt(a.sats), 0n) + extraSats + own !== sats) throw new Error(`awards ${ids.join(", ")} are not worth the ${sats} sats of payout ${id}`);
   // What each person gives: their awards and their other earnings (the ledger refuses more than they have).
   const given = [...taken.map((a) => ({ recipient_id: BigInt(a.recipient_id), sats: BigInt(a.sats) })), ...[...extras].map(([u, s]) => ({ recipient_id: BigInt(u), sats: s }))];
   await reservePayout(tx, { id, payeeKind: payee.kind, userId: payee.userId, charityId: payee.charityId, sats }, given);

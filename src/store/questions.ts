@@ -21,6 +21,9 @@ export interface Price {
   amount: Amount;
   /** `/price <amount> donate <charity>`: answers' earnings go to this charity. */
   charityId: string | null;
+  /** Its name and address in the config where the price was set (null for a price set before they were kept). */
+  charityName?: string | null;
+  charityAddress?: string | null;
 }
 
 export interface Question {
@@ -62,6 +65,9 @@ export interface Answer {
   commentId: number;
   sats: bigint;
   charityId: string | null;
+  /** Where a donated answer is paid: the charity as the price named it. */
+  charityName?: string | null;
+  charityAddress?: string | null;
   answeredAt: Date;
 }
 
@@ -129,6 +135,8 @@ type AnswerRow = {
   comment_id: bigint;
   sats: bigint;
   charity_id: string | null;
+  charity_name?: string | null;
+  charity_address?: string | null;
   answered_at: Date;
 };
 
@@ -140,22 +148,26 @@ const toAnswer = (r: AnswerRow): Answer => ({
   commentId: Number(r.comment_id),
   sats: BigInt(r.sats),
   charityId: r.charity_id,
+  charityName: r.charity_name ?? null,
+  charityAddress: r.charity_address ?? null,
   answeredAt: new Date(r.answered_at),
 });
 
 export async function getPrice(db: Queryable, userId: number): Promise<Price | null> {
-  const [r] = await db.query<{ user_id: bigint; login: string; currency: Currency; amount_minor: bigint; charity_id: string | null }>(
-    "SELECT user_id, login, currency, amount_minor, charity_id FROM question_prices WHERE user_id = $1",
+  const [r] = await db.query<{ user_id: bigint; login: string; currency: Currency; amount_minor: bigint; charity_id: string | null; charity_name: string | null; charity_address: string | null }>(
+    "SELECT user_id, login, currency, amount_minor, charity_id, charity_name, charity_address FROM question_prices WHERE user_id = $1",
     [userId],
   );
-  return r ? { userId: Number(r.user_id), login: r.login, amount: { currency: r.currency, minor: BigInt(r.amount_minor) }, charityId: r.charity_id } : null;
+  return r
+    ? { userId: Number(r.user_id), login: r.login, amount: { currency: r.currency, minor: BigInt(r.amount_minor) }, charityId: r.charity_id, charityName: r.charity_name, charityAddress: r.charity_address }
+    : null;
 }
 
 export async function setPrice(tx: Queryable, p: Price): Promise<void> {
   await tx.query(
-    `INSERT INTO question_prices (user_id, login, currency, amount_minor, charity_id) VALUES ($1, $2, $3, $4, $5)
-     ON CONFLICT (user_id) DO UPDATE SET login = $2, currency = $3, amount_minor = $4, charity_id = $5, updated_at = now()`,
-    [p.userId, p.login, p.amount.currency, p.amount.minor, p.charityId],
+    `INSERT INTO question_prices (user_id, login, currency, amount_minor, charity_id, charity_name, charity_address) VALUES ($1, $2, $3, $4, $5, $6, $7)
+     ON CONFLICT (user_id) DO UPDATE SET login = $2, currency = $3, amount_minor = $4, charity_id = $5, charity_name = $6, charity_address = $7, updated_at = now()`,
+    [p.userId, p.login, p.amount.currency, p.amount.minor, p.charityId, p.charityName ?? null, p.charityAddress ?? null],
   );
 }
 
@@ -239,9 +251,9 @@ export async function listAnswers(db: Queryable, questionId: bigint): Promise<An
 /** Records an answer in its slot; false when this comment or this person was counted already. */
 export async function recordAnswer(tx: Queryable, a: Answer): Promise<boolean> {
   const rows = await tx.query(
-    `INSERT INTO question_answers (question_id, slot, responder_id, responder_login, comment_id, sats, charity_id, answered_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id`,
-    [a.questionId, a.slot, a.responderId, a.responderLogin, a.commentId, a.sats, a.charityId, a.answeredAt],
+    `INSERT INTO question_answers (question_id, slot, responder_id, responder_login, comment_id, sats, charity_id, charity_name, charity_address, answered_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING RETURNING id`,
+    [a.questionId, a.slot, a.responderId, a.responderLogin, a.commentId, a.sats, a.charityId, a.charityName ?? null, a.charityAddress ?? null, a.answeredAt],
   );
   return rows.length === 1;
 }

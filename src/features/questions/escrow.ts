@@ -129,7 +129,8 @@ export async function payAnswer(
   if (!held || held.state !== "held") return false;
   const price = await getPrice(tx, a.responder.id);
   const charityId = price?.charityId ?? null;
-  if (!(await recordAnswer(tx, { questionId: q.id, slot, responderId: a.responder.id, responderLogin: a.responder.login, commentId: a.commentId, sats: q.sats, charityId, answeredAt: a.at }))) return false;
+  const charity = charityId ? { charityName: price?.charityName ?? null, charityAddress: price?.charityAddress ?? null } : {};
+  if (!(await recordAnswer(tx, { questionId: q.id, slot, responderId: a.responder.id, responderLogin: a.responder.login, commentId: a.commentId, sats: q.sats, charityId, ...charity, answeredAt: a.at }))) return false;
   const to = charityId ? charityOf(charityId) : earningsOf(a.responder.id);
   if (!(await releaseSlot(tx, escrow, slot, [{ account: to, sats: q.sats }], { question: String(q.id), comment: String(a.commentId) }))) {
     throw new Error(`question ${q.id}: slot ${slot} was returned while it was being paid`);

@@ -38,6 +38,8 @@ function set(ctx: CommandContext, words: string[]): Outcome | Step {
   const parsed = parseAmount(words[0]!, ctx.config.currency, { command: "/price" });
   if (!parsed.ok) return { reply: parsed.error };
   let charityId: string | null = null;
+  let charityName: string | null = null;
+  let charityAddress: string | null = null;
   if (words.length > 1) {
     if (words[1]!.toLowerCase() !== "donate" || words.length !== 3) return { reply: "after the amount, only `donate <charity>`. Try: `/price 20usd donate <charity>`" };
     const charity = ctx.config.charities.find((c) => c.id === words[2]!.toLowerCase());
@@ -46,8 +48,10 @@ function set(ctx: CommandContext, words: string[]): Outcome | Step {
       return { reply: list ? `"${words[2]}" is not one of this repository's charities. Choose one of: ${list}.` : "this repository's config lists no charities (`charities` in .github/bounties.yml), so there is nothing to donate to." };
     }
     charityId = charity.id;
+    charityName = charity.name;
+    charityAddress = charity.address;
   }
-  const price: Price = { userId: ctx.author.id, login: ctx.author.login, amount: parsed.value, charityId };
+  const price: Price = { userId: ctx.author.id, login: ctx.author.login, amount: parsed.value, charityId, charityName, charityAddress };
   return async (tx) => {
     await setPrice(tx, price);
     await appendEvent(tx, {

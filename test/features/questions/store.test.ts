@@ -41,8 +41,9 @@ describe.each(ENGINES)("questions store on %s", (engine) => {
   test("a price is kept by numeric id, replaced, shown and removed", async () => {
     const id = nextUser++;
     await t.db.transaction((tx) => setPrice(tx, { userId: id, login: "alice", amount: { currency: "USD", minor: 2000n }, charityId: null }));
-    await t.db.transaction((tx) => setPrice(tx, { userId: id, login: "alice-renamed", amount: { currency: "BTC", minor: 5000n }, charityId: "coin-center" }));
-    expect(await getPrice(t.db, id)).toEqual({ userId: id, login: "alice-renamed", amount: { currency: "BTC", minor: 5000n }, charityId: "coin-center" });
+    const charity = { charityId: "coin-center", charityName: "Coin Center", charityAddress: "tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx" };
+    await t.db.transaction((tx) => setPrice(tx, { userId: id, login: "alice-renamed", amount: { currency: "BTC", minor: 5000n }, ...charity }));
+    expect(await getPrice(t.db, id)).toEqual({ userId: id, login: "alice-renamed", amount: { currency: "BTC", minor: 5000n }, ...charity });
     expect(await t.db.transaction((tx) => removePrice(tx, id))).toBe(true);
     expect(await t.db.transaction((tx) => removePrice(tx, id))).toBe(false);
     expect(await getPrice(t.db, id)).toBeNull();
