@@ -69,6 +69,7 @@ export function reportLines(r: RunReport, mode: "auto" | "approve" = "auto"): st
     `Transactions confirmed:      ${list(r.confirmed)}`,
   ];
   if (r.bumped.length) lines.push(`Fee bumps (RBF) sent:        ${list(r.bumped)}`);
+  if (r.joined.length) lines.push(`Joined a batch (RBF):        ${list(r.joined)} (queued payouts added to an unconfirmed batch)`);
   if (r.replaced.length) lines.push(`Transactions replaced:       ${list(r.replaced)} (their payouts are queued again)`);
   if (r.heldOverTxCap.length) {
     lines.push(`Over PAYOUT_MAX_TX_SATS:     ${r.heldOverTxCap.join(", ")} (awaiting approval: bounty-bot payouts approve <id>)`);
