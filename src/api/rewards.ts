@@ -12,6 +12,7 @@
  * when its period is funded (the first call of the period), and holds that many sats all period.
  * Without an agreeing price the answer is 503: nothing is priced on a guess.
  */
+import { timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { formatBudgetInput } from "../core/budget.js";
@@ -20,7 +21,7 @@ import { sendJson, sendProblem, type Route } from "../http/router.js";
 import type { PriceSource } from "../payouts/run.js";
 import { fiatToSats } from "../price/convert.js";
 import type { Db } from "../store/db.js";
-import { findReward, getReward, listRewards, recordReward, RewardRefused, type Reward } from "../store/rewards.js";
+import { findReward, getReward, listRewards, RewardRefused, RewardWriter, type Reward } from "../store/rewards.js";
 import { authenticate, budgetLeft, fundPeriod, liveToken, touchToken, type ApiToken } from "../store/tokens.js";
 import type { ApiGitHub } from "./github.js";
 import { openApiDocument } from "./openapi.js";
@@ -65,7 +66,16 @@ export interface RewardsApiOptions {
   now?: () => Date;
   /** After a reward's commit, before its answer: tests break the connection there. */
   committed?: (req: IncomingMessage, reward: Reward) => void | Promise<void>;
+  /** How long POST /api/v1/rewards trusts a token it has read (default TOKEN_CACHE_MS). */
+  tokenCacheMs?: number;
 }
+
+/**
+ * POST /api/v1/rewards reads a token from the database at most this often per process. Nothing a
+ * revocation stops waits for it: a new reward's statement, and the look-up of a stored one, each
+ * check the token's row themselves. It bounds how stale the rest (period, last use) may be.
+ */
+export const TOKEN_CACHE_MS = 5000;
 
 /** An answer other than success, as RFC 9457 problem+json. */
 class Problem extends Error {
@@ -107,6 +117,17 @@ export function rewardsRoutes(o: RewardsApiOptions): Route[] {
   // Keys whose first call is still being answered in this process (its GitHub look-ups included);
   // across processes the key's advisory lock in recordReward does the same.
   const inFlight = new Set<string>();
+  const writer = new RewardWriter(o.db);
+  const bearer = { "www-authenticate": 'Bearer realm="bounty-bot"' };
+  const invalid = () => new Problem(401, "this API token is not valid (wrong, or revoked)", {}, bearer);
+  // Tokens POST /api/v1/rewards has read lately, by id, with their secret's hash (TOKEN_CACHE_MS).
+  const cacheMs = o.tokenCacheMs ?? TOKEN_CACHE_MS;
+  const cache = new Map<bigint, { token: ApiToken; hash: Buffer; at: number }>();
+  const remember = (token: ApiToken, hash: Buffer) => {
+    if (cache.size >= 1000) cache.delete(cache.keys().next().value!);
+    cache.set(token.id, { token, hash, at: now().getTime() });
+  };
+
 
   const price = async (currency: Currency): Promise<string> => {
     if (currency === "BTC") throw new Error("BTC needs no price");
@@ -134,24 +155,39 @@ export function rewardsRoutes(o: RewardsApiOptions): Route[] {
     const { sats, rate } = await toSats(t.budget.limit);
     await o.db.transaction((tx) => fundPeriod(tx, t.id, n, sats, rate));
     const fresh = await liveToken(o.db, t.id);
-    if (!fresh) throw new Problem(401, "this API token was revoked");
+    if (!fresh) {
+      cache.delete(t.id);
+      throw new Problem(401, "this API token was revoked");
+    }
+    const hit = cache.get(t.id);
+    if (hit) hit.token = fresh;
     return fresh;
   };
 
-  const auth = async (req: IncomingMessage): Promise<ApiToken> => {
+  const auth = async (req: IncomingMessage, cached = false): Promise<ApiToken> => {
     const header = req.headers.authorization;
     const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    const bearer = { "www-authenticate": 'Bearer realm="bounty-bot"' };
     if (!m) throw new Problem(401, "an API token is required: Authorization: Bearer <token> (bounty-bot tokens create)", {}, bearer);
     const parsed = parseToken(m[1]!);
-    const hash = parsed ? secretHash(parsed.secret) : null;
-    const token = parsed && hash ? await authenticate(o.db, parsed.id, hash) : null;
-    if (!token) throw new Problem(401, "this API token is not valid (wrong, or revoked)", {}, bearer);
+    if (!parsed) throw invalid();
+    const hash = secretHash(parsed.secret);
+    const hit = cache.get(parsed.id);
+    const same = hit !== undefined && timingSafeEqual(hit.hash, hash);
+    let token: ApiToken | null;
+    if (cached && same && now().getTime() - hit.at < cacheMs) {
+      token = hit.token;
+    } else {
+      token = await authenticate(o.db, parsed.id, hash);
+      if (token && cached) remember(token, hash);
+      else if (!token && same) cache.delete(parsed.id);
+    }
+    if (!token) throw invalid();
     const wait = limiter.take(String(token.id));
     if (wait > 0) throw new Problem(429, `too many requests with this token; retry in ${wait} s`, {}, { "retry-after": String(wait) });
     // Last use, for `tokens list`: at most once a minute per token, outside any reward's transaction.
     const at = now();
     if (!token.lastUsedAt || at.getTime() - token.lastUsedAt.getTime() > 60_000) {
+      token.lastUsedAt = at;
       void touchToken(o.db, token.id, at).catch((err) => o.log.warn({ err }, "rewards API: noting a token's use failed"));
     }
     return token;
@@ -210,7 +246,7 @@ export function rewardsRoutes(o: RewardsApiOptions): Route[] {
   };
 
   const post = handler(async (req, res, _params, readBody) => {
-    const token = await auth(req);
+    const token = await auth(req, true);
     const key = checkIdempotencyKey(req.headers["idempotency-key"]);
     if (!key.ok) throw new Problem(400, key.detail);
     const raw = await readBody();
@@ -235,8 +271,25 @@ export function rewardsRoutes(o: RewardsApiOptions): Route[] {
       res.setHeader("idempotent-replayed", "true");
       sendJson(req, res, 200, rewardJson(stored));
     };
-    const stored = await findReward(o.db, token.id, kh);
-    if (stored) return replay(stored);
+    // A stored reward under this key answers before anything that follows could refuse the call;
+    // it is looked for only once something does (a new key, the common case, costs no look-up):
+    // the reward's own statement refuses a used key, and the transactional way then finds it.
+    let answered: Problem | null = null;
+    try {
+      await record(req, res, token, r, kh, rh, replay);
+    } catch (err) {
+      if (!(err instanceof Problem)) throw err;
+      answered = err;
+    }
+    if (answered) {
+      const stored = await findReward(o.db, token.id, kh);
+      if (stored) return replay(stored);
+      throw answered;
+    }
+  });
+
+  /** A new reward under this key, or the stored one when the transactional way finds it. */
+  const record = async (req: IncomingMessage, res: ServerResponse, token: ApiToken, r: RewardRequest, kh: string, rh: string, replay: (stored: Reward) => void) => {
     const flight = `${token.id}:${kh}`;
     if (inFlight.has(flight)) throw new Problem(409, "a request with this Idempotency-Key is still being processed; retry when it has been answered");
     inFlight.add(flight);
@@ -247,10 +300,9 @@ export function rewardsRoutes(o: RewardsApiOptions): Route[] {
       if (sats <= 0n) throw new Problem(400, "amount is worth less than one sat");
       const funded = await ensurePeriod(token);
       const cap = funded.recipientCap ? { sats: (await toSats(funded.recipientCap.limit)).sats, windowMs: funded.recipientCap.windowMs } : undefined;
-      let result: Awaited<ReturnType<typeof recordReward>>;
+      let result: Awaited<ReturnType<RewardWriter["record"]>>;
       try {
-        result = await recordReward(
-          o.db,
+        result = await writer.record(
           {
             tokenId: token.id,
             keyHash: kh,
@@ -278,6 +330,10 @@ export function rewardsRoutes(o: RewardsApiOptions): Route[] {
         );
       } catch (err) {
         if (!(err instanceof RewardRefused)) throw err;
+        if (err.why === "revoked") {
+          cache.delete(token.id);
+          throw invalid();
+        }
         if (err.why === "in_flight") throw new Problem(409, `${err.message}; retry when it has been answered`);
         throw new Problem(402, err.message, err.why === "budget" ? { budget_left_sats: Number(err.leftSats) } : { recipient_cap_left_sats: Number(err.leftSats) });
       }
@@ -294,7 +350,7 @@ export function rewardsRoutes(o: RewardsApiOptions): Route[] {
     } finally {
       inFlight.delete(flight);
     }
-  });
+  };
 
   const getOne = handler(async (req, res, params) => {
     const token = await auth(req);

@@ -16,7 +16,7 @@ import { accountBalance, listTransfers } from "../../src/store/ledger.js";
 import { checkLedgerTotals } from "../../src/store/ledgerCheck.js";
 import { createServerDatabase, createTestDb, ENGINES, type TestDb } from "../support/databases.js";
 import { silent } from "../support/payouts.js";
-import { call, createToken } from "./support.js";
+import { call, cli, createToken } from "./support.js";
 
 /** GitHub as the API sees it: every login is a person whose id is given here. */
 const people = (ids: Record<string, number>): ApiGitHub => ({
@@ -73,6 +73,23 @@ describe.each(ENGINES)("the rewards API's routes on %s", (engine) => {
       expect([retry.status, retry.body.sats, retry.body.recipient]).toEqual([200, 250, { login: "crashy", id: 92001 }]);
       expect(availableBalance(await accountBalance(t.db, earningsOf(92001)))).toBe(250n);
       expect((await listTransfers(t.db, { account: earningsOf(92001).key })).length).toBe(1);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test("a token the process remembers is refused as soon as it is revoked: new rewards and replays alike", async () => {
+    const { name, token } = await createToken(t.db, ["--budget", "1000sats/1d"]);
+    const s = await serve({ db: t.db, github: people({ remembered: 92010 }), tokenCacheMs: 3_600_000 });
+    try {
+      const body = { recipient: "remembered", amount: "100sats", reason: "r" };
+      expect((await call(s.url, "POST", "/api/v1/rewards", { token, key: "before", body })).status).toBe(201);
+      expect((await call(s.url, "POST", "/api/v1/rewards", { token, key: "before", body })).status).toBe(200);
+      expect((await cli(t.db, ["tokens", "revoke", name])).code).toBe(0);
+      const replay = await call(s.url, "POST", "/api/v1/rewards", { token, key: "before", body });
+      const fresh = await call(s.url, "POST", "/api/v1/rewards", { token, key: "after", body });
+      expect([fresh.status, fresh.body.detail, replay.status]).toEqual([401, "this API token is not valid (wrong, or revoked)", 401]);
+      expect(availableBalance(await accountBalance(t.db, earningsOf(92010)))).toBe(100n);
     } finally {
       await s.close();
     }
