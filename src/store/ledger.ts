@@ -88,22 +88,19 @@ const toAccount = (r: RawAccount): AccountRow => ({
  */
 export async function lockAccounts(tx: Queryable, specs: readonly AccountSpec[]): Promise<Map<string, AccountRow>> {
   const keys = lockOrder(specs.map((s) => s.key));
-  const select = () =>
-    tx.query<RawAccount>(`SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE`, [keys]);
-  let rows = await select();
-  if (rows.length < keys.length) {
-    const have = new Set(rows.map((r) => r.key));
-    for (const key of keys) {
-      if (have.has(key)) continue;
-      const spec = specs.find((s) => s.key === key)!;
-      await tx.query("INSERT INTO ledger_accounts (key, kind, user_id) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING", [
-        spec.key,
-        spec.kind,
-        spec.userId,
-      ]);
-    }
-    rows = await select();
-  }
+  const spec = (key: string) => specs.find((s) => s.key === key)!;
+  // One statement takes every row in key order, making the missing ones as it goes: an upsert
+  // whose DO UPDATE never updates (WHERE false) still locks the row it meets. Locking the rows that
+  // exist first and making the missing ones after would take those out of key order, and two
+  // transactions making one new account beside others could deadlock.
+  await tx.query(
+    `INSERT INTO ledger_accounts (key, kind, user_id)
+     SELECT k, kd, u FROM unnest($1::text[], $2::text[], $3::bigint[]) AS x (k, kd, u) ORDER BY k
+     ON CONFLICT (key) DO UPDATE SET kind = ledger_accounts.kind WHERE false`,
+    [keys, keys.map((k) => spec(k).kind), keys.map((k) => spec(k).userId)],
+  );
+  const rows = await tx.query<RawAccount>(`SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE key = ANY($1::text[]) ORDER BY key`, [keys]);
+  if (rows.length !== keys.length) throw new Error(`ledger accounts ${keys.join(", ")} were not all made`);
   return new Map(rows.map((r) => [r.key, toAccount(r)]));
 }
 

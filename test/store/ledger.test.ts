@@ -3,6 +3,7 @@ import {
   accountBalance,
   findTransfer,
   listAccounts,
+  lockAccounts,
   listTransfers,
   pendingState,
   postPending,
@@ -226,6 +227,35 @@ describe.each(ENGINES)("transferNow against transfer on %s", (engine) => {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+});
+
+if (ENGINES.includes("postgres")) describe("lockAccounts takes every row in key order, the missing ones too", () => {
+  test("a new account beside an existing one is taken before it (key order), so a statement taking them in that order does not deadlock with it", async () => {
+    const server = await createServerDatabase();
+    const [a, b] = await Promise.all([1, 2].map(() => openDatabase({ databaseUrl: server.url })));
+    try {
+      // The treasury exists; carol's earnings do not yet ("earnings:…" sorts before "treasury").
+      await b.transaction((tx) => lockAccounts(tx, [TREASURY]));
+      const carol = earningsOf(9_000_001);
+      let made!: () => void;
+      const isMade = new Promise<void>((r) => (made = r));
+      // One transaction makes carol's account first, then wants the treasury: key order, as the rewards statement does.
+      const first = a.transaction(async (tx) => {
+        await tx.query("INSERT INTO ledger_accounts (key, kind, user_id) VALUES ($1, 'earnings', $2)", [carol.key, carol.userId]);
+        made();
+        await new Promise((r) => setTimeout(r, 300));
+        await tx.query("SELECT 1 FROM ledger_accounts WHERE key = $1 FOR UPDATE", [TREASURY.key]);
+      });
+      await isMade;
+      // The other wants both: taking the treasury first and making carol's after would deadlock with it.
+      const second = b.transaction((tx) => lockAccounts(tx, [TREASURY, carol]));
+      await expect(Promise.all([first, second])).resolves.toBeDefined();
+    } finally {
+      await a.close();
+      await b.close();
+      await server.drop();
     }
   });
 });
