@@ -15,7 +15,7 @@ import { completeDelivery, failDelivery, pendingDeliveries, storeDelivery } from
 import type { Db } from "../src/store/db.js";
 import { randomAddress } from "./bitcoin/helpers.js";
 import { createTestDb, ENGINES, type TestDb } from "./support/databases.js";
-import { linkWallet, seedAward, silent } from "./support/payouts.js";
+import { linkWallet, resetPayoutState, seedAward, silent } from "./support/payouts.js";
 
 const run = promisify(execFile);
 
@@ -137,10 +137,7 @@ describe.each(ENGINES)("bounty-bot CLI on %s", (engine) => {
     await t.close();
   });
   beforeEach(async () => {
-    await t.db.exec(
-      "TRUNCATE outbox, spend_reservations, wallet_indexes, wallets, awards, payouts, payout_txs, claims, pledges, events, bounties, ledger_transfers, ledger_accounts RESTART IDENTITY CASCADE; " +
-        "INSERT INTO ledger_accounts (key, kind) VALUES ('wallet', 'wallet'), ('treasury', 'treasury'), ('fees', 'fees')",
-    );
+    await resetPayoutState(t.db);
     // A fresh wallet each test, on the local chain over HTTP, configured as the app would be.
     env = {
       BITCOIN_NETWORK: "regtest",

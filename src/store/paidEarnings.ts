@@ -22,7 +22,7 @@ export interface EarningCredit {
   source: EarningSource;
   /** Where the money came from, to comment on: null when nothing names a place (a reward without notify). */
   /** The thread: an issue, or a Discussion (its node id) where the question or survey was. */
-  where: (RepoRef & { issueNumber: number; discussionId: string | null }) | null;
+  where: (RepoRef & { issueNumber: number; discussionId?: string | null }) | null;
 }
 
 export interface PaidEarnings {

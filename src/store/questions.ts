@@ -33,8 +33,8 @@ export interface Question {
   owner: string;
   repo: string;
   issueNumber: number;
-  /** The Discussion's node id when asked in a Discussion; null in an issue. */
-  discussionId: string | null;
+  /** The Discussion's node id when asked in a Discussion; null (or absent) in an issue. */
+  discussionId?: string | null;
   askCommentId: number;
   asker: { id: number; login: string };
   targetKind: TargetKind;
@@ -208,7 +208,7 @@ export async function insertQuestion(tx: Queryable, q: NewQuestion): Promise<Que
       q.id, q.askKey, q.installationId, q.repoId, q.owner, q.repo, q.issueNumber, q.askCommentId,
       q.asker.id, q.asker.login, q.targetKind, q.target, q.askedId, JSON.stringify(q.members), q.about,
       q.amount.currency, q.amount.minor, q.sats, q.slots, q.payer, q.minReplyChars, q.createdAt, q.expiresAt,
-      q.discussionId,
+      q.discussionId ?? null,
     ],
   );
   return rows[0] ? toQuestion(rows[0]) : null;

@@ -16,8 +16,8 @@ export interface Survey {
   owner: string;
   repo: string;
   issueNumber: number;
-  /** The Discussion's node id when opened in a Discussion; null in an issue. */
-  discussionId: string | null;
+  /** The Discussion's node id when opened in a Discussion; null (or absent) in an issue. */
+  discussionId?: string | null;
   surveyCommentId: number;
   author: { id: number; login: string };
   audience: Audience;
@@ -137,7 +137,7 @@ export async function insertSurvey(tx: Queryable, s: NewSurvey): Promise<Survey 
     [
       s.id, s.openKey, s.installationId, s.repoId, s.owner, s.repo, s.issueNumber, s.surveyCommentId,
       s.author.id, s.author.login, s.audience, s.amount.currency, s.amount.minor, s.sats, s.rate, s.slots, s.payer,
-      s.minReplyChars, s.minAccountAgeMs, s.createdAt, s.discussionId,
+      s.minReplyChars, s.minAccountAgeMs, s.createdAt, s.discussionId ?? null,
     ],
   );
   return rows[0] ? toSurvey(rows[0]) : null;

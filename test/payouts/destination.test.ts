@@ -6,7 +6,7 @@ import { removeWallet, setWallet } from "../../src/store/wallets.js";
 import { randomAddress } from "../bitcoin/helpers.js";
 import { createTestDb, ENGINES, type TestDb } from "../support/databases.js";
 import { ledgerProblems } from "../support/ledger.js";
-import { enginesAndBackends, PAYOUT_SETTINGS, seedAward, startPayoutRig, outputsOf, receivedBy, type PayoutRig } from "../support/payouts.js";
+import { enginesAndBackends, PAYOUT_SETTINGS, seedAward, startPayoutRig, outputsOf, receivedBy, type PayoutRig, resetPayoutState } from "../support/payouts.js";
 
 /**
  * A wallet change always wins before signing: the destination is read again inside the database
@@ -52,10 +52,7 @@ describe.each(enginesAndBackends(ENGINES))("a wallet change before signing (%s, 
     await t.close();
   });
   beforeEach(async () => {
-    await t.db.exec(
-      "TRUNCATE outbox, spend_reservations, wallet_indexes, wallets, awards, payouts, payout_txs, claims, pledges, events, bounties, ledger_transfers, ledger_accounts RESTART IDENTITY CASCADE; " +
-        "INSERT INTO ledger_accounts (key, kind) VALUES ('wallet', 'wallet'), ('treasury', 'treasury'), ('fees', 'fees')",
-    );
+    await resetPayoutState(t.db);
     rig = await startPayoutRig(t.db, { backend });
     await rig.fund(200_000n);
   });

@@ -4,7 +4,7 @@ import { listPayouts, listPayoutTxs, storeJoinTx, type PayoutTx, type SignedTxRe
 import { randomAddress } from "../bitcoin/helpers.js";
 import { createTestDb, ENGINES, type TestDb } from "../support/databases.js";
 import { ledgerProblems } from "../support/ledger.js";
-import { enginesAndBackends, linkWallet, outputsOf, PAYOUT_SETTINGS, receivedBy, seedAward, startPayoutRig, type PayoutRig } from "../support/payouts.js";
+import { enginesAndBackends, linkWallet, outputsOf, PAYOUT_SETTINGS, receivedBy, seedAward, startPayoutRig, type PayoutRig, resetPayoutState } from "../support/payouts.js";
 
 /**
  * With PAYOUT_MAX_DELAY, payouts that become due while a low-fee batch is still in the mempool join
@@ -32,10 +32,7 @@ describe.each(enginesAndBackends(ENGINES, "exactly-once"))("payouts join a batch
     await t.close();
   });
   beforeEach(async () => {
-    await t.db.exec(
-      "TRUNCATE fee_observations, outbox, spend_reservations, wallet_indexes, wallets, awards, payouts, payout_txs, claims, pledges, events, bounties, ledger_transfers, ledger_accounts RESTART IDENTITY CASCADE; " +
-        "INSERT INTO ledger_accounts (key, kind) VALUES ('wallet', 'wallet'), ('treasury', 'treasury'), ('fees', 'fees')",
-    );
+    await resetPayoutState(t.db);
     rig = await startPayoutRig(t.db, { backend, settings: SETTINGS });
     for (const [i, r] of DAY_OF_RATES.entries()) await recordFeeRate(t.db, new Date(Date.now() - (i + 1) * HOUR + MIN), r, 7 * 24 * HOUR);
   });

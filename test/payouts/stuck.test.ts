@@ -5,7 +5,7 @@ import { approvePayouts, listPayouts, listPayoutTxs, type PayoutRecord } from ".
 import { randomAddress } from "../bitcoin/helpers.js";
 import { createTestDb, ENGINES, type TestDb } from "../support/databases.js";
 import { ledgerProblems } from "../support/ledger.js";
-import { enginesAndBackends, linkWallet, PAYOUT_SETTINGS, seedAward, silent, startPayoutRig, outputsOf, receivedBy, type PayoutRig } from "../support/payouts.js";
+import { enginesAndBackends, linkWallet, PAYOUT_SETTINGS, seedAward, silent, startPayoutRig, outputsOf, receivedBy, type PayoutRig, resetPayoutState } from "../support/payouts.js";
 
 /**
  * One payout that cannot be paid never blocks the others: the run pays, oldest first, every queued
@@ -48,10 +48,7 @@ describe.each(enginesAndBackends(ENGINES))("stuck payouts (%s, %s)", (engine, ba
     await t.close();
   });
   beforeEach(async () => {
-    await t.db.exec(
-      "TRUNCATE outbox, spend_reservations, wallet_indexes, wallets, awards, payouts, payout_txs, claims, pledges, events, bounties, ledger_transfers, ledger_accounts RESTART IDENTITY CASCADE; " +
-        "INSERT INTO ledger_accounts (key, kind) VALUES ('wallet', 'wallet'), ('treasury', 'treasury'), ('fees', 'fees')",
-    );
+    await resetPayoutState(t.db);
   });
   afterEach(async () => {
     await rig?.close();

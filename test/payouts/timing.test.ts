@@ -9,7 +9,7 @@ import { feeRatesSince, recordFeeRate } from "../../src/store/feeHistory.js";
 import { listPayouts, listPayoutTxs } from "../../src/store/payouts.js";
 import { createTestDb, ENGINES, type TestDb } from "../support/databases.js";
 import { ledgerProblems } from "../support/ledger.js";
-import { enginesAndBackends, linkWallet, seedAward, startPayoutRig, type PayoutRig } from "../support/payouts.js";
+import { enginesAndBackends, linkWallet, seedAward, startPayoutRig, type PayoutRig, resetPayoutState } from "../support/payouts.js";
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -187,10 +187,7 @@ describe.each(enginesAndBackends(ENGINES))("PAYOUT_MAX_DELAY=24h on the local ch
     await t.close();
   });
   beforeEach(async () => {
-    await t.db.exec(
-      "TRUNCATE fee_observations, outbox, spend_reservations, wallet_indexes, wallets, awards, payouts, payout_txs, claims, pledges, events, bounties, ledger_transfers, ledger_accounts RESTART IDENTITY CASCADE; " +
-        "INSERT INTO ledger_accounts (key, kind) VALUES ('wallet', 'wallet'), ('treasury', 'treasury'), ('fees', 'fees')",
-    );
+    await resetPayoutState(t.db);
     rig = await startPayoutRig(t.db, { backend, settings: { maxDelayMs: 24 * HOUR, bumpAfterMs: 2 * HOUR } });
     // The last day's runs saw 2–25 sat/vB.
     for (const [i, r] of DAY_OF_RATES.entries()) await recordFeeRate(t.db, new Date(Date.now() - (i + 1) * HOUR + MIN), r, 7 * 24 * HOUR);

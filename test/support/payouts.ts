@@ -236,3 +236,11 @@ export function receivedBy(rig: PayoutRig, address: string): { sats: bigint; txi
   const utxos = rig.chain.chain.utxosOf(parsed.script);
   return { sats: utxos.reduce((s, u) => s + u.value, 0n), txids: [...new Set(utxos.map((u) => u.txid))] };
 }
+
+/** A database without earlier payouts: what a payout run writes emptied, and the ledger's system accounts made again. */
+export async function resetPayoutState(db: Db): Promise<void> {
+  await db.exec(
+    "TRUNCATE fee_observations, outbox, spend_reservations, wallet_indexes, wallets, awards, payouts, payout_txs, claims, pledges, events, bounties, ledger_transfers, ledger_accounts RESTART IDENTITY CASCADE; " +
+      "INSERT INTO ledger_accounts (key, kind) VALUES ('wallet', 'wallet'), ('treasury', 'treasury'), ('fees', 'fees')",
+  );
+}

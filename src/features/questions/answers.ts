@@ -22,7 +22,7 @@ export const onAnswer: FeatureHandler = async (d, deps) => {
   // Most comments answer nothing: decided without a transaction and without GitHub.
   const rule = <Q extends { minReplyChars: number }>(q: Q): Q => (e.accepted ? { ...q, minReplyChars: Math.min(1, q.minReplyChars) } : q);
   const candidates = (await openQuestionsOn(deps.db, e.repository.id, e.thread.number)).filter(
-    (q) => q.discussionId === e.thread.discussionId && answers(rule(q), c, []),
+    (q) => (q.discussionId ?? null) === e.thread.discussionId && answers(rule(q), c, []),
   );
   if (candidates.length === 0) return null;
   const at = e.comment.createdAt ?? new Date();

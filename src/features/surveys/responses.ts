@@ -26,7 +26,7 @@ export const onResponse: FeatureHandler = async (d, deps) => {
   const c = { id: e.comment.id, author: e.comment.user, body: e.comment.body };
   if (c.author.type !== "User") return null;
   // Most comments are on issues without an open survey: decided from the database, without GitHub.
-  const open = (await openSurveysOn(deps.db, e.repository.id, e.thread.number)).filter((s) => s.discussionId === e.thread.discussionId);
+  const open = (await openSurveysOn(deps.db, e.repository.id, e.thread.number)).filter((s) => (s.discussionId ?? null) === e.thread.discussionId);
   const candidates: Survey[] = [];
   for (const s of open) {
     const paid = await listResponses(deps.db, s.id);
