@@ -9,14 +9,13 @@
  * machine it carries other processes' pauses). On PGlite, and on PostgreSQL when DATABASE_URL is set (a
  * throwaway database is created and dropped). BOARD_BENCH_REQUESTS sets the count (default 100).
  */
-import { randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import pg from "pg";
 import { pino } from "pino";
 import { boardRoutes } from "../src/http/board.js";
 import { createRouter } from "../src/http/router.js";
 import { openDatabase, type Db } from "../src/store/db.js";
+import { throwawayDatabase } from "./support.js";
 
 const BOUNTIES = 10_000;
 const PAYOUTS = 100_000;
@@ -126,25 +125,6 @@ async function measure(engine: string, db: Db): Promise<boolean> {
   return pass;
 }
 
-async function throwawayDatabase(serverUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `bounty_board_${randomBytes(4).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: serverUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
-}
-
 export async function run(): Promise<void> {
   const results: boolean[] = [];
   const lite = await openDatabase({ dataDir: "memory://board-bench", log });
@@ -154,7 +134,7 @@ export async function run(): Promise<void> {
     await lite.close();
   }
   if (process.env.DATABASE_URL) {
-    const t = await throwawayDatabase(process.env.DATABASE_URL);
+    const t = await throwawayDatabase(process.env.DATABASE_URL, "bounty_board");
     const db = await openDatabase({ databaseUrl: t.url, log });
     try {
       results.push(await measure("postgres", db));

@@ -12,12 +12,11 @@
  * PostgreSQL is the server DATABASE_URL names (throwaway databases are created on it and
  * dropped); without it the PostgreSQL goals are not measured and count as MISS.
  */
-import { randomBytes } from "node:crypto";
-import pg from "pg";
 import { fundsOf, WALLET } from "../src/ledger/rules.js";
 import { openDatabase, type Db } from "../src/store/db.js";
 import { transferNow } from "../src/store/ledger.js";
 import { checkLedgerTotals } from "../src/store/ledgerCheck.js";
+import { rng, throwawayDatabase } from "./support.js";
 
 const CLIENTS = 8;
 const ACCOUNTS = 1000;
@@ -36,38 +35,6 @@ interface Row {
   ok: boolean;
 }
 
-/** A database of its own on the server DATABASE_URL names; dropped afterwards. */
-async function throwawayDatabase(serverUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `bounty_ledger_${randomBytes(4).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: serverUrl });
-      await c.connect();
-      // Not WITH (FORCE): the pool's connections are still saying goodbye; the server waits for them.
-      await c.query(`DROP DATABASE IF EXISTS ${name}`);
-      await c.end();
-    },
-  };
-}
-
-/** Small, fast, seeded PRNG (mulberry32), one per client, so every run moves the same money. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Runs `step` in CLIENTS concurrent loops: WARMUP_MS uncounted, then DURATION_MS counted. */
 async function loops(step: (client: number, i: number, r: () => number) => Promise<boolean>): Promise<{ done: number; refused: number; ms: number }> {
@@ -232,7 +199,7 @@ export async function run(): Promise<void> {
   if (process.env.DATABASE_URL) {
     const server = process.env.DATABASE_URL;
     for (const part of ["transfers", "check"] as const) {
-      const made = await throwawayDatabase(server);
+      const made = await throwawayDatabase(server, "bounty_ledger", { force: false });
       const db = await openDatabase({ databaseUrl: made.url });
       try {
         if (part === "transfers") await transfersAgainstBare(db, "PostgreSQL", rows);

@@ -16,8 +16,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import pg from "pg";
 import { startGitHubStandIn } from "../dev/sandbox/github.js";
+import { throwawayDatabase } from "./support.js";
 
 const IDLE_MS = 10_000;
 const START_TIMEOUT_MS = 120_000;
@@ -103,26 +103,6 @@ async function waitHealthy(child: ChildProcess, port: number, output: () => stri
   throw new Error(`the app did not answer /healthz within ${START_TIMEOUT_MS / 1000} s:\n${output()}`);
 }
 
-/** A database of its own on the server DATABASE_URL names; dropped afterwards. */
-async function throwawayDatabase(serverUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `bounty_mem_${randomBytes(4).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: serverUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
-}
-
 export async function run(): Promise<void> {
   const { privateKey, publicKey } = generateKeyPairSync("rsa", {
     modulusLength: 2048,
@@ -151,7 +131,7 @@ export async function run(): Promise<void> {
     );
     console.log(`  (PGlite restart peak: ${Math.max(again.peak, again.peakAfterIdle).toFixed(0)} MB; no goal of its own)`);
     if (process.env.DATABASE_URL) {
-      const db = await throwawayDatabase(process.env.DATABASE_URL);
+      const db = await throwawayDatabase(process.env.DATABASE_URL, "bounty_mem");
       try {
         const first = await measure("PostgreSQL, first start", { ...base, DATABASE_URL: db.url });
         const again = await measure("PostgreSQL, restart", { ...base, DATABASE_URL: db.url });

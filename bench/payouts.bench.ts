@@ -16,6 +16,7 @@ import { LocalChain } from "../dev/localchain/chain.js";
 import { networkFor } from "../src/bitcoin/network.js";
 import * as bitcoin from "bitcoinjs-lib";
 import * as ecc from "tiny-secp256k1";
+import { rng } from "./support.js";
 
 bitcoin.initEccLib(ecc);
 
@@ -32,17 +33,6 @@ const FEE_GOAL_SPLIT_SAT_VB = 10;
 const SPEED_GOAL_MS = 1000;
 const UTXO_COUNT = 2000;
 
-/** Small, fast, seeded PRNG (mulberry32) so every run sees the same wallet and payouts. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const logUniform = (r: () => number, lo: number, hi: number) => BigInt(Math.round(Math.exp(Math.log(lo) + r() * (Math.log(hi) - Math.log(lo)))));
 
 /** A realistic payout wallet: many small deposits (5k–300k sats) and a few large ones (0.01–0.5 BTC). */

@@ -16,7 +16,6 @@
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import pg from "pg";
 import { pino } from "pino";
 import type { ApiGitHub } from "../src/api/github.js";
 import { rewardsRoutes } from "../src/api/rewards.js";
@@ -25,6 +24,7 @@ import { createRouter, sendJson, type Route } from "../src/http/router.js";
 import { openDatabase, type Db } from "../src/store/db.js";
 import { checkLedgerTotals } from "../src/store/ledgerCheck.js";
 import { budgetLeft, fundPeriod, insertToken } from "../src/store/tokens.js";
+import { throwawayDatabase } from "./support.js";
 
 const CLIENTS = 16;
 const PEOPLE = 1000;
@@ -41,25 +41,6 @@ const everyoneIsAPerson: ApiGitHub = {
   user: async (who) => ("login" in who ? { id: 1_000_000 + Number(who.login.slice(1)), login: who.login, type: "User" } : null),
   installationOf: async () => null,
 };
-
-async function throwawayDatabase(serverUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `bounty_rewards_${randomBytes(4).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: serverUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
-}
 
 interface Measured {
   perS: number;
@@ -160,7 +141,7 @@ export async function run(): Promise<void> {
   if (!ENGINES.has("postgres")) {
     rows.push({ goal: "PostgreSQL rewards/s", value: "not measured", limit: `≥ ${GOALS.postgresRewardsPerS}`, ok: false });
   } else if (serverUrl) {
-    const d = await throwawayDatabase(serverUrl);
+    const d = await throwawayDatabase(serverUrl, "bounty_rewards");
     const db = await openDatabase({ databaseUrl: d.url });
     try {
       const m = await measure("postgres", db);

@@ -21,6 +21,7 @@
 import { INCREMENTAL_RELAY_FEE_RATE } from "../src/bitcoin/bump.js";
 import { formatFeeRate, txFeeFor, txWeight, vsizeOf, type FeeRate } from "../src/bitcoin/sizes.js";
 import { bumpForDeadline, decideTiming, TIMING_DEFAULTS, type TimingOptions } from "../src/payouts/timing.js";
+import { rng } from "./support.js";
 
 const SEED = 14;
 const MIN = 60_000;
@@ -35,16 +36,6 @@ const PAYOUTS = 200;
 /** Payouts per wallet input: a batch spends one coin per this many outputs (at least one). */
 const OUTPUTS_PER_INPUT = 8;
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface Block {
   at: number;

@@ -1,5 +1,6 @@
 import { batchFee, cheapestBlockEach, optimum, simulate, type Block, type PayoutSim } from "../../bench/timing.bench.js";
 import { INCREMENTAL_RELAY_FEE_RATE } from "../../src/bitcoin/bump.js";
+import { rng } from "../../bench/support.js";
 
 // The timing bench's yardsticks: (c) must be the true offline optimum of its model, and its
 // simulated bumps must cost what BIP125 makes a replacement cost.
@@ -7,16 +8,6 @@ import { INCREMENTAL_RELAY_FEE_RATE } from "../../src/bitcoin/bump.js";
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Every way to put each payout in a block inside its window; batches are the payouts sharing a block. */
 function bruteForce(blocks: readonly Block[], payouts: readonly PayoutSim[]): bigint {
