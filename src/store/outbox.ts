@@ -1,3 +1,4 @@
+import type { ThreadRef } from "../core/threads.js";
 import type { Db, Queryable } from "./db.js";
 
 export interface RepoRef {
@@ -6,11 +7,8 @@ export interface RepoRef {
   repo: string;
 }
 
-/** An issue by number, or a Discussion: its number and GraphQL node id (github/threads.ts). */
-export interface ThreadWhere extends RepoRef {
-  issueNumber: number;
-  discussionId?: string | null;
-}
+/** An issue by number, or a Discussion: its number and GraphQL node id (core/threads.ts). */
+export interface ThreadWhere extends RepoRef, ThreadRef {}
 
 export interface OutboxItem extends RepoRef {
   id: bigint;

@@ -82,20 +82,8 @@ export class RewardRefused extends Error {
   }
 }
 
-export interface NewReward {
-  tokenId: bigint;
-  keyHash: string;
-  requestHash: string;
-  recipientId: number;
-  recipientLogin: string;
-  sats: bigint;
-  currency: string;
-  minor: bigint;
-  rate: string | null;
-  reason: string;
-  url: string | null;
-  notify: string | null;
-}
+/** A reward as a call asks it: what is stored, less what the store gives it. */
+export type NewReward = Omit<Reward, "id" | "createdAt" | "payoutState">;
 
 export interface RecordOptions {
   /** The most this token may give the recipient within `windowMs`, counted from these rows. */

@@ -3,7 +3,7 @@
  * whoever answers. GitHub (the person, the team's members, the asker's permission) and the prices
  * are read in `run`; the step records the question and moves the money.
  */
-import { threadNoun } from "../../github/threads.js";
+import { threadNoun } from "../../core/threads.js";
 import { formatAmount, type Amount } from "../../core/money.js";
 import type { Command, CommandContext, HelpEntry, Outcome, Step } from "../../commands/types.js";
 import type { TermsResult } from "../../deliveries/budgets.js";

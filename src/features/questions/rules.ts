@@ -2,7 +2,7 @@
  * The rules of paid questions, without I/O: how `/ask` reads, who may be asked and for how much,
  * who may answer, and what counts as an answer.
  */
-import { threadCommentUrl } from "../../github/threads.js";
+import { threadCommentUrl } from "../../core/threads.js";
 import { longEnough } from "../../core/answers.js";
 import { isLogin } from "../../core/webhooks.js";
 import { formatAmount, formatAmountInput, parseAmount, type Amount, type Currency } from "../../core/money.js";

@@ -2,7 +2,7 @@
  * The rules of paid surveys, without I/O: how `/survey` reads, who may respond, and what counts
  * as a response (the answer rule of paid questions, core/answers.ts).
  */
-import { threadCommentUrl } from "../../github/threads.js";
+import { threadCommentUrl } from "../../core/threads.js";
 import { longEnough } from "../../core/answers.js";
 import { parseAmount, type Amount, type Currency } from "../../core/money.js";
 import { fiatToSats } from "../../price/convert.js";

@@ -3,7 +3,7 @@
  * whose description holds the questions. The prices and the author's permission are read in
  * `run`; the step records the survey and moves the money.
  */
-import { threadNoun } from "../../github/threads.js";
+import { threadNoun } from "../../core/threads.js";
 import { formatAmount, type Amount } from "../../core/money.js";
 import type { Command, CommandContext, HelpEntry, Outcome, Step } from "../../commands/types.js";
 import type { TermsResult } from "../../deliveries/budgets.js";
